@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: Apache-2.0
+# proxy/local.mk: libproxy.a (everything of the programs but main()), the programs, and llhttp.
+noinst_LIBRARIES += proxy/libproxy.a
+proxy_libproxy_a_SOURCES = \
+	proxy/proxy.h \
+	proxy/ctl_sigv4.c \
+	proxy/duration.c \
+	proxy/file.c \
+	proxy/timearg.c
+proxy_libproxy_a_CFLAGS = $(AM_CFLAGS)
+
+bin_PROGRAMS += awsgatectl
+awsgatectl_SOURCES = proxy/ctl_main.c
+awsgatectl_LDADD = proxy/libproxy.a sigv4/libsigv4.a $(OPENSSL_LIBS)
+
+# llhttp: from pkg-config, or compiled here from Debian's node-llhttp
+# sources, as generated code, without our warnings. Nothing is copied into
+# the source tree.
+if BUNDLED_LLHTTP
+noinst_LIBRARIES += proxy/libllhttp.a
+nodist_proxy_libllhttp_a_SOURCES = proxy/llhttp/api.c proxy/llhttp/http.c proxy/llhttp/llhttp.c
+proxy_libllhttp_a_CFLAGS = $(LLHTTP_CFLAGS) -w
+proxy/llhttp/%.c: $(LLHTTP_SRCDIR)/%.c
+	$(AM_V_GEN)$(MKDIR_P) proxy/llhttp && cp $< $@
+CLEANFILES += $(nodist_proxy_libllhttp_a_SOURCES)
+endif

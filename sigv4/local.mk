@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: Apache-2.0
+# sigv4/local.mk: libsigv4.a, SigV4 signing (OpenSSL only).
+noinst_LIBRARIES += sigv4/libsigv4.a
+sigv4_libsigv4_a_SOURCES = \
+	sigv4/sigv4.h \
+	sigv4/sv4_int.h \
+	sigv4/buf.c \
+	sigv4/canon.c \
+	sigv4/reqfile.c \
+	sigv4/sign.c \
+	sigv4/time.c
+sigv4_libsigv4_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)

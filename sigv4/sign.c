@@ -1,0 +1,839 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sign.c: SigV4 canonical request, string to sign, key cache, header and query signing. */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "sv4_int.h"
+
+#define ALGORITHM "AWS4-HMAC-SHA256"
+
+/* Derived signing keys kept per signer: a gate thread signs for a few
+ * (secret, date, region, service) scopes at a time. */
+#define KEY_SLOTS 8
+
+/* Bounds of the working buffers; the input limits keep them far below. */
+#define CANON_MAX (4u * 1024 * 1024)
+#define SCRATCH_MAX (4u * 1024 * 1024)
+#define OUT_MAX (1u * 1024 * 1024)
+
+struct key_slot {
+	int used;
+	uint64_t stamp; /* last use, for eviction */
+	char date[8];   /* YYYYMMDD */
+	char region[SV4_MAX_SCOPE_PART + 1];
+	char service[SV4_MAX_SCOPE_PART + 1];
+	unsigned char secret[SV4_MAX_SECRET];
+	size_t secretlen;
+	EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed with the signing key */
+};
+
+/* A header as it enters the canonical form: lower-cased name in scratch. */
+struct hdr {
+	const char *name;
+	size_t namelen;
+	const char *value;
+	size_t valuelen;
+	unsigned order; /* position in the request: repeated names keep it */
+};
+
+struct sv4_signer {
+	EVP_MD *sha256;
+	EVP_MD_CTX *md;
+	EVP_MAC *hmac;
+	EVP_MAC_CTX *derive; /* for deriving signing keys */
+	struct key_slot slots[KEY_SLOTS];
+	uint64_t clock;
+	struct sv4_buf canon;
+	struct sv4_buf sts;
+	struct sv4_buf scratch;
+	struct sv4_buf out;
+	struct sv4_qparam qp[SV4_MAX_QUERY_PARAMS + 8];
+	struct hdr hd[SV4_MAX_HEADERS + 4];
+	char payload[65];
+};
+
+/* Headers that are never signed: intermediaries add, change or drop them
+ * (botocore and aws-c-auth skip the first three too). */
+static const char *const unsigned_headers[] = {
+	"expect", "user-agent", "x-amzn-trace-id", "connection", "keep-alive", "proxy-connection",
+	"te", "transfer-encoding", "upgrade",
+};
+
+static const char *const payload_keywords[] = {
+	"UNSIGNED-PAYLOAD",
+	"STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+	"STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+	"STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+	"STREAMING-AWS4-HMAC-SHA256-EVENTS",
+};
+
+/* The X-Amz-* query parameters that carry a presigned signature. */
+static const char *const query_auth_params[] = {
+	"X-Amz-Algorithm", "X-Amz-Credential",     "X-Amz-Date",      "X-Amz-Expires",
+	"X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature",
+};
+
+#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exact names only: AWS's query parameter names are case-sensitive. */
+static int is_query_auth_param(const char *name, size_t len)
+{
+	for (size_t i = 0; i < COUNTOF(query_auth_params); i++)
+		if (strlen(query_auth_params[i]) == len && memcmp(query_auth_params[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static int name_is(const char *name, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (len != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (sv4_lower((unsigned char)name[i]) != (unsigned char)lit[i])
+			return 0;
+	return 1;
+}
+
+static int in_list(const char *name, size_t len, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (name_is(name, len, list[i]))
+			return 1;
+	return 0;
+}
+
+const char *sv4_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case SV4_ERR_NOMEM:
+		return "out of memory";
+	case SV4_ERR_TOO_LARGE:
+		return "input over a size limit";
+	case SV4_ERR_BAD_METHOD:
+		return "method is empty or not an HTTP token";
+	case SV4_ERR_BAD_PATH:
+		return "path must start with '/' and may not hold CR, LF, NUL, '?' or '#'";
+	case SV4_ERR_BAD_QUERY:
+		return "query holds CR, LF, NUL, '#' or a '%' not followed by two hex digits";
+	case SV4_ERR_BAD_HEADER:
+		return "header name is not an HTTP token, or a value holds CR, LF or NUL";
+	case SV4_ERR_NO_HOST:
+		return "request needs exactly one Host header";
+	case SV4_ERR_BAD_CREDENTIALS:
+		return "access key, secret key or session token is empty or malformed";
+	case SV4_ERR_BAD_SCOPE:
+		return "region and service must be 1-64 characters of a-z, 0-9 and '-'";
+	case SV4_ERR_BAD_TIME:
+		return "signing time must lie in the years 1970 to 9999";
+	case SV4_ERR_BAD_EXPIRES:
+		return "presign expiry must be 1 second to 7 days";
+	case SV4_ERR_BAD_PAYLOAD:
+		return "payload hash must be 64 lower-case hex digits or a keyword such as UNSIGNED-PAYLOAD";
+	case SV4_ERR_NO_PAYLOAD:
+		return "no payload hash to sign";
+	case SV4_ERR_CRYPTO:
+		return "OpenSSL failed";
+	case SV4_ERR_BAD_REQUEST:
+		return "malformed request";
+	default:
+		return "unknown error";
+	}
+}
+
+int sv4_service_is_s3(const char *service)
+{
+	return strcmp(service, "s3") == 0 || strcmp(service, "s3-object-lambda") == 0 ||
+	       strcmp(service, "s3-outposts") == 0 || strcmp(service, "s3express") == 0;
+}
+
+static void hex_encode(char *dst, const unsigned char *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		dst[2 * i] = hex[src[i] >> 4];
+		dst[2 * i + 1] = hex[src[i] & 15];
+	}
+	dst[2 * n] = '\0';
+}
+
+int sv4_sha256_hex(const void *data, size_t len, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return SV4_ERR_CRYPTO;
+	hex_encode(hex, md, 32);
+	return 0;
+}
+
+struct sv4_signer *sv4_signer_new(void)
+{
+	struct sv4_signer *s = OPENSSL_zalloc(sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	s->md = EVP_MD_CTX_new();
+	s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (s->sha256 == NULL || s->md == NULL || s->hmac == NULL)
+		goto fail;
+	s->derive = EVP_MAC_CTX_new(s->hmac);
+	if (s->derive == NULL)
+		goto fail;
+	for (size_t i = 0; i < KEY_SLOTS; i++) {
+		s->slots[i].mac = EVP_MAC_CTX_new(s->hmac);
+		if (s->slots[i].mac == NULL)
+			goto fail;
+	}
+	sv4_buf_init(&s->canon, CANON_MAX);
+	sv4_buf_init(&s->sts, 1024);
+	sv4_buf_init(&s->scratch, SCRATCH_MAX);
+	sv4_buf_init(&s->out, OUT_MAX);
+	return s;
+fail:
+	sv4_signer_del(s);
+	return NULL;
+}
+
+void sv4_signer_del(struct sv4_signer *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < KEY_SLOTS; i++)
+		EVP_MAC_CTX_free(s->slots[i].mac);
+	EVP_MAC_CTX_free(s->derive);
+	EVP_MAC_free(s->hmac);
+	EVP_MD_CTX_free(s->md);
+	EVP_MD_free(s->sha256);
+	sv4_buf_free(&s->canon);
+	sv4_buf_free(&s->sts);
+	sv4_buf_free(&s->scratch);
+	sv4_buf_free(&s->out);
+	OPENSSL_clear_free(s, sizeof(*s));
+}
+
+/* ------------------------------------------------------------------------
+ * Validation */
+
+static int check_scope_part(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > SV4_MAX_SCOPE_PART)
+		return SV4_ERR_BAD_SCOPE;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return SV4_ERR_BAD_SCOPE;
+	}
+	return 0;
+}
+
+/* Printable ASCII without space, and without |forbid|. */
+static int check_printable(const char *s, size_t max, const char *forbid)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return SV4_ERR_BAD_CREDENTIALS;
+	if (n > max)
+		return SV4_ERR_TOO_LARGE;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || (forbid != NULL && strchr(forbid, c) != NULL))
+			return SV4_ERR_BAD_CREDENTIALS;
+	}
+	return 0;
+}
+
+static int check_params(const struct sv4_sign_params *p)
+{
+	int rv;
+	if (p->creds == NULL || p->creds->access_key == NULL || p->creds->secret_key == NULL)
+		return SV4_ERR_BAD_CREDENTIALS;
+	/* The access key becomes part of the scope: no '/' or ','. */
+	if ((rv = check_printable(p->creds->access_key, SV4_MAX_ACCESS_KEY, "/,=")) != 0)
+		return rv;
+	if ((rv = check_printable(p->creds->secret_key, SV4_MAX_SECRET, NULL)) != 0)
+		return rv;
+	if (p->creds->session_token != NULL &&
+	    (rv = check_printable(p->creds->session_token, SV4_MAX_SESSION_TOKEN, NULL)) != 0)
+		return rv;
+	if (p->region == NULL || p->service == NULL)
+		return SV4_ERR_BAD_SCOPE;
+	if ((rv = check_scope_part(p->region)) != 0 || (rv = check_scope_part(p->service)) != 0)
+		return rv;
+	if (p->mode == SV4_MODE_QUERY && (p->expires < 1 || p->expires > SV4_MAX_EXPIRES))
+		return SV4_ERR_BAD_EXPIRES;
+	if (p->mode != SV4_MODE_QUERY && p->mode != SV4_MODE_HEADER)
+		return SV4_ERR_BAD_REQUEST;
+	return 0;
+}
+
+static int check_payload(const char *h, size_t n)
+{
+	if (n == 64) {
+		for (size_t i = 0; i < 64; i++) {
+			unsigned char c = (unsigned char)h[i];
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				return SV4_ERR_BAD_PAYLOAD;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < COUNTOF(payload_keywords); i++)
+		if (strlen(payload_keywords[i]) == n && memcmp(payload_keywords[i], h, n) == 0)
+			return 0;
+	return SV4_ERR_BAD_PAYLOAD;
+}
+
+static int check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx)
+{
+	if (r->methodlen == 0)
+		return SV4_ERR_BAD_METHOD;
+	if (r->methodlen > SV4_MAX_METHOD)
+		return SV4_ERR_TOO_LARGE;
+	for (size_t i = 0; i < r->methodlen; i++)
+		if (!sv4_is_tchar((unsigned char)r->method[i]))
+			return SV4_ERR_BAD_METHOD;
+	if (r->pathlen > SV4_MAX_PATH || r->querylen > SV4_MAX_QUERY)
+		return SV4_ERR_TOO_LARGE;
+	for (size_t i = 0; i < r->querylen; i++) {
+		char c = r->query[i];
+		if (c == '\r' || c == '\n' || c == '\0' || c == '#')
+			return SV4_ERR_BAD_QUERY;
+	}
+	if (r->nheaders > SV4_MAX_HEADERS)
+		return SV4_ERR_TOO_LARGE;
+	size_t total = 0;
+	*hostidx = SIZE_MAX;
+	*sha256idx = SIZE_MAX;
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const struct sv4_header *h = &r->headers[i];
+		if (h->namelen > SV4_MAX_HEADER_NAME || h->valuelen > SV4_MAX_HEADER_VALUE)
+			return SV4_ERR_TOO_LARGE;
+		total += h->namelen + h->valuelen;
+		if (total > SV4_MAX_HEADER_BYTES)
+			return SV4_ERR_TOO_LARGE;
+		if (h->namelen == 0)
+			return SV4_ERR_BAD_HEADER;
+		for (size_t j = 0; j < h->namelen; j++)
+			if (!sv4_is_tchar((unsigned char)h->name[j]))
+				return SV4_ERR_BAD_HEADER;
+		for (size_t j = 0; j < h->valuelen; j++) {
+			char c = h->value[j];
+			if (c == '\r' || c == '\n' || c == '\0')
+				return SV4_ERR_BAD_HEADER;
+		}
+		if (name_is(h->name, h->namelen, "host")) {
+			if (*hostidx != SIZE_MAX)
+				return SV4_ERR_NO_HOST;
+			*hostidx = i;
+		} else if (name_is(h->name, h->namelen, "x-amz-content-sha256")) {
+			if (*sha256idx != SIZE_MAX)
+				return SV4_ERR_BAD_HEADER; /* two payload hashes */
+			*sha256idx = i;
+		}
+	}
+	if (*hostidx == SIZE_MAX)
+		return SV4_ERR_NO_HOST;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Canonical pieces */
+
+static int hdr_cmp(const struct hdr *a, const struct hdr *b)
+{
+	size_t n = a->namelen < b->namelen ? a->namelen : b->namelen;
+	int c = memcmp(a->name, b->name, n);
+	if (c == 0)
+		c = a->namelen < b->namelen ? -1 : a->namelen > b->namelen;
+	if (c == 0)
+		c = a->order < b->order ? -1 : a->order > b->order;
+	return c;
+}
+
+static void hdrs_sort(struct hdr *h, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct hdr t = h[i];
+		size_t j = i;
+		while (j > 0 && hdr_cmp(&h[j - 1], &t) > 0) {
+			h[j] = h[j - 1];
+			j--;
+		}
+		h[j] = t;
+	}
+}
+
+/* Appends |v| with leading and trailing blanks removed and inner runs of
+ * blanks (space, tab) collapsed to one space. Room reserved by the caller. */
+static void put_trimmed(struct sv4_buf *b, const char *v, size_t n)
+{
+	size_t i = 0;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	while (i < n) {
+		char c = v[i++];
+		if (c == ' ' || c == '\t') {
+			while (v[i] == ' ' || v[i] == '\t')
+				i++;
+			c = ' ';
+		}
+		sv4_buf_putc(b, c);
+	}
+}
+
+static void put_u32(struct sv4_buf *b, uint32_t v)
+{
+	char tmp[10];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		sv4_buf_putc(b, tmp[--n]);
+}
+
+/* A query parameter already encoded, kept in scratch. */
+static struct sv4_qparam *add_param(struct sv4_signer *s, size_t *n, const char *name, size_t namelen,
+                                    const char *value, size_t valuelen)
+{
+	struct sv4_qparam *p = &s->qp[(*n)++];
+	p->name = name;
+	p->namelen = namelen;
+	p->value = value;
+	p->valuelen = valuelen;
+	p->raw = NULL;
+	p->rawlen = 0;
+	return p;
+}
+
+/* Writes the scope "YYYYMMDD/region/service/aws4_request". */
+static void put_scope(struct sv4_buf *b, const char *date, const struct sv4_sign_params *p)
+{
+	sv4_buf_put(b, date, 8);
+	sv4_buf_putc(b, '/');
+	sv4_buf_put(b, p->region, strlen(p->region));
+	sv4_buf_putc(b, '/');
+	sv4_buf_put(b, p->service, strlen(p->service));
+	sv4_buf_put(b, "/aws4_request", 13);
+}
+
+static size_t scope_len(const struct sv4_sign_params *p)
+{
+	return 8 + 1 + strlen(p->region) + 1 + strlen(p->service) + 13;
+}
+
+/* ------------------------------------------------------------------------
+ * Keys */
+
+static int hmac_once(EVP_MAC_CTX *ctx, const void *key, size_t keylen, const void *msg, size_t msglen,
+                     unsigned char out[32])
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t outlen = 0;
+	if (!EVP_MAC_init(ctx, key, keylen, params) || !EVP_MAC_update(ctx, msg, msglen) ||
+	    !EVP_MAC_final(ctx, out, &outlen, 32) || outlen != 32)
+		return SV4_ERR_CRYPTO;
+	return 0;
+}
+
+/* Finds or derives the signing key for the scope; returns its slot. */
+static int signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const char *date,
+                       struct key_slot **slot)
+{
+	const char *secret = p->creds->secret_key;
+	size_t secretlen = strlen(secret);
+	struct key_slot *victim = &s->slots[0];
+	s->clock++;
+	for (size_t i = 0; i < KEY_SLOTS; i++) {
+		struct key_slot *k = &s->slots[i];
+		if (!k->used) {
+			if (victim->used)
+				victim = k;
+			continue;
+		}
+		if (k->secretlen == secretlen && memcmp(k->date, date, 8) == 0 &&
+		    strcmp(k->region, p->region) == 0 && strcmp(k->service, p->service) == 0 &&
+		    CRYPTO_memcmp(k->secret, secret, secretlen) == 0) {
+			k->stamp = s->clock;
+			*slot = k;
+			return 0;
+		}
+		if (victim->used && k->stamp < victim->stamp)
+			victim = k;
+	}
+
+	/* kSecret = "AWS4" + secret; kDate; kRegion; kService; kSigning. */
+	unsigned char ksecret[4 + SV4_MAX_SECRET];
+	unsigned char k1[32], k2[32];
+	int rv;
+	memcpy(ksecret, "AWS4", 4);
+	memcpy(ksecret + 4, secret, secretlen);
+	if ((rv = hmac_once(s->derive, ksecret, 4 + secretlen, date, 8, k1)) != 0 ||
+	    (rv = hmac_once(s->derive, k1, 32, p->region, strlen(p->region), k2)) != 0 ||
+	    (rv = hmac_once(s->derive, k2, 32, p->service, strlen(p->service), k1)) != 0 ||
+	    (rv = hmac_once(s->derive, k1, 32, "aws4_request", 12, k2)) != 0)
+		goto out;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	if (!EVP_MAC_init(victim->mac, k2, 32, params)) {
+		rv = SV4_ERR_CRYPTO;
+		victim->used = 0;
+		goto out;
+	}
+	victim->used = 1;
+	victim->stamp = s->clock;
+	memcpy(victim->date, date, 8);
+	memcpy(victim->region, p->region, strlen(p->region) + 1);
+	memcpy(victim->service, p->service, strlen(p->service) + 1);
+	OPENSSL_cleanse(victim->secret, sizeof(victim->secret));
+	memcpy(victim->secret, secret, secretlen);
+	victim->secretlen = secretlen;
+	*slot = victim;
+out:
+	OPENSSL_cleanse(ksecret, sizeof(ksecret));
+	OPENSSL_cleanse(k1, sizeof(k1));
+	OPENSSL_cleanse(k2, sizeof(k2));
+	return rv;
+}
+
+/* ------------------------------------------------------------------------
+ * Signing */
+
+/* Splits the query, re-encodes names and values into scratch, and drops
+ * presign parameters in query mode. */
+static int collect_query(struct sv4_signer *s, const struct sv4_request *r, int querymode, size_t *np)
+{
+	size_t n = 0;
+	size_t i = 0;
+	while (i < r->querylen) {
+		size_t start = i;
+		while (i < r->querylen && r->query[i] != '&')
+			i++;
+		size_t end = i++;
+		if (end == start)
+			continue; /* "a&&b": an empty piece is not a parameter */
+		size_t eq = start;
+		while (eq < end && r->query[eq] != '=')
+			eq++;
+		if (n >= SV4_MAX_QUERY_PARAMS)
+			return SV4_ERR_TOO_LARGE;
+		char *name = s->scratch.data + s->scratch.len;
+		int rv = sv4_reencode(&s->scratch, r->query + start, eq - start);
+		if (rv != 0)
+			return rv;
+		size_t namelen = (size_t)(s->scratch.data + s->scratch.len - name);
+		if (querymode && is_query_auth_param(name, namelen)) {
+			s->scratch.len -= namelen;
+			continue;
+		}
+		char *value = s->scratch.data + s->scratch.len;
+		if (eq < end && (rv = sv4_reencode(&s->scratch, r->query + eq + 1, end - eq - 1)) != 0)
+			return rv;
+		struct sv4_qparam *p =
+		    add_param(s, &n, name, namelen, value, (size_t)(s->scratch.data + s->scratch.len - value));
+		p->raw = r->query + start;
+		p->rawlen = end - start;
+	}
+	*np = n;
+	return 0;
+}
+
+int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4_sign_params *p,
+             struct sv4_signed *out)
+{
+	size_t hostidx, sha256idx;
+	int rv;
+	char date[17];
+	int s3, query = p->mode == SV4_MODE_QUERY;
+	const char *token;
+	size_t tokenlen = 0;
+
+	if ((rv = check_params(p)) != 0 || (rv = check_request(r, &hostidx, &sha256idx)) != 0)
+		return rv;
+	if ((rv = sv4_format_time(date, p->time)) != 0)
+		return rv;
+	s3 = sv4_service_is_s3(p->service);
+	token = p->creds->session_token;
+	if (token != NULL)
+		tokenlen = strlen(token);
+	int sign_token = token != NULL && !(p->flags & SV4_F_OMIT_SESSION_TOKEN);
+	int add_sha256 = !query && (s3 || (p->flags & SV4_F_ADD_CONTENT_SHA256));
+
+	/* The payload hash. */
+	const char *payload;
+	size_t payloadlen;
+	if (p->payload_hash != NULL) {
+		payload = p->payload_hash;
+		payloadlen = strlen(payload);
+	} else if (sha256idx != SIZE_MAX) {
+		payload = r->headers[sha256idx].value;
+		payloadlen = r->headers[sha256idx].valuelen;
+	} else if (query && s3) {
+		payload = SV4_UNSIGNED_PAYLOAD;
+		payloadlen = sizeof(SV4_UNSIGNED_PAYLOAD) - 1;
+	} else if (r->body != NULL && r->bodylen > 0) {
+		if ((rv = sv4_sha256_hex(r->body, r->bodylen, s->payload)) != 0)
+			return rv;
+		payload = s->payload;
+		payloadlen = 64;
+	} else {
+		payload = SV4_EMPTY_SHA256;
+		payloadlen = 64;
+	}
+	if ((rv = check_payload(payload, payloadlen)) != 0)
+		return rv;
+
+	/* Scratch holds lower-cased names, the signed-header list, encoded
+	 * query parameters and the encoded presign values. Reserve it all at
+	 * once so pointers into it stay valid. */
+	size_t namebytes = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		namebytes += r->headers[i].namelen;
+	size_t listbytes = namebytes + r->nheaders + 64; /* the signed-header list, at most */
+	size_t credbytes = strlen(p->creds->access_key) + 1 + scope_len(p);
+	size_t need = namebytes + listbytes + 3 * r->querylen + 4 * credbytes + 3 * listbytes + 3 * tokenlen;
+	s->scratch.len = 0;
+	if ((rv = sv4_buf_reserve(&s->scratch, need)) != 0)
+		return rv;
+
+	/* Headers to sign. */
+	size_t nh = 0;
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const struct sv4_header *h = &r->headers[i];
+		if (in_list(h->name, h->namelen, unsigned_headers, COUNTOF(unsigned_headers)) ||
+		    name_is(h->name, h->namelen, "authorization") || name_is(h->name, h->namelen, "x-amz-date") ||
+		    (token != NULL && name_is(h->name, h->namelen, "x-amz-security-token")) ||
+		    (add_sha256 && i == sha256idx))
+			continue;
+		struct hdr *d = &s->hd[nh++];
+		char *lname = s->scratch.data + s->scratch.len;
+		for (size_t j = 0; j < h->namelen; j++)
+			lname[j] = (char)sv4_lower((unsigned char)h->name[j]);
+		s->scratch.len += h->namelen;
+		d->name = lname;
+		d->namelen = h->namelen;
+		d->value = h->value;
+		d->valuelen = h->valuelen;
+		d->order = (unsigned)i;
+	}
+	if (!query) {
+		s->hd[nh++] = (struct hdr){"x-amz-date", 10, date, 16, 0};
+		if (sign_token)
+			s->hd[nh++] = (struct hdr){"x-amz-security-token", 20, token, tokenlen, 0};
+		if (add_sha256)
+			s->hd[nh++] = (struct hdr){"x-amz-content-sha256", 20, payload, payloadlen, 0};
+	}
+	hdrs_sort(s->hd, nh);
+
+	/* The signed-header list. */
+	char *signed_list = s->scratch.data + s->scratch.len;
+	for (size_t i = 0; i < nh; i++) {
+		if (i > 0 && s->hd[i].namelen == s->hd[i - 1].namelen &&
+		    memcmp(s->hd[i].name, s->hd[i - 1].name, s->hd[i].namelen) == 0)
+			continue;
+		if (s->scratch.data + s->scratch.len != signed_list)
+			sv4_buf_putc(&s->scratch, ';');
+		sv4_buf_put(&s->scratch, s->hd[i].name, s->hd[i].namelen);
+	}
+	size_t signed_listlen = (size_t)(s->scratch.data + s->scratch.len - signed_list);
+
+	/* Query parameters, and in query mode the presign parameters. */
+	size_t nq = 0;
+	if ((rv = collect_query(s, r, query, &nq)) != 0)
+		return rv;
+	size_t nraw = nq;
+	char expires[11];
+	size_t expireslen = 0;
+	const char *cred = NULL, *enc_list = NULL, *enc_token = NULL;
+	size_t credlen = 0, enc_listlen = 0, enc_tokenlen = 0;
+	if (query) {
+		struct sv4_buf e = {expires, 0, sizeof(expires), sizeof(expires)};
+		put_u32(&e, p->expires);
+		expireslen = e.len;
+
+		char *raw = s->scratch.data + s->scratch.len;
+		sv4_buf_put(&s->scratch, p->creds->access_key, strlen(p->creds->access_key));
+		sv4_buf_putc(&s->scratch, '/');
+		put_scope(&s->scratch, date, p);
+		size_t rawlen = (size_t)(s->scratch.data + s->scratch.len - raw);
+		cred = s->scratch.data + s->scratch.len;
+		sv4_encode(&s->scratch, raw, rawlen);
+		credlen = (size_t)(s->scratch.data + s->scratch.len - cred);
+		enc_list = s->scratch.data + s->scratch.len;
+		sv4_encode(&s->scratch, signed_list, signed_listlen);
+		enc_listlen = (size_t)(s->scratch.data + s->scratch.len - enc_list);
+
+		add_param(s, &nq, "X-Amz-Algorithm", 15, ALGORITHM, 16);
+		add_param(s, &nq, "X-Amz-Credential", 16, cred, credlen);
+		add_param(s, &nq, "X-Amz-Date", 10, date, 16);
+		add_param(s, &nq, "X-Amz-Expires", 13, expires, expireslen);
+		add_param(s, &nq, "X-Amz-SignedHeaders", 19, enc_list, enc_listlen);
+		if (token != NULL) {
+			enc_token = s->scratch.data + s->scratch.len;
+			sv4_encode(&s->scratch, token, tokenlen);
+			enc_tokenlen = (size_t)(s->scratch.data + s->scratch.len - enc_token);
+			if (sign_token)
+				add_param(s, &nq, "X-Amz-Security-Token", 20, enc_token, enc_tokenlen);
+		}
+	}
+
+	/* The canonical request. */
+	struct sv4_buf *c = &s->canon;
+	c->len = 0;
+	size_t canon_need = r->methodlen + 1 + 3 * r->pathlen + 2 + signed_listlen + 1 + payloadlen;
+	for (size_t i = 0; i < nq; i++)
+		canon_need += s->qp[i].namelen + s->qp[i].valuelen + 2;
+	for (size_t i = 0; i < nh; i++)
+		canon_need += s->hd[i].namelen + s->hd[i].valuelen + 2;
+	if ((rv = sv4_buf_reserve(c, canon_need + 16)) != 0)
+		return rv;
+	sv4_buf_put(c, r->method, r->methodlen);
+	sv4_buf_putc(c, '\n');
+	int normalize = !(p->flags & SV4_F_NO_NORMALIZE_PATH);
+	if ((rv = sv4_canon_path(c, r->path, r->pathlen, s3, normalize)) != 0)
+		return rv;
+	sv4_buf_putc(c, '\n');
+
+	/* The outgoing query keeps the request's own order: write it before
+	 * sorting the parameters for the canonical query. */
+	struct sv4_buf *o = &s->out;
+	o->len = 0;
+	if (query) {
+		size_t oneed = 2 * r->querylen + credlen + expireslen + enc_listlen + enc_tokenlen + 256;
+		if ((rv = sv4_buf_reserve(o, oneed)) != 0)
+			return rv;
+		for (size_t i = 0; i < nraw; i++) {
+			sv4_buf_put(o, s->qp[i].raw, s->qp[i].rawlen);
+			sv4_buf_putc(o, '&');
+		}
+	}
+	sv4_qparams_sort(s->qp, nq);
+	for (size_t i = 0; i < nq; i++) {
+		if (i > 0)
+			sv4_buf_putc(c, '&');
+		sv4_buf_put(c, s->qp[i].name, s->qp[i].namelen);
+		sv4_buf_putc(c, '=');
+		sv4_buf_put(c, s->qp[i].value, s->qp[i].valuelen);
+	}
+	sv4_buf_putc(c, '\n');
+
+	/* Canonical headers: repeated names joined with ','. */
+	for (size_t i = 0; i < nh; i++) {
+		int repeat = i > 0 && s->hd[i].namelen == s->hd[i - 1].namelen &&
+		             memcmp(s->hd[i].name, s->hd[i - 1].name, s->hd[i].namelen) == 0;
+		if (repeat) {
+			sv4_buf_putc(c, ',');
+		} else {
+			if (i > 0)
+				sv4_buf_putc(c, '\n');
+			sv4_buf_put(c, s->hd[i].name, s->hd[i].namelen);
+			sv4_buf_putc(c, ':');
+		}
+		put_trimmed(c, s->hd[i].value, s->hd[i].valuelen);
+	}
+	sv4_buf_put(c, "\n\n", 2);
+	sv4_buf_put(c, signed_list, signed_listlen);
+	sv4_buf_putc(c, '\n');
+	sv4_buf_put(c, payload, payloadlen);
+
+	/* The string to sign. */
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, c->data, c->len) ||
+	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
+		return SV4_ERR_CRYPTO;
+	struct sv4_buf *t = &s->sts;
+	t->len = 0;
+	if ((rv = sv4_buf_reserve(t, 16 + 1 + 16 + 1 + scope_len(p) + 1 + 64 + 1)) != 0)
+		return rv;
+	sv4_buf_put(t, ALGORITHM "\n", 17);
+	sv4_buf_put(t, date, 16);
+	sv4_buf_putc(t, '\n');
+	put_scope(t, date, p);
+	sv4_buf_putc(t, '\n');
+	hex_encode(t->data + t->len, md, 32); /* writes a NUL past the 64 digits: room reserved */
+	t->len += 64;
+
+	/* The signature. */
+	struct key_slot *k;
+	if ((rv = signing_key(s, p, date, &k)) != 0)
+		return rv;
+	size_t siglen = 0;
+	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, (unsigned char *)t->data, t->len) ||
+	    !EVP_MAC_final(k->mac, md, &siglen, 32) || siglen != 32)
+		return SV4_ERR_CRYPTO;
+
+	/* Output. */
+	char sig[65];
+	hex_encode(sig, md, 32);
+	if (query) {
+		sv4_buf_put(o, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=", 16 + 16 + 18);
+		sv4_buf_put(o, cred, credlen);
+		sv4_buf_put(o, "&X-Amz-Date=", 12);
+		sv4_buf_put(o, date, 16);
+		sv4_buf_put(o, "&X-Amz-SignedHeaders=", 21);
+		sv4_buf_put(o, enc_list, enc_listlen);
+		sv4_buf_put(o, "&X-Amz-Expires=", 15);
+		sv4_buf_put(o, expires, expireslen);
+		if (token != NULL) {
+			sv4_buf_put(o, "&X-Amz-Security-Token=", 22);
+			sv4_buf_put(o, enc_token, enc_tokenlen);
+		}
+		sv4_buf_put(o, "&X-Amz-Signature=", 17);
+		sv4_buf_put(o, sig, 64);
+	} else {
+		size_t aklen = strlen(p->creds->access_key);
+		if ((rv = sv4_buf_reserve(o, 64 + aklen + scope_len(p) + signed_listlen + 64)) != 0)
+			return rv;
+		sv4_buf_put(o, ALGORITHM " Credential=", 28);
+		sv4_buf_put(o, p->creds->access_key, aklen);
+		sv4_buf_putc(o, '/');
+		put_scope(o, date, p);
+		sv4_buf_put(o, ", SignedHeaders=", 16);
+		sv4_buf_put(o, signed_list, signed_listlen);
+		sv4_buf_put(o, ", Signature=", 12);
+		sv4_buf_put(o, sig, 64);
+	}
+
+	memcpy(out->date, date, sizeof(date));
+	memcpy(out->signature, sig, sizeof(sig));
+	out->payload_hash = payload;
+	out->payload_hashlen = payloadlen;
+	out->add_content_sha256 = add_sha256;
+	out->add_session_token = !query && token != NULL;
+	out->authorization = query ? NULL : o->data;
+	out->authorizationlen = query ? 0 : o->len;
+	out->query = query ? o->data : NULL;
+	out->querylen = query ? o->len : 0;
+	out->canonical = c->data;
+	out->canonicallen = c->len;
+	out->string_to_sign = t->data;
+	out->string_to_signlen = t->len;
+	return 0;
+}
+
+int sv4_header_is_replaced(const char *name, size_t namelen, const struct sv4_sign_params *params,
+                           const struct sv4_signed *out)
+{
+	if (name_is(name, namelen, "authorization") || name_is(name, namelen, "x-amz-date"))
+		return 1;
+	if (params->creds != NULL && params->creds->session_token != NULL &&
+	    name_is(name, namelen, "x-amz-security-token"))
+		return 1;
+	return out->add_content_sha256 && name_is(name, namelen, "x-amz-content-sha256");
+}

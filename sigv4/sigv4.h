@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sigv4.h: AWS Signature Version 4 canonicalisation, signing and presigning.
+ *
+ * The module does no I/O, reads no clock and logs nothing: the caller hands
+ * it a request as views of bytes, the credentials and the signing time, and
+ * gets back the values to add to the request. It depends on OpenSSL only.
+ *
+ * A struct sv4_signer is not thread-safe: use one per thread. It keeps the
+ * OpenSSL contexts and a small cache of derived signing keys, so that the
+ * next request for the same (secret, date, region, service) costs one HMAC
+ * of the string to sign plus the hashing. */
+#ifndef AWSGATE_SIGV4_H
+#define AWSGATE_SIGV4_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes (sigv4's range is -100..-199). */
+#define SV4_ERR_NOMEM -101           /* out of memory */
+#define SV4_ERR_TOO_LARGE -102       /* an input is over one of the limits below */
+#define SV4_ERR_BAD_METHOD -103      /* method is empty or not an HTTP token */
+#define SV4_ERR_BAD_PATH -104        /* path is empty, has no leading '/', or holds CR, LF or NUL */
+#define SV4_ERR_BAD_QUERY -105       /* query holds CR, LF, NUL, '#' or a broken %-escape */
+#define SV4_ERR_BAD_HEADER -106      /* header name is not a token, or value holds CR, LF or NUL */
+#define SV4_ERR_NO_HOST -107         /* no Host header (or two of them) */
+#define SV4_ERR_BAD_CREDENTIALS -108 /* access key, secret or token empty or malformed */
+#define SV4_ERR_BAD_SCOPE -109       /* region or service empty or not [a-z0-9-] */
+#define SV4_ERR_BAD_TIME -110        /* time outside years 1970..9999 */
+#define SV4_ERR_BAD_EXPIRES -111     /* presign expiry outside 1..SV4_MAX_EXPIRES */
+#define SV4_ERR_BAD_PAYLOAD -112     /* payload hash is neither 64 hex digits nor a known keyword */
+#define SV4_ERR_NO_PAYLOAD -113      /* no payload hash, body or x-amz-content-sha256 to sign with */
+#define SV4_ERR_CRYPTO -114          /* OpenSSL failed */
+#define SV4_ERR_BAD_REQUEST -115     /* request file: request line or header line malformed */
+
+/* Limits. Every input is bounded; over a limit the call returns
+ * SV4_ERR_TOO_LARGE and nothing is written. Documented in docs/SIGV4.md. */
+#define SV4_MAX_METHOD 32             /* bytes of the method */
+#define SV4_MAX_PATH 8192             /* bytes of the path as sent */
+#define SV4_MAX_QUERY 32768           /* bytes of the query as sent, without '?' */
+#define SV4_MAX_QUERY_PARAMS 512      /* name=value pairs in the query */
+#define SV4_MAX_HEADERS 128           /* header fields */
+#define SV4_MAX_HEADER_NAME 256       /* bytes of one header name */
+#define SV4_MAX_HEADER_VALUE 16384    /* bytes of one header value */
+#define SV4_MAX_HEADER_BYTES 65536    /* bytes of all names and values together */
+#define SV4_MAX_SCOPE_PART 64         /* bytes of the region, of the service */
+#define SV4_MAX_ACCESS_KEY 128        /* bytes of the access key ID */
+#define SV4_MAX_SECRET 128            /* bytes of the secret access key */
+#define SV4_MAX_SESSION_TOKEN 8192    /* bytes of the session token */
+#define SV4_MAX_EXPIRES 604800        /* seconds a presigned request may live (7 days) */
+#define SV4_MAX_BODY (64 * 1024 * 1024) /* bytes the request-file reader accepts */
+
+#define SV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+
+/* One header field: views into the caller's bytes. */
+struct sv4_header {
+	const char *name;
+	size_t namelen;
+	const char *value;
+	size_t valuelen;
+};
+
+/* A request as views into the caller's bytes; nothing here is copied. */
+struct sv4_request {
+	const char *method;
+	size_t methodlen;
+	const char *path; /* as sent: before '?', raw bytes allowed (encoded as needed) */
+	size_t pathlen;
+	const char *query; /* as sent: after '?', without it; may be empty */
+	size_t querylen;
+	const struct sv4_header *headers;
+	size_t nheaders;
+	const unsigned char *body; /* may be NULL; hashed only when no payload hash is given */
+	size_t bodylen;
+};
+
+/* Credentials: NUL-terminated; session_token may be NULL. Borrowed. */
+struct sv4_credentials {
+	const char *access_key;
+	const char *secret_key;
+	const char *session_token;
+};
+
+enum sv4_mode {
+	SV4_MODE_HEADER, /* Authorization header */
+	SV4_MODE_QUERY,  /* presigned: X-Amz-* query parameters */
+};
+
+/* Flags of struct sv4_sign_params. */
+#define SV4_F_NO_NORMALIZE_PATH 0x1u  /* non-S3 only: keep dot segments and empty segments */
+#define SV4_F_OMIT_SESSION_TOKEN 0x2u /* send the session token but leave it out of the signature */
+#define SV4_F_ADD_CONTENT_SHA256 0x4u /* header mode: add and sign X-Amz-Content-Sha256 (S3 always does) */
+
+struct sv4_sign_params {
+	const struct sv4_credentials *creds;
+	const char *region;  /* NUL-terminated, e.g. "us-east-1" */
+	const char *service; /* NUL-terminated signing name, e.g. "s3", "sts" */
+	int64_t time;        /* signing time, seconds since the epoch (UTC) */
+	enum sv4_mode mode;
+	uint32_t expires; /* query mode: seconds, 1..SV4_MAX_EXPIRES */
+	/* The payload hash to sign: 64 lower-case hex digits or a keyword such
+	 * as UNSIGNED-PAYLOAD or STREAMING-AWS4-HMAC-SHA256-PAYLOAD. NULL: the
+	 * request's x-amz-content-sha256 value, else UNSIGNED-PAYLOAD for a
+	 * presigned S3-family request, else the SHA-256 of the body (empty body
+	 * when body is NULL). */
+	const char *payload_hash;
+	unsigned flags;
+};
+
+/* What signing produced. All pointers are borrowed from the signer and
+ * valid until the next call on it. */
+struct sv4_signed {
+	char date[17];      /* X-Amz-Date value: YYYYMMDDTHHMMSSZ */
+	char signature[65]; /* lower-case hex */
+	const char *payload_hash; /* the value signed (and sent as X-Amz-Content-Sha256 when added) */
+	size_t payload_hashlen;
+	int add_content_sha256; /* header mode: the caller must send X-Amz-Content-Sha256 */
+	int add_session_token;  /* header mode: the caller must send X-Amz-Security-Token */
+	const char *authorization; /* header mode: the Authorization value */
+	size_t authorizationlen;
+	const char *query; /* query mode: the whole new query (without '?') */
+	size_t querylen;
+	const char *canonical; /* the canonical request */
+	size_t canonicallen;
+	const char *string_to_sign;
+	size_t string_to_signlen;
+};
+
+struct sv4_signer;
+
+/* Creates a signer. Returns NULL when out of memory or OpenSSL lacks SHA-256. */
+struct sv4_signer *sv4_signer_new(void);
+
+/* Frees |signer| (NULL is fine); cached keys and secrets are wiped. */
+void sv4_signer_del(struct sv4_signer *signer);
+
+/* Signs |req| as |params| say and fills |out|.
+ *
+ * In header mode the caller sends, in place of any Authorization, X-Amz-Date
+ * (and, when it adds them, X-Amz-Security-Token and X-Amz-Content-Sha256)
+ * it had: X-Amz-Date: out->date, Authorization: out->authorization, and the
+ * others as out->add_* say (sv4_header_is_replaced() tells which of the
+ * request's own headers to drop). In query mode the caller sends
+ * out->query as the query; any X-Amz-* signing parameter the request had
+ * is dropped from it.
+ *
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes: SV4_ERR_NOMEM, SV4_ERR_TOO_LARGE, SV4_ERR_BAD_METHOD,
+ * SV4_ERR_BAD_PATH, SV4_ERR_BAD_QUERY, SV4_ERR_BAD_HEADER, SV4_ERR_NO_HOST,
+ * SV4_ERR_BAD_CREDENTIALS, SV4_ERR_BAD_SCOPE, SV4_ERR_BAD_TIME,
+ * SV4_ERR_BAD_EXPIRES, SV4_ERR_BAD_PAYLOAD, SV4_ERR_NO_PAYLOAD,
+ * SV4_ERR_CRYPTO. On failure |out| is left untouched. */
+int sv4_sign(struct sv4_signer *signer, const struct sv4_request *req,
+             const struct sv4_sign_params *params, struct sv4_signed *out);
+
+/* Returns 1 when a header of the request named |name| (any case) is one that
+ * signing with |params| replaces or drops, so the caller must not send it,
+ * else 0: Authorization and X-Amz-Date always; X-Amz-Security-Token when the
+ * credentials carry a token; X-Amz-Content-Sha256 when signing adds one.
+ * |out| is the result of sv4_sign() with the same |params|. */
+int sv4_header_is_replaced(const char *name, size_t namelen, const struct sv4_sign_params *params,
+                           const struct sv4_signed *out);
+
+/* Returns 1 if |service| signs with S3's rules (path as sent, never
+ * normalised; X-Amz-Content-Sha256 always sent; presign with
+ * UNSIGNED-PAYLOAD): s3, s3-object-lambda, s3-outposts, s3express. */
+int sv4_service_is_s3(const char *service);
+
+/* Writes "YYYYMMDDTHHMMSSZ" and a NUL for |t| to |dst|.
+ * This function returns 0 if it succeeds, or SV4_ERR_BAD_TIME. */
+int sv4_format_time(char dst[17], int64_t t);
+
+/* Parses "YYYYMMDDTHHMMSSZ" (exactly 16 bytes) into |*t|.
+ * This function returns 0 if it succeeds, or SV4_ERR_BAD_TIME. */
+int sv4_parse_time(const char *s, size_t len, int64_t *t);
+
+/* Writes the lower-case hex SHA-256 of |data| and a NUL to |hex|.
+ * This function returns 0 if it succeeds, or SV4_ERR_CRYPTO. */
+int sv4_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* Returns a static English description of |err|. */
+const char *sv4_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * The request-file reader: the AWS suite's request.txt format, read
+ * leniently. LF or CRLF line ends; "Name:value" with or without spaces after
+ * the colon; the request line split at its first and last space (so a raw
+ * space or raw UTF-8 in the path is kept); folded header lines (starting
+ * with a space or tab) joined to the previous value with one space; a blank
+ * line, then the body (everything after it, byte for byte). */
+
+struct sv4_reqfile_error {
+	unsigned line;   /* 1-based line of the error, 0 when not about a line */
+	unsigned column; /* 1-based byte column, 0 when unknown */
+	const char *what; /* static description */
+};
+
+struct sv4_reqfile {
+	struct sv4_request req;
+	struct sv4_header *headers; /* owned; req.headers points here */
+	size_t nheaders;
+	char *text; /* owned copy of the bytes the views point into */
+	size_t textlen;
+	char protocol[16]; /* e.g. "HTTP/1.1" */
+};
+
+/* Parses |len| bytes at |data| into |rf| (copying what it needs; |data| may
+ * be freed afterwards). Free |rf| with sv4_reqfile_free() after success.
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes, with |err| (may be NULL) saying where: SV4_ERR_BAD_REQUEST,
+ * SV4_ERR_TOO_LARGE, SV4_ERR_NOMEM. */
+int sv4_reqfile_parse(struct sv4_reqfile *rf, const char *data, size_t len,
+                      struct sv4_reqfile_error *err);
+
+/* Frees what sv4_reqfile_parse() allocated in |rf|. */
+void sv4_reqfile_free(struct sv4_reqfile *rf);
+
+#endif

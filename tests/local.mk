@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/local.mk: unit tests (cmocka, TAP), integration tests, fuzz corpus replay.
+
+TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+SIGV4_TEST_LDADD = sigv4/libsigv4.a $(CMOCKA_LIBS) $(OPENSSL_LIBS)
+PROXY_TEST_LDADD = proxy/libproxy.a $(SIGV4_TEST_LDADD)
+
+# Unit tests: one per source file, named after it.
+UNIT_TESTS = \
+	tests/unit/sigv4/canon.utest \
+	tests/unit/sigv4/sign.utest \
+	tests/unit/sigv4/reqfile.utest \
+	tests/unit/sigv4/time.utest \
+	tests/unit/sigv4/suite.utest \
+	tests/unit/proxy/duration.utest \
+	tests/unit/proxy/timearg.utest
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_sigv4_canon_utest_SOURCES = tests/unit/sigv4/canon_test.c
+tests_unit_sigv4_canon_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_canon_utest_LDADD = $(SIGV4_TEST_LDADD)
+
+tests_unit_sigv4_sign_utest_SOURCES = tests/unit/sigv4/sign_test.c
+tests_unit_sigv4_sign_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_sign_utest_LDADD = $(SIGV4_TEST_LDADD)
+
+tests_unit_sigv4_reqfile_utest_SOURCES = tests/unit/sigv4/reqfile_test.c
+tests_unit_sigv4_reqfile_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_reqfile_utest_LDADD = $(SIGV4_TEST_LDADD)
+
+tests_unit_sigv4_time_utest_SOURCES = tests/unit/sigv4/time_test.c
+tests_unit_sigv4_time_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_time_utest_LDADD = $(SIGV4_TEST_LDADD)
+
+# The official AWS suites (when present) and our own botocore-made vectors.
+tests_unit_sigv4_suite_utest_SOURCES = tests/unit/sigv4/suite_test.c
+tests_unit_sigv4_suite_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_suite_utest_LDADD = $(SIGV4_TEST_LDADD) $(JANSSON_LIBS)
+
+tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
+tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
+
+tests_unit_proxy_timearg_utest_SOURCES = tests/unit/proxy/timearg_test.c
+tests_unit_proxy_timearg_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
+
+# Integration tests: the real program, and botocore as the oracle.
+TESTS += \
+	tests/integration/sigv4-cli.test \
+	tests/integration/sigv4-botocore.test
+dist_noinst_SCRIPTS += \
+	tests/integration/sigv4-cli.test \
+	tests/integration/sigv4-botocore.test \
+	tests/integration/sigv4_botocore.py \
+	tests/data/sigv4/generate.py
+EXTRA_DIST += tests/data tests/fuzz/corpus
+
+# Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
+# a small replay main() so that make check runs every corpus file.
+FUZZ_TARGETS = reqfile sign
+FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay
+check_PROGRAMS += $(FUZZ_REPLAY)
+TESTS += tests/fuzz/replay.test
+dist_noinst_SCRIPTS += tests/fuzz/replay.test
+
+tests_fuzz_reqfile_replay_SOURCES = tests/fuzz/fuzz_reqfile.c tests/fuzz/replay_main.c
+tests_fuzz_reqfile_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_sign_replay_SOURCES = tests/fuzz/fuzz_sign.c tests/fuzz/replay_main.c
+tests_fuzz_sign_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign
+tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
+tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_reqfile_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_fuzz_sign_SOURCES = tests/fuzz/fuzz_sign.c
+tests_fuzz_fuzz_sign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_sign_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_sign_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+endif
+
+# Benchmarks are run by hand (docs/HACKING.md), never timed in make check.
