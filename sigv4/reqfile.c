@@ -58,29 +58,35 @@ int sv4_reqfile_parse(struct sv4_reqfile *out, const char *data, size_t len, str
 
 	char *p = rf.text, *end = rf.text + len, *next;
 
-	/* Request line: METHOD SP TARGET SP PROTOCOL, split at the first and
-	 * the last space so that the target may hold raw spaces. */
+	/* Request line: METHOD SP TARGET [SP PROTOCOL], split at the first and
+	 * the last space so that the target may hold raw spaces. Without a
+	 * last part starting with "HTTP/", all after the method is the target
+	 * (smithy-rs writes signed requests so) and the protocol is HTTP/1.1. */
 	char *le = line_end(p, end, &next);
 	if (le <= p) {
 		rv = fail(err, 1, 1, "empty request line: expected METHOD PATH HTTP/1.1", SV4_ERR_BAD_REQUEST);
 		goto fail;
 	}
 	char *sp1 = memchr(p, ' ', (size_t)(le - p));
+	if (sp1 == NULL || sp1 == p || sp1 + 1 == le) {
+		rv = fail(err, 1, 1, "request line needs METHOD PATH [HTTP/1.1]", SV4_ERR_BAD_REQUEST);
+		goto fail;
+	}
 	char *sp2 = le;
-	while (sp2 > p && sp2[-1] != ' ')
+	while (sp2 > sp1 && sp2[-1] != ' ')
 		sp2--;
-	sp2--; /* the last space, or p - 1 */
-	if (sp1 == NULL || sp2 <= sp1 + 1) {
-		rv = fail(err, 1, 1, "request line needs three parts: METHOD PATH HTTP/1.1", SV4_ERR_BAD_REQUEST);
-		goto fail;
-	}
+	sp2--; /* the last space, maybe sp1 */
 	size_t protolen = (size_t)(le - sp2 - 1);
-	if (protolen < 6 || protolen >= sizeof(rf.protocol) || memcmp(sp2 + 1, "HTTP/", 5) != 0) {
-		rv = fail(err, 1, (unsigned)(sp2 + 2 - p), "request line must end with a protocol such as HTTP/1.1",
-		          SV4_ERR_BAD_REQUEST);
-		goto fail;
+	if (sp2 > sp1 + 1 && protolen >= 5 && memcmp(sp2 + 1, "HTTP/", 5) == 0) {
+		if (protolen >= sizeof(rf.protocol)) {
+			rv = fail(err, 1, (unsigned)(sp2 + 2 - p), "protocol is too long", SV4_ERR_BAD_REQUEST);
+			goto fail;
+		}
+		memcpy(rf.protocol, sp2 + 1, protolen);
+	} else {
+		sp2 = le;
+		memcpy(rf.protocol, "HTTP/1.1", 8);
 	}
-	memcpy(rf.protocol, sp2 + 1, protolen);
 	rf.req.method = p;
 	rf.req.methodlen = (size_t)(sp1 - p);
 	for (size_t i = 0; i < rf.req.methodlen; i++)
