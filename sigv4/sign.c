@@ -587,8 +587,12 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		payload = SV4_UNSIGNED_PAYLOAD;
 		payloadlen = sizeof(SV4_UNSIGNED_PAYLOAD) - 1;
 	} else if (r->body != NULL && r->bodylen > 0) {
-		if ((rv = sv4_sha256_hex(r->body, r->bodylen, s->payload)) != 0)
-			return rv;
+		unsigned char bmd[32];
+		unsigned int bmdlen = 0;
+		if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, r->body, r->bodylen) ||
+		    !EVP_DigestFinal_ex(s->md, bmd, &bmdlen) || bmdlen != 32)
+			return SV4_ERR_CRYPTO;
+		hex_encode(s->payload, bmd, 32);
 		payload = s->payload;
 		payloadlen = 64;
 	} else {

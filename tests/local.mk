@@ -85,6 +85,13 @@ tests_fuzz_fuzz_sign_SOURCES = tests/fuzz/fuzz_sign.c
 tests_fuzz_fuzz_sign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_sign_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_sign_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign
+else
+fuzz-targets:
+	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
 endif
+print-fuzz-targets:
+	@echo $(FUZZ_TARGETS)
+.PHONY: fuzz-targets print-fuzz-targets
 
 # Benchmarks are run by hand (docs/HACKING.md), never timed in make check.
