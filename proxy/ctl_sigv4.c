@@ -126,7 +126,7 @@ static void print_request(FILE *f, const struct sv4_reqfile *rf, const struct sv
 	        qlen ? "?" : "", (int)qlen, q, rf->protocol);
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct sv4_header *h = &req->headers[i];
-		if (params->mode == SV4_MODE_HEADER && sv4_header_is_replaced(h->name, h->namelen, params, sig))
+		if (sv4_header_is_replaced(h->name, h->namelen, params, sig))
 			continue;
 		fprintf(f, "%.*s:%.*s\r\n", (int)h->namelen, h->name, (int)h->valuelen, h->value);
 	}

@@ -139,10 +139,10 @@ void sv4_signer_del(struct sv4_signer *signer);
  * In header mode the caller sends, in place of any Authorization, X-Amz-Date
  * (and, when it adds them, X-Amz-Security-Token and X-Amz-Content-Sha256)
  * it had: X-Amz-Date: out->date, Authorization: out->authorization, and the
- * others as out->add_* say (sv4_header_is_replaced() tells which of the
- * request's own headers to drop). In query mode the caller sends
- * out->query as the query; any X-Amz-* signing parameter the request had
- * is dropped from it.
+ * others as out->add_* say. In query mode the caller sends out->query as
+ * the query; any X-Amz-* signing parameter the request had is dropped from
+ * it. In both modes sv4_header_is_replaced() tells which of the request's
+ * own headers to drop.
  *
  * This function returns 0 if it succeeds, or one of the following negative
  * error codes: SV4_ERR_NOMEM, SV4_ERR_TOO_LARGE, SV4_ERR_BAD_METHOD,

@@ -121,8 +121,7 @@ static void check_signed_request(const char *dir, const char *file, const struct
 	struct sv4_header got[SV4_MAX_HEADERS + 4];
 	size_t n = 0;
 	for (size_t i = 0; i < r->nheaders; i++)
-		if (p->mode == SV4_MODE_QUERY ||
-		    !sv4_header_is_replaced(r->headers[i].name, r->headers[i].namelen, p, sig))
+		if (!sv4_header_is_replaced(r->headers[i].name, r->headers[i].namelen, p, sig))
 			got[n++] = r->headers[i];
 	if (p->mode == SV4_MODE_HEADER) {
 		if (sig->add_session_token)
