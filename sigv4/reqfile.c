@@ -77,9 +77,15 @@ int sv4_reqfile_parse(struct sv4_reqfile *out, const char *data, size_t len, str
 		sp2--;
 	sp2--; /* the last space, maybe sp1 */
 	size_t protolen = (size_t)(le - sp2 - 1);
-	if (sp2 > sp1 + 1 && protolen >= 5 && memcmp(sp2 + 1, "HTTP/", 5) == 0) {
-		if (protolen >= sizeof(rf.protocol)) {
-			rv = fail(err, 1, (unsigned)(sp2 + 2 - p), "protocol is too long", SV4_ERR_BAD_REQUEST);
+	if (sp2 > sp1 && protolen >= 5 && memcmp(sp2 + 1, "HTTP/", 5) == 0) {
+		if (protolen == 5 || protolen >= sizeof(rf.protocol)) {
+			rv = fail(err, 1, (unsigned)(sp2 + 2 - p), "protocol must be HTTP/ and a version, such as HTTP/1.1",
+			          SV4_ERR_BAD_REQUEST);
+			goto fail;
+		}
+		if (sp2 == sp1 + 1) {
+			rv = fail(err, 1, (unsigned)(sp2 + 1 - p), "empty request target: expected METHOD PATH HTTP/1.1",
+			          SV4_ERR_BAD_REQUEST);
 			goto fail;
 		}
 		memcpy(rf.protocol, sp2 + 1, protolen);
@@ -118,6 +124,12 @@ int sv4_reqfile_parse(struct sv4_reqfile *out, const char *data, size_t len, str
 			p = next;
 			break; /* blank line: the body follows */
 		}
+		for (char *c = p; c < le; c++)
+			if (*c == '\0' || *c == '\r') {
+				rv = fail(err, lineno, (unsigned)(c - p) + 1, "header line holds a NUL or a bare CR",
+				          SV4_ERR_BAD_REQUEST);
+				goto fail;
+			}
 		if (*p == ' ' || *p == '\t') {
 			/* Folded line: join to the value before with one space. */
 			if (cur == NULL) {
@@ -161,11 +173,6 @@ int sv4_reqfile_parse(struct sv4_reqfile *out, const char *data, size_t len, str
 			w = le;
 			total += cur->namelen + cur->valuelen;
 		}
-		for (size_t i = 0; i < cur->valuelen; i++)
-			if (cur->value[i] == '\0' || cur->value[i] == '\r') {
-				rv = fail(err, lineno, 0, "header value holds a NUL or a bare CR", SV4_ERR_BAD_REQUEST);
-				goto fail;
-			}
 		if (cur->namelen > SV4_MAX_HEADER_NAME || cur->valuelen > SV4_MAX_HEADER_VALUE ||
 		    total > SV4_MAX_HEADER_BYTES) {
 			rv = fail(err, lineno, 1, "header too large", SV4_ERR_TOO_LARGE);

@@ -185,7 +185,9 @@ const char *sv4_strerror(int err);
  * The request-file reader: the AWS suite's request.txt format, read
  * leniently. LF or CRLF line ends; "Name:value" with or without spaces after
  * the colon; the request line split at its first and last space (so a raw
- * space or raw UTF-8 in the path is kept); folded header lines (starting
+ * space or raw UTF-8 in the path is kept; without a last part starting with
+ * "HTTP/", all after the method is the target and the protocol HTTP/1.1);
+ * folded header lines (starting
  * with a space or tab) joined to the previous value with one space; a blank
  * line, then the body (everything after it, byte for byte). */
 
