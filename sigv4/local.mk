@@ -9,4 +9,13 @@ sigv4_libsigv4_a_SOURCES = \
 	sigv4/reqfile.c \
 	sigv4/sign.c \
 	sigv4/time.c
-sigv4_libsigv4_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
+sigv4_libsigv4_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+
+# The same sources instrumented for libFuzzer, linked only into the fuzz
+# targets: code built with -fsanitize=fuzzer-no-link needs libFuzzer's
+# runtime at link time, which only -fsanitize=fuzzer programs have.
+if ENABLE_FUZZING
+noinst_LIBRARIES += sigv4/libsigv4_fuzz.a
+sigv4_libsigv4_fuzz_a_SOURCES = $(sigv4_libsigv4_a_SOURCES)
+sigv4_libsigv4_fuzz_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
+endif

@@ -123,7 +123,8 @@ const char *sv4_strerror(int err)
 	case SV4_ERR_BAD_QUERY:
 		return "query holds CR, LF, NUL, '#' or a '%' not followed by two hex digits";
 	case SV4_ERR_BAD_HEADER:
-		return "header name is not an HTTP token, or a value holds CR, LF or NUL";
+		return "header name is not an HTTP token, a value holds a control character, or "
+		       "x-amz-content-sha256 appears twice";
 	case SV4_ERR_NO_HOST:
 		return "request needs exactly one Host header";
 	case SV4_ERR_BAD_CREDENTIALS:
@@ -323,9 +324,10 @@ static int check_request(const struct sv4_request *r, size_t *hostidx, size_t *s
 		for (size_t j = 0; j < h->namelen; j++)
 			if (!sv4_is_tchar((unsigned char)h->name[j]))
 				return SV4_ERR_BAD_HEADER;
+		/* RFC 9110 field values: no control bytes but HTAB. */
 		for (size_t j = 0; j < h->valuelen; j++) {
-			char c = h->value[j];
-			if (c == '\r' || c == '\n' || c == '\0')
+			unsigned char c = (unsigned char)h->value[j];
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				return SV4_ERR_BAD_HEADER;
 		}
 		if (name_is(h->name, h->namelen, "host")) {

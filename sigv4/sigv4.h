@@ -19,9 +19,9 @@
 #define SV4_ERR_NOMEM -101           /* out of memory */
 #define SV4_ERR_TOO_LARGE -102       /* an input is over one of the limits below */
 #define SV4_ERR_BAD_METHOD -103      /* method is empty or not an HTTP token */
-#define SV4_ERR_BAD_PATH -104        /* path is empty, has no leading '/', or holds CR, LF or NUL */
+#define SV4_ERR_BAD_PATH -104        /* path has no leading '/', or holds CR, LF, NUL, '?' or '#' */
 #define SV4_ERR_BAD_QUERY -105       /* query holds CR, LF, NUL, '#' or a broken %-escape */
-#define SV4_ERR_BAD_HEADER -106      /* header name is not a token, or value holds CR, LF or NUL */
+#define SV4_ERR_BAD_HEADER -106      /* header name is not a token, value holds a control byte, or two x-amz-content-sha256 */
 #define SV4_ERR_NO_HOST -107         /* no Host header (or two of them) */
 #define SV4_ERR_BAD_CREDENTIALS -108 /* access key, secret or token empty or malformed */
 #define SV4_ERR_BAD_SCOPE -109       /* region or service empty or not [a-z0-9-] */

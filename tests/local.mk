@@ -80,11 +80,11 @@ noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_reqfile_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_fuzz_reqfile_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
 tests_fuzz_fuzz_sign_SOURCES = tests/fuzz/fuzz_sign.c
 tests_fuzz_fuzz_sign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_sign_LDFLAGS = $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_sign_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_fuzz_sign_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign
 else
 fuzz-targets:

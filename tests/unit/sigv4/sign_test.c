@@ -147,6 +147,8 @@ static void test_rejects_bad_requests(void **state)
 		{"space in header name", "GET", "/", "", "X A", "1", SV4_ERR_BAD_HEADER},
 		{"empty header name", "GET", "/", "", "", "1", SV4_ERR_BAD_HEADER},
 		{"CR in header value", "GET", "/", "", "X-A", "1\r2", SV4_ERR_BAD_HEADER},
+		{"control byte in header value", "GET", "/", "", "X-A", "1\x01" "2", SV4_ERR_BAD_HEADER},
+		{"DEL in header value", "GET", "/", "", "X-A", "1\x7f", SV4_ERR_BAD_HEADER},
 		{"second Host", "GET", "/", "", "host", "other.example.com", SV4_ERR_NO_HOST},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
