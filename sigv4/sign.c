@@ -555,6 +555,94 @@ static int collect_query(struct sv4_signer *s, const struct sv4_request *r, int 
 	return 0;
 }
 
+/* Writes the canonical request to s->canon from s->hd[0, nh) (sorted) and
+ * s->qp[0, nq) (sorted here). */
+static int emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3, int normalize, size_t nh,
+                          size_t nq, const char *signed_list, size_t signed_listlen, const char *payload,
+                          size_t payloadlen)
+{
+	struct sv4_buf *c = &s->canon;
+	int rv;
+
+	c->len = 0;
+	size_t need = r->methodlen + 1 + 3 * r->pathlen + 2 + signed_listlen + 1 + payloadlen + 16;
+	for (size_t i = 0; i < nq; i++)
+		need += s->qp[i].namelen + s->qp[i].valuelen + 2;
+	for (size_t i = 0; i < nh; i++)
+		need += s->hd[i].namelen + s->hd[i].valuelen + 2;
+	if ((rv = sv4_buf_reserve(c, need)) != 0)
+		return rv;
+	sv4_buf_put(c, r->method, r->methodlen);
+	sv4_buf_putc(c, '\n');
+	if ((rv = sv4_canon_path(c, r->path, r->pathlen, s3, normalize)) != 0)
+		return rv;
+	sv4_buf_putc(c, '\n');
+
+	sv4_qparams_sort(s->qp, nq);
+	for (size_t i = 0; i < nq; i++) {
+		if (i > 0)
+			sv4_buf_putc(c, '&');
+		sv4_buf_put(c, s->qp[i].name, s->qp[i].namelen);
+		sv4_buf_putc(c, '=');
+		sv4_buf_put(c, s->qp[i].value, s->qp[i].valuelen);
+	}
+	sv4_buf_putc(c, '\n');
+
+	/* Canonical headers: repeated names joined with ','. */
+	for (size_t i = 0; i < nh; i++) {
+		int repeat = i > 0 && s->hd[i].namelen == s->hd[i - 1].namelen &&
+		             memcmp(s->hd[i].name, s->hd[i - 1].name, s->hd[i].namelen) == 0;
+		if (repeat) {
+			sv4_buf_putc(c, ',');
+		} else {
+			if (i > 0)
+				sv4_buf_putc(c, '\n');
+			sv4_buf_put(c, s->hd[i].name, s->hd[i].namelen);
+			sv4_buf_putc(c, ':');
+		}
+		put_trimmed(c, s->hd[i].value, s->hd[i].valuelen);
+	}
+	sv4_buf_put(c, "\n\n", 2);
+	sv4_buf_put(c, signed_list, signed_listlen);
+	sv4_buf_putc(c, '\n');
+	sv4_buf_put(c, payload, payloadlen);
+	return 0;
+}
+
+/* Writes the string to sign of s->canon to s->sts and its signature with
+ * the key of (secret, date, region, service) to |sig|. */
+static int emit_signature(struct sv4_signer *s, const char *date, const struct sv4_sign_params *p, char sig[65])
+{
+	struct sv4_buf *c = &s->canon, *t = &s->sts;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	int rv;
+
+	if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, c->data, c->len) ||
+	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
+		return SV4_ERR_CRYPTO;
+	t->len = 0;
+	if ((rv = sv4_buf_reserve(t, 16 + 1 + 16 + 1 + scope_len(p) + 1 + 64 + 1)) != 0)
+		return rv;
+	sv4_buf_put(t, ALGORITHM "\n", 17);
+	sv4_buf_put(t, date, 16);
+	sv4_buf_putc(t, '\n');
+	put_scope(t, date, p);
+	sv4_buf_putc(t, '\n');
+	hex_encode(t->data + t->len, md, 32); /* writes a NUL past the 64 digits: room reserved */
+	t->len += 64;
+
+	struct key_slot *k;
+	if ((rv = signing_key(s, p, date, &k)) != 0)
+		return rv;
+	size_t siglen = 0;
+	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, (unsigned char *)t->data, t->len) ||
+	    !EVP_MAC_final(k->mac, md, &siglen, 32) || siglen != 32)
+		return SV4_ERR_CRYPTO;
+	hex_encode(sig, md, 32);
+	return 0;
+}
+
 int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4_sign_params *p,
              struct sv4_signed *out)
 {
@@ -698,25 +786,8 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		}
 	}
 
-	/* The canonical request. */
-	struct sv4_buf *c = &s->canon;
-	c->len = 0;
-	size_t canon_need = r->methodlen + 1 + 3 * r->pathlen + 2 + signed_listlen + 1 + payloadlen;
-	for (size_t i = 0; i < nq; i++)
-		canon_need += s->qp[i].namelen + s->qp[i].valuelen + 2;
-	for (size_t i = 0; i < nh; i++)
-		canon_need += s->hd[i].namelen + s->hd[i].valuelen + 2;
-	if ((rv = sv4_buf_reserve(c, canon_need + 16)) != 0)
-		return rv;
-	sv4_buf_put(c, r->method, r->methodlen);
-	sv4_buf_putc(c, '\n');
-	int normalize = !(p->flags & SV4_F_NO_NORMALIZE_PATH);
-	if ((rv = sv4_canon_path(c, r->path, r->pathlen, s3, normalize)) != 0)
-		return rv;
-	sv4_buf_putc(c, '\n');
-
 	/* The outgoing query keeps the request's own order: write it before
-	 * sorting the parameters for the canonical query. */
+	 * the canonical query sorts the parameters. */
 	struct sv4_buf *o = &s->out;
 	o->len = 0;
 	if (query) {
@@ -728,65 +799,15 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 			sv4_buf_putc(o, '&');
 		}
 	}
-	sv4_qparams_sort(s->qp, nq);
-	for (size_t i = 0; i < nq; i++) {
-		if (i > 0)
-			sv4_buf_putc(c, '&');
-		sv4_buf_put(c, s->qp[i].name, s->qp[i].namelen);
-		sv4_buf_putc(c, '=');
-		sv4_buf_put(c, s->qp[i].value, s->qp[i].valuelen);
-	}
-	sv4_buf_putc(c, '\n');
 
-	/* Canonical headers: repeated names joined with ','. */
-	for (size_t i = 0; i < nh; i++) {
-		int repeat = i > 0 && s->hd[i].namelen == s->hd[i - 1].namelen &&
-		             memcmp(s->hd[i].name, s->hd[i - 1].name, s->hd[i].namelen) == 0;
-		if (repeat) {
-			sv4_buf_putc(c, ',');
-		} else {
-			if (i > 0)
-				sv4_buf_putc(c, '\n');
-			sv4_buf_put(c, s->hd[i].name, s->hd[i].namelen);
-			sv4_buf_putc(c, ':');
-		}
-		put_trimmed(c, s->hd[i].value, s->hd[i].valuelen);
-	}
-	sv4_buf_put(c, "\n\n", 2);
-	sv4_buf_put(c, signed_list, signed_listlen);
-	sv4_buf_putc(c, '\n');
-	sv4_buf_put(c, payload, payloadlen);
-
-	/* The string to sign. */
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, c->data, c->len) ||
-	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
-		return SV4_ERR_CRYPTO;
-	struct sv4_buf *t = &s->sts;
-	t->len = 0;
-	if ((rv = sv4_buf_reserve(t, 16 + 1 + 16 + 1 + scope_len(p) + 1 + 64 + 1)) != 0)
+	char sig[65];
+	int normalize = !(p->flags & SV4_F_NO_NORMALIZE_PATH);
+	if ((rv = emit_canonical(s, r, s3, normalize, nh, nq, signed_list, signed_listlen, payload, payloadlen)) != 0 ||
+	    (rv = emit_signature(s, date, p, sig)) != 0)
 		return rv;
-	sv4_buf_put(t, ALGORITHM "\n", 17);
-	sv4_buf_put(t, date, 16);
-	sv4_buf_putc(t, '\n');
-	put_scope(t, date, p);
-	sv4_buf_putc(t, '\n');
-	hex_encode(t->data + t->len, md, 32); /* writes a NUL past the 64 digits: room reserved */
-	t->len += 64;
-
-	/* The signature. */
-	struct key_slot *k;
-	if ((rv = signing_key(s, p, date, &k)) != 0)
-		return rv;
-	size_t siglen = 0;
-	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, (unsigned char *)t->data, t->len) ||
-	    !EVP_MAC_final(k->mac, md, &siglen, 32) || siglen != 32)
-		return SV4_ERR_CRYPTO;
 
 	/* Output. */
-	char sig[65];
-	hex_encode(sig, md, 32);
+	struct sv4_buf *c = &s->canon, *t = &s->sts;
 	if (query) {
 		sv4_buf_put(o, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=", 16 + 16 + 18);
 		sv4_buf_put(o, cred, credlen);
