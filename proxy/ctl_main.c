@@ -12,6 +12,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  sigv4 sign    sign a request with AWS Signature Version 4 and print each stage\n"
+	      "  sigv4 verify  verify the SigV4 signature of a request made by someone else\n"
+	      "  sigv4 resign  verify a request, then sign it again with other credentials\n"
 	      "\n"
 	      "Options:\n"
 	      "  --help        show this help (also after any command)\n"

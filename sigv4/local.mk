@@ -6,9 +6,11 @@ sigv4_libsigv4_a_SOURCES = \
 	sigv4/sv4_int.h \
 	sigv4/buf.c \
 	sigv4/canon.c \
+	sigv4/chunked.c \
 	sigv4/reqfile.c \
 	sigv4/sign.c \
-	sigv4/time.c
+	sigv4/time.c \
+	sigv4/verify.c
 sigv4_libsigv4_a_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 
 # The same sources instrumented for libFuzzer, linked only into the fuzz

@@ -11,51 +11,6 @@
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 
-/* Derived signing keys kept per signer: a gate thread signs for a few
- * (secret, date, region, service) scopes at a time. */
-#define KEY_SLOTS 8
-
-/* Bounds of the working buffers; the input limits keep them far below. */
-#define CANON_MAX (4u * 1024 * 1024)
-#define SCRATCH_MAX (4u * 1024 * 1024)
-#define OUT_MAX (1u * 1024 * 1024)
-
-struct key_slot {
-	int used;
-	uint64_t stamp; /* last use, for eviction */
-	char date[8];   /* YYYYMMDD */
-	char region[SV4_MAX_SCOPE_PART + 1];
-	char service[SV4_MAX_SCOPE_PART + 1];
-	unsigned char secret[SV4_MAX_SECRET];
-	size_t secretlen;
-	EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed with the signing key */
-};
-
-/* A header as it enters the canonical form: lower-cased name in scratch. */
-struct hdr {
-	const char *name;
-	size_t namelen;
-	const char *value;
-	size_t valuelen;
-	unsigned order; /* position in the request: repeated names keep it */
-};
-
-struct sv4_signer {
-	EVP_MD *sha256;
-	EVP_MD_CTX *md;
-	EVP_MAC *hmac;
-	EVP_MAC_CTX *derive; /* for deriving signing keys */
-	struct key_slot slots[KEY_SLOTS];
-	uint64_t clock;
-	struct sv4_buf canon;
-	struct sv4_buf sts;
-	struct sv4_buf scratch;
-	struct sv4_buf out;
-	struct sv4_qparam qp[SV4_MAX_QUERY_PARAMS + 8];
-	struct hdr hd[SV4_MAX_HEADERS + 4];
-	char payload[65];
-};
-
 /* Headers that are never signed: intermediaries add, change or drop them
  * (botocore and aws-c-auth skip the first three too). */
 static const char *const unsigned_headers[] = {
@@ -88,7 +43,7 @@ static int is_query_auth_param(const char *name, size_t len)
 	return 0;
 }
 
-static int name_is(const char *name, size_t len, const char *lit)
+int sv4_name_is(const char *name, size_t len, const char *lit)
 {
 	size_t n = strlen(lit);
 	if (len != n)
@@ -102,7 +57,7 @@ static int name_is(const char *name, size_t len, const char *lit)
 static int in_list(const char *name, size_t len, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (name_is(name, len, list[i]))
+		if (sv4_name_is(name, len, list[i]))
 			return 1;
 	return 0;
 }
@@ -143,6 +98,16 @@ const char *sv4_strerror(int err)
 		return "OpenSSL failed";
 	case SV4_ERR_BAD_REQUEST:
 		return "malformed request";
+	case SV4_ERR_CHUNK_MALFORMED:
+		return "aws-chunked body is malformed";
+	case SV4_ERR_CHUNK_TOO_LARGE:
+		return "aws-chunked chunk or trailers over the configured maximum";
+	case SV4_ERR_CHUNK_SIGNATURE:
+		return "aws-chunked chunk signature does not match";
+	case SV4_ERR_TRAILER_SIGNATURE:
+		return "aws-chunked trailer signature does not match";
+	case SV4_ERR_CHUNK_TRUNCATED:
+		return "aws-chunked body ends before its final chunk";
 	default:
 		return "unknown error";
 	}
@@ -154,7 +119,7 @@ int sv4_service_is_s3(const char *service)
 	       strcmp(service, "s3-outposts") == 0 || strcmp(service, "s3express") == 0;
 }
 
-static void hex_encode(char *dst, const unsigned char *src, size_t n)
+void sv4_hex_encode(char *dst, const unsigned char *src, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
@@ -170,7 +135,7 @@ int sv4_sha256_hex(const void *data, size_t len, char hex[65])
 	unsigned int mdlen = 0;
 	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return SV4_ERR_CRYPTO;
-	hex_encode(hex, md, 32);
+	sv4_hex_encode(hex, md, 32);
 	return 0;
 }
 
@@ -187,15 +152,15 @@ struct sv4_signer *sv4_signer_new(void)
 	s->derive = EVP_MAC_CTX_new(s->hmac);
 	if (s->derive == NULL)
 		goto fail;
-	for (size_t i = 0; i < KEY_SLOTS; i++) {
+	for (size_t i = 0; i < SV4_KEY_SLOTS; i++) {
 		s->slots[i].mac = EVP_MAC_CTX_new(s->hmac);
 		if (s->slots[i].mac == NULL)
 			goto fail;
 	}
-	sv4_buf_init(&s->canon, CANON_MAX);
+	sv4_buf_init(&s->canon, SV4_CANON_MAX);
 	sv4_buf_init(&s->sts, 1024);
-	sv4_buf_init(&s->scratch, SCRATCH_MAX);
-	sv4_buf_init(&s->out, OUT_MAX);
+	sv4_buf_init(&s->scratch, SV4_SCRATCH_MAX);
+	sv4_buf_init(&s->out, SV4_OUT_MAX);
 	return s;
 fail:
 	sv4_signer_del(s);
@@ -206,7 +171,7 @@ void sv4_signer_del(struct sv4_signer *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < KEY_SLOTS; i++)
+	for (size_t i = 0; i < SV4_KEY_SLOTS; i++)
 		EVP_MAC_CTX_free(s->slots[i].mac);
 	EVP_MAC_CTX_free(s->derive);
 	EVP_MAC_free(s->hmac);
@@ -222,7 +187,7 @@ void sv4_signer_del(struct sv4_signer *s)
 /* ------------------------------------------------------------------------
  * Validation */
 
-static int check_scope_part(const char *s)
+int sv4_check_scope_part(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > SV4_MAX_SCOPE_PART)
@@ -266,7 +231,7 @@ static int check_params(const struct sv4_sign_params *p)
 		return rv;
 	if (p->region == NULL || p->service == NULL)
 		return SV4_ERR_BAD_SCOPE;
-	if ((rv = check_scope_part(p->region)) != 0 || (rv = check_scope_part(p->service)) != 0)
+	if ((rv = sv4_check_scope_part(p->region)) != 0 || (rv = sv4_check_scope_part(p->service)) != 0)
 		return rv;
 	if (p->mode == SV4_MODE_QUERY && (p->expires < 1 || p->expires > SV4_MAX_EXPIRES))
 		return SV4_ERR_BAD_EXPIRES;
@@ -275,7 +240,7 @@ static int check_params(const struct sv4_sign_params *p)
 	return 0;
 }
 
-static int check_payload(const char *h, size_t n)
+int sv4_check_payload(const char *h, size_t n)
 {
 	if (n == 64) {
 		for (size_t i = 0; i < 64; i++) {
@@ -291,7 +256,7 @@ static int check_payload(const char *h, size_t n)
 	return SV4_ERR_BAD_PAYLOAD;
 }
 
-static int check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx)
+int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx)
 {
 	if (r->methodlen == 0)
 		return SV4_ERR_BAD_METHOD;
@@ -330,11 +295,11 @@ static int check_request(const struct sv4_request *r, size_t *hostidx, size_t *s
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				return SV4_ERR_BAD_HEADER;
 		}
-		if (name_is(h->name, h->namelen, "host")) {
+		if (sv4_name_is(h->name, h->namelen, "host")) {
 			if (*hostidx != SIZE_MAX)
 				return SV4_ERR_NO_HOST;
 			*hostidx = i;
-		} else if (name_is(h->name, h->namelen, "x-amz-content-sha256")) {
+		} else if (sv4_name_is(h->name, h->namelen, "x-amz-content-sha256")) {
 			if (*sha256idx != SIZE_MAX)
 				return SV4_ERR_BAD_HEADER; /* two payload hashes */
 			*sha256idx = i;
@@ -348,7 +313,7 @@ static int check_request(const struct sv4_request *r, size_t *hostidx, size_t *s
 /* ------------------------------------------------------------------------
  * Canonical pieces */
 
-static int hdr_cmp(const struct hdr *a, const struct hdr *b)
+static int hdr_cmp(const struct sv4_hdr *a, const struct sv4_hdr *b)
 {
 	size_t n = a->namelen < b->namelen ? a->namelen : b->namelen;
 	int c = memcmp(a->name, b->name, n);
@@ -359,10 +324,10 @@ static int hdr_cmp(const struct hdr *a, const struct hdr *b)
 	return c;
 }
 
-static void hdrs_sort(struct hdr *h, size_t n)
+void sv4_hdrs_sort(struct sv4_hdr *h, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
-		struct hdr t = h[i];
+		struct sv4_hdr t = h[i];
 		size_t j = i;
 		while (j > 0 && hdr_cmp(&h[j - 1], &t) > 0) {
 			h[j] = h[j - 1];
@@ -419,7 +384,7 @@ static struct sv4_qparam *add_param(struct sv4_signer *s, size_t *n, const char 
 }
 
 /* Writes the scope "YYYYMMDD/region/service/aws4_request". */
-static void put_scope(struct sv4_buf *b, const char *date, const struct sv4_sign_params *p)
+void sv4_put_scope(struct sv4_buf *b, const char *date, const struct sv4_sign_params *p)
 {
 	sv4_buf_put(b, date, 8);
 	sv4_buf_putc(b, '/');
@@ -429,7 +394,7 @@ static void put_scope(struct sv4_buf *b, const char *date, const struct sv4_sign
 	sv4_buf_put(b, "/aws4_request", 13);
 }
 
-static size_t scope_len(const struct sv4_sign_params *p)
+size_t sv4_scope_len(const struct sv4_sign_params *p)
 {
 	return 8 + 1 + strlen(p->region) + 1 + strlen(p->service) + 13;
 }
@@ -452,15 +417,17 @@ static int hmac_once(EVP_MAC_CTX *ctx, const void *key, size_t keylen, const voi
 }
 
 /* Finds or derives the signing key for the scope; returns its slot. */
-static int signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const char *date,
-                       struct key_slot **slot)
+int sv4_signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const char *date,
+                       struct sv4_key_slot **slot)
 {
 	const char *secret = p->creds->secret_key;
 	size_t secretlen = strlen(secret);
-	struct key_slot *victim = &s->slots[0];
+	if (secretlen == 0 || secretlen > SV4_MAX_SECRET)
+		return SV4_ERR_BAD_CREDENTIALS;
+	struct sv4_key_slot *victim = &s->slots[0];
 	s->clock++;
-	for (size_t i = 0; i < KEY_SLOTS; i++) {
-		struct key_slot *k = &s->slots[i];
+	for (size_t i = 0; i < SV4_KEY_SLOTS; i++) {
+		struct sv4_key_slot *k = &s->slots[i];
 		if (!k->used) {
 			if (victim->used)
 				victim = k;
@@ -516,9 +483,7 @@ out:
 /* ------------------------------------------------------------------------
  * Signing */
 
-/* Splits the query, re-encodes names and values into scratch, and drops
- * presign parameters in query mode. */
-static int collect_query(struct sv4_signer *s, const struct sv4_request *r, int querymode, size_t *np)
+int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int drop, size_t *np)
 {
 	size_t n = 0;
 	size_t i = 0;
@@ -539,7 +504,8 @@ static int collect_query(struct sv4_signer *s, const struct sv4_request *r, int 
 		if (rv != 0)
 			return rv;
 		size_t namelen = (size_t)(s->scratch.data + s->scratch.len - name);
-		if (querymode && is_query_auth_param(name, namelen)) {
+		if ((drop == 1 && is_query_auth_param(name, namelen)) ||
+		    (drop == 2 && namelen == 15 && memcmp(name, "X-Amz-Signature", 15) == 0)) {
 			s->scratch.len -= namelen;
 			continue;
 		}
@@ -557,7 +523,7 @@ static int collect_query(struct sv4_signer *s, const struct sv4_request *r, int 
 
 /* Writes the canonical request to s->canon from s->hd[0, nh) (sorted) and
  * s->qp[0, nq) (sorted here). */
-static int emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3, int normalize, size_t nh,
+int sv4_emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3, int normalize, size_t nh,
                           size_t nq, const char *signed_list, size_t signed_listlen, const char *payload,
                           size_t payloadlen)
 {
@@ -611,7 +577,7 @@ static int emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int
 
 /* Writes the string to sign of s->canon to s->sts and its signature with
  * the key of (secret, date, region, service) to |sig|. */
-static int emit_signature(struct sv4_signer *s, const char *date, const struct sv4_sign_params *p, char sig[65])
+int sv4_emit_signature(struct sv4_signer *s, const char *date, const struct sv4_sign_params *p, char sig[65])
 {
 	struct sv4_buf *c = &s->canon, *t = &s->sts;
 	unsigned char md[32];
@@ -622,24 +588,24 @@ static int emit_signature(struct sv4_signer *s, const char *date, const struct s
 	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
 		return SV4_ERR_CRYPTO;
 	t->len = 0;
-	if ((rv = sv4_buf_reserve(t, 16 + 1 + 16 + 1 + scope_len(p) + 1 + 64 + 1)) != 0)
+	if ((rv = sv4_buf_reserve(t, 16 + 1 + 16 + 1 + sv4_scope_len(p) + 1 + 64 + 1)) != 0)
 		return rv;
 	sv4_buf_put(t, ALGORITHM "\n", 17);
 	sv4_buf_put(t, date, 16);
 	sv4_buf_putc(t, '\n');
-	put_scope(t, date, p);
+	sv4_put_scope(t, date, p);
 	sv4_buf_putc(t, '\n');
-	hex_encode(t->data + t->len, md, 32); /* writes a NUL past the 64 digits: room reserved */
+	sv4_hex_encode(t->data + t->len, md, 32); /* writes a NUL past the 64 digits: room reserved */
 	t->len += 64;
 
-	struct key_slot *k;
-	if ((rv = signing_key(s, p, date, &k)) != 0)
+	struct sv4_key_slot *k;
+	if ((rv = sv4_signing_key(s, p, date, &k)) != 0)
 		return rv;
 	size_t siglen = 0;
 	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, (unsigned char *)t->data, t->len) ||
 	    !EVP_MAC_final(k->mac, md, &siglen, 32) || siglen != 32)
 		return SV4_ERR_CRYPTO;
-	hex_encode(sig, md, 32);
+	sv4_hex_encode(sig, md, 32);
 	return 0;
 }
 
@@ -653,7 +619,7 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 	const char *token;
 	size_t tokenlen = 0;
 
-	if ((rv = check_params(p)) != 0 || (rv = check_request(r, &hostidx, &sha256idx)) != 0)
+	if ((rv = check_params(p)) != 0 || (rv = sv4_check_request(r, &hostidx, &sha256idx)) != 0)
 		return rv;
 	if ((rv = sv4_format_time(date, p->time)) != 0)
 		return rv;
@@ -682,14 +648,14 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, r->body, r->bodylen) ||
 		    !EVP_DigestFinal_ex(s->md, bmd, &bmdlen) || bmdlen != 32)
 			return SV4_ERR_CRYPTO;
-		hex_encode(s->payload, bmd, 32);
+		sv4_hex_encode(s->payload, bmd, 32);
 		payload = s->payload;
 		payloadlen = 64;
 	} else {
 		payload = SV4_EMPTY_SHA256;
 		payloadlen = 64;
 	}
-	if ((rv = check_payload(payload, payloadlen)) != 0)
+	if ((rv = sv4_check_payload(payload, payloadlen)) != 0)
 		return rv;
 
 	/* Scratch holds lower-cased names, the signed-header list, encoded
@@ -699,7 +665,7 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 	for (size_t i = 0; i < r->nheaders; i++)
 		namebytes += r->headers[i].namelen;
 	size_t listbytes = namebytes + r->nheaders + 64; /* the signed-header list, at most */
-	size_t credbytes = strlen(p->creds->access_key) + 1 + scope_len(p);
+	size_t credbytes = strlen(p->creds->access_key) + 1 + sv4_scope_len(p);
 	size_t need = namebytes + listbytes + 3 * r->querylen + 4 * credbytes + 3 * listbytes + 3 * tokenlen;
 	s->scratch.len = 0;
 	if ((rv = sv4_buf_reserve(&s->scratch, need)) != 0)
@@ -710,11 +676,11 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const struct sv4_header *h = &r->headers[i];
 		if (in_list(h->name, h->namelen, unsigned_headers, COUNTOF(unsigned_headers)) ||
-		    name_is(h->name, h->namelen, "authorization") || name_is(h->name, h->namelen, "x-amz-date") ||
-		    (token != NULL && name_is(h->name, h->namelen, "x-amz-security-token")) ||
+		    sv4_name_is(h->name, h->namelen, "authorization") || sv4_name_is(h->name, h->namelen, "x-amz-date") ||
+		    (token != NULL && sv4_name_is(h->name, h->namelen, "x-amz-security-token")) ||
 		    (add_sha256 && i == sha256idx))
 			continue;
-		struct hdr *d = &s->hd[nh++];
+		struct sv4_hdr *d = &s->hd[nh++];
 		char *lname = s->scratch.data + s->scratch.len;
 		for (size_t j = 0; j < h->namelen; j++)
 			lname[j] = (char)sv4_lower((unsigned char)h->name[j]);
@@ -726,13 +692,13 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		d->order = (unsigned)i;
 	}
 	if (!query) {
-		s->hd[nh++] = (struct hdr){"x-amz-date", 10, date, 16, 0};
+		s->hd[nh++] = (struct sv4_hdr){"x-amz-date", 10, date, 16, 0};
 		if (sign_token)
-			s->hd[nh++] = (struct hdr){"x-amz-security-token", 20, token, tokenlen, 0};
+			s->hd[nh++] = (struct sv4_hdr){"x-amz-security-token", 20, token, tokenlen, 0};
 		if (add_sha256)
-			s->hd[nh++] = (struct hdr){"x-amz-content-sha256", 20, payload, payloadlen, 0};
+			s->hd[nh++] = (struct sv4_hdr){"x-amz-content-sha256", 20, payload, payloadlen, 0};
 	}
-	hdrs_sort(s->hd, nh);
+	sv4_hdrs_sort(s->hd, nh);
 
 	/* The signed-header list. */
 	char *signed_list = s->scratch.data + s->scratch.len;
@@ -748,7 +714,7 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 
 	/* Query parameters, and in query mode the presign parameters. */
 	size_t nq = 0;
-	if ((rv = collect_query(s, r, query, &nq)) != 0)
+	if ((rv = sv4_collect_query(s, r, query, &nq)) != 0)
 		return rv;
 	size_t nraw = nq;
 	char expires[11];
@@ -763,7 +729,7 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		char *raw = s->scratch.data + s->scratch.len;
 		sv4_buf_put(&s->scratch, p->creds->access_key, strlen(p->creds->access_key));
 		sv4_buf_putc(&s->scratch, '/');
-		put_scope(&s->scratch, date, p);
+		sv4_put_scope(&s->scratch, date, p);
 		size_t rawlen = (size_t)(s->scratch.data + s->scratch.len - raw);
 		cred = s->scratch.data + s->scratch.len;
 		sv4_encode(&s->scratch, raw, rawlen);
@@ -802,8 +768,8 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 
 	char sig[65];
 	int normalize = !(p->flags & SV4_F_NO_NORMALIZE_PATH);
-	if ((rv = emit_canonical(s, r, s3, normalize, nh, nq, signed_list, signed_listlen, payload, payloadlen)) != 0 ||
-	    (rv = emit_signature(s, date, p, sig)) != 0)
+	if ((rv = sv4_emit_canonical(s, r, s3, normalize, nh, nq, signed_list, signed_listlen, payload, payloadlen)) != 0 ||
+	    (rv = sv4_emit_signature(s, date, p, sig)) != 0)
 		return rv;
 
 	/* Output. */
@@ -825,12 +791,12 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		sv4_buf_put(o, sig, 64);
 	} else {
 		size_t aklen = strlen(p->creds->access_key);
-		if ((rv = sv4_buf_reserve(o, 64 + aklen + scope_len(p) + signed_listlen + 64)) != 0)
+		if ((rv = sv4_buf_reserve(o, 64 + aklen + sv4_scope_len(p) + signed_listlen + 64)) != 0)
 			return rv;
 		sv4_buf_put(o, ALGORITHM " Credential=", 28);
 		sv4_buf_put(o, p->creds->access_key, aklen);
 		sv4_buf_putc(o, '/');
-		put_scope(o, date, p);
+		sv4_put_scope(o, date, p);
 		sv4_buf_put(o, ", SignedHeaders=", 16);
 		sv4_buf_put(o, signed_list, signed_listlen);
 		sv4_buf_put(o, ", Signature=", 12);
@@ -857,10 +823,10 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 int sv4_header_is_replaced(const char *name, size_t namelen, const struct sv4_sign_params *params,
                            const struct sv4_signed *out)
 {
-	if (name_is(name, namelen, "authorization") || name_is(name, namelen, "x-amz-date"))
+	if (sv4_name_is(name, namelen, "authorization") || sv4_name_is(name, namelen, "x-amz-date"))
 		return 1;
 	if (params->creds != NULL && params->creds->session_token != NULL &&
-	    name_is(name, namelen, "x-amz-security-token"))
+	    sv4_name_is(name, namelen, "x-amz-security-token"))
 		return 1;
-	return out->add_content_sha256 && name_is(name, namelen, "x-amz-content-sha256");
+	return out->add_content_sha256 && sv4_name_is(name, namelen, "x-amz-content-sha256");
 }

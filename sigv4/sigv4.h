@@ -31,6 +31,11 @@
 #define SV4_ERR_NO_PAYLOAD -113      /* no payload hash, body or x-amz-content-sha256 to sign with */
 #define SV4_ERR_CRYPTO -114          /* OpenSSL failed */
 #define SV4_ERR_BAD_REQUEST -115     /* request file: request line or header line malformed */
+#define SV4_ERR_CHUNK_MALFORMED -116 /* aws-chunked: a chunk line, CRLF or trailer is not as the format says */
+#define SV4_ERR_CHUNK_TOO_LARGE -117 /* aws-chunked: a chunk or the trailers over the configured maximum */
+#define SV4_ERR_CHUNK_SIGNATURE -118 /* aws-chunked: a chunk signature does not match */
+#define SV4_ERR_TRAILER_SIGNATURE -119 /* aws-chunked: the trailer signature does not match */
+#define SV4_ERR_CHUNK_TRUNCATED -120 /* aws-chunked: the body ended before its final chunk */
 
 /* Limits. Every input is bounded; over a limit the call returns
  * SV4_ERR_TOO_LARGE and nothing is written. Documented in docs/SIGV4.md. */
@@ -180,6 +185,148 @@ int sv4_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Returns a static English description of |err|. */
 const char *sv4_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * Verification of a request signed by someone else. */
+
+enum sv4_verdict {
+	SV4_VALID = 0,
+	SV4_V_MALFORMED,       /* the signature's parts, or the request, cannot be read */
+	SV4_V_UNSIGNED,        /* no Authorization header and no X-Amz-Algorithm parameter */
+	SV4_V_UNSUPPORTED,     /* another algorithm, such as SigV4a (AWS4-ECDSA-P256-SHA256) */
+	SV4_V_UNKNOWN_KEY,     /* signed with an access key we do not know */
+	SV4_V_SKEW,            /* the signing time is too far from now */
+	SV4_V_EXPIRED,         /* a presigned request past its X-Amz-Expires */
+	SV4_V_MISMATCH,        /* the signature does not match */
+	SV4_V_PAYLOAD_MISMATCH, /* x-amz-content-sha256 is not the body's SHA-256 */
+	SV4_V_TOO_LARGE,       /* an input over a limit */
+};
+
+#define SV4_DEFAULT_MAX_SKEW 300 /* seconds, as AWS allows */
+
+struct sv4_verify_params {
+	const char *access_key; /* the one key we know; NUL-terminated */
+	const char *secret_key;
+	int64_t now;       /* seconds since the epoch */
+	uint32_t max_skew; /* seconds; 0 means SV4_DEFAULT_MAX_SKEW */
+	/* The payload hash when the caller knows it and the request has no
+	 * x-amz-content-sha256 (a streamed body it hashed); NULL: the SHA-256
+	 * of req.body (of the empty string when body is NULL). */
+	const char *payload_hash;
+};
+
+struct sv4_verified {
+	enum sv4_verdict verdict;
+	const char *detail; /* static English: what exactly was wrong */
+	enum sv4_mode mode;
+	char date[17]; /* X-Amz-Date of the request (when it could be read) */
+	int64_t time;
+	char region[SV4_MAX_SCOPE_PART + 1];
+	char service[SV4_MAX_SCOPE_PART + 1];
+	char signature[65]; /* the request's signature: the seed of aws-chunked bodies */
+	uint32_t expires;   /* query mode */
+	const char *payload_hash; /* the hash that was signed; borrowed from the request or the signer */
+	size_t payload_hashlen;
+	const char *canonical; /* what we computed; borrowed from the signer, valid until its next call */
+	size_t canonicallen;
+	const char *string_to_sign;
+	size_t string_to_signlen;
+};
+
+/* Verifies the SigV4 signature of |req| (Authorization header or presigned
+ * query) against |params|: strict parsing of the signature's parts, the
+ * signed headers taken as the request lists them, the signature recomputed
+ * and compared in constant time, clock skew and presign expiry checked.
+ * |out| says the verdict and why.
+ * This function returns 0 when it reached a verdict (valid or not), or one
+ * of the following negative error codes: SV4_ERR_NOMEM, SV4_ERR_CRYPTO,
+ * SV4_ERR_BAD_CREDENTIALS (|params| has no usable key). */
+int sv4_verify(struct sv4_signer *signer, const struct sv4_request *req, const struct sv4_verify_params *params,
+               struct sv4_verified *out);
+
+/* Returns the verdict's one-word name ("valid", "malformed", "unsigned",
+ * "unsupported", "unknown-key", "skew", "expired", "mismatch",
+ * "payload-mismatch", "too-large"). */
+const char *sv4_verdict_name(enum sv4_verdict v);
+
+/* ------------------------------------------------------------------------
+ * aws-chunked bodies: decoding (optionally verifying each chunk) and chunk
+ * signing. Memory is bounded: one chunk line, one chunk of at most the
+ * configured maximum, and the trailers. */
+
+enum sv4_chunked_kind {
+	SV4_CHUNKED_NONE = 0,         /* not an aws-chunked payload */
+	SV4_CHUNKED_SIGNED,           /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD */
+	SV4_CHUNKED_SIGNED_TRAILER,   /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER */
+	SV4_CHUNKED_UNSIGNED_TRAILER, /* STREAMING-UNSIGNED-PAYLOAD-TRAILER */
+};
+
+#define SV4_DEFAULT_MAX_CHUNK (1024 * 1024) /* bytes of one chunk's data */
+#define SV4_MAX_CHUNK_LINE 128             /* bytes of a chunk-size line with its signature */
+#define SV4_MAX_TRAILER_BYTES 4096         /* bytes of all trailer lines */
+#define SV4_MAX_TRAILERS 16                /* trailer lines */
+
+/* Returns the kind the payload hash |p| (|len| bytes) names. */
+enum sv4_chunked_kind sv4_chunked_kind(const char *p, size_t len);
+
+/* A chain of chunk signatures: each signs its chunk and the signature before
+ * it, starting from the seed (the request's own signature). */
+struct sv4_chain;
+
+/* Creates a chain in the scope of |date| (YYYYMMDDTHHMMSSZ), |region| and
+ * |service| with |secret|, starting from |seed| (64 hex digits). The key
+ * comes from |signer|'s cache; the chain keeps its own copy. Returns NULL
+ * when out of memory or OpenSSL fails. */
+struct sv4_chain *sv4_chain_new(struct sv4_signer *signer, const char *secret, const char *date, const char *region,
+                                const char *service, const char *seed);
+void sv4_chain_del(struct sv4_chain *chain);
+
+/* Signs the next chunk, whose data has SHA-256 |data_hash| (64 hex digits;
+ * sv4_sha256_hex() of nothing for the final chunk), writes its signature to
+ * |sig| and makes it the previous one. Returns 0 or SV4_ERR_CRYPTO. */
+int sv4_chain_chunk(struct sv4_chain *chain, const char *data_hash, char sig[65]);
+
+/* Signs the trailers, given in their canonical form ("name:value\n" each, in
+ * order), as the chain's last link. Returns 0 or SV4_ERR_CRYPTO. */
+int sv4_chain_trailer(struct sv4_chain *chain, const char *canonical, size_t len, char sig[65]);
+
+/* Called with each whole chunk in order, the final (empty) one included:
+ * |hash| is the SHA-256 of |data| in hex, |sig| the chunk's signature as
+ * sent (NULL in unsigned kinds). A non-zero return stops decoding and is
+ * returned by sv4_dechunk_feed(). */
+typedef int sv4_chunk_fn(void *arg, const unsigned char *data, size_t len, const char *hash, const char *sig);
+
+/* Called once after the final chunk with the trailers in their canonical
+ * form ("name:value\n" each; empty without trailers) and, in the signed
+ * trailer kind, the trailer signature as sent (else NULL). */
+typedef int sv4_trailers_fn(void *arg, const char *canonical, size_t len, const char *sig);
+
+struct sv4_dechunk;
+
+/* Creates a decoder of |kind| for chunks of at most |max_chunk| bytes. When
+ * |verify| is not NULL (signed kinds), every chunk signature and the trailer
+ * signature are checked against it (the decoder advances the chain; it does
+ * not take ownership). Returns NULL when out of memory. */
+struct sv4_dechunk *sv4_dechunk_new(enum sv4_chunked_kind kind, size_t max_chunk, struct sv4_chain *verify,
+                                    sv4_chunk_fn *on_chunk, sv4_trailers_fn *on_trailers, void *arg);
+void sv4_dechunk_del(struct sv4_dechunk *d);
+
+/* Feeds |len| more bytes of the body.
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes: SV4_ERR_CHUNK_MALFORMED, SV4_ERR_CHUNK_TOO_LARGE,
+ * SV4_ERR_CHUNK_SIGNATURE, SV4_ERR_TRAILER_SIGNATURE, SV4_ERR_CRYPTO, or a
+ * callback's non-zero return. After an error the decoder refuses more. */
+int sv4_dechunk_feed(struct sv4_dechunk *d, const unsigned char *p, size_t len);
+
+/* Ends the body: writes the decoded length to |*decoded|.
+ * This function returns 0 if it succeeds, or SV4_ERR_CHUNK_TRUNCATED when
+ * the final chunk (and trailers) have not all arrived, or the error that
+ * stopped the decoder. */
+int sv4_dechunk_finish(struct sv4_dechunk *d, uint64_t *decoded);
+
+/* Where the last error was found: byte offset in the body, and a static
+ * description. */
+const char *sv4_dechunk_error(const struct sv4_dechunk *d, uint64_t *offset);
 
 /* ------------------------------------------------------------------------
  * The request-file reader: the AWS suite's request.txt format, read

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "sigv4.h"
 
 /* A growable byte buffer with a hard maximum (curl's dynbuf "toobig"). */
@@ -100,5 +102,69 @@ int sv4_encode(struct sv4_buf *out, const char *src, size_t len);
 
 /* Sorts |n| parameters by encoded name, then encoded value. */
 void sv4_qparams_sort(struct sv4_qparam *p, size_t n);
+
+/* Derived signing keys kept per signer: a gate thread signs for a few
+ * (secret, date, region, service) scopes at a time. */
+#define SV4_KEY_SLOTS 8
+
+/* Bounds of the working buffers; the input limits keep them far below. */
+#define SV4_CANON_MAX (4u * 1024 * 1024)
+#define SV4_SCRATCH_MAX (4u * 1024 * 1024)
+#define SV4_OUT_MAX (1u * 1024 * 1024)
+
+struct sv4_key_slot {
+	int used;
+	uint64_t stamp; /* last use, for eviction */
+	char date[8];   /* YYYYMMDD */
+	char region[SV4_MAX_SCOPE_PART + 1];
+	char service[SV4_MAX_SCOPE_PART + 1];
+	unsigned char secret[SV4_MAX_SECRET];
+	size_t secretlen;
+	EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed with the signing key */
+};
+
+/* A header as it enters the canonical form: lower-cased name in scratch. */
+struct sv4_hdr {
+	const char *name;
+	size_t namelen;
+	const char *value;
+	size_t valuelen;
+	unsigned order; /* position in the request: repeated names keep it */
+};
+
+struct sv4_signer {
+	EVP_MD *sha256;
+	EVP_MD_CTX *md;
+	EVP_MAC *hmac;
+	EVP_MAC_CTX *derive; /* for deriving signing keys */
+	struct sv4_key_slot slots[SV4_KEY_SLOTS];
+	uint64_t clock;
+	struct sv4_buf canon;
+	struct sv4_buf sts;
+	struct sv4_buf scratch;
+	struct sv4_buf out;
+	struct sv4_qparam qp[SV4_MAX_QUERY_PARAMS + 8];
+	struct sv4_hdr hd[SV4_MAX_HEADERS + 4];
+	char payload[65];
+};
+
+/* sign.c's pieces that verification shares. */
+int sv4_name_is(const char *name, size_t len, const char *lit);
+void sv4_hex_encode(char *dst, const unsigned char *src, size_t n);
+int sv4_check_scope_part(const char *s);
+int sv4_check_payload(const char *h, size_t n);
+int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx);
+void sv4_hdrs_sort(struct sv4_hdr *h, size_t n);
+void sv4_put_scope(struct sv4_buf *b, const char *date, const struct sv4_sign_params *p);
+size_t sv4_scope_len(const struct sv4_sign_params *p);
+int sv4_signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const char *date,
+                    struct sv4_key_slot **slot);
+/* Splits the query into s->qp: drop 0 keeps every parameter, 1 drops the
+ * presign parameters, 2 drops X-Amz-Signature only. */
+int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int drop, size_t *np);
+int sv4_emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3, int normalize, size_t nh,
+                       size_t nq, const char *signed_list, size_t signed_listlen, const char *payload,
+                       size_t payloadlen);
+int sv4_emit_signature(struct sv4_signer *s, const char *date, const struct sv4_sign_params *p, char sig[65]);
 
 #endif
