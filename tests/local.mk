@@ -8,6 +8,8 @@ PROXY_TEST_LDADD = proxy/libproxy.a $(SIGV4_TEST_LDADD)
 # Unit tests: one per source file, named after it.
 UNIT_TESTS = \
 	tests/unit/sigv4/canon.utest \
+	tests/unit/sigv4/chunked.utest \
+	tests/unit/sigv4/verify.utest \
 	tests/unit/sigv4/sign.utest \
 	tests/unit/sigv4/reqfile.utest \
 	tests/unit/sigv4/time.utest \
@@ -21,6 +23,14 @@ TESTS += $(UNIT_TESTS)
 tests_unit_sigv4_canon_utest_SOURCES = tests/unit/sigv4/canon_test.c
 tests_unit_sigv4_canon_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_sigv4_canon_utest_LDADD = $(SIGV4_TEST_LDADD)
+
+tests_unit_sigv4_chunked_utest_SOURCES = tests/unit/sigv4/chunked_test.c
+tests_unit_sigv4_chunked_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_chunked_utest_LDADD = $(SIGV4_TEST_LDADD)
+
+tests_unit_sigv4_verify_utest_SOURCES = tests/unit/sigv4/verify_test.c
+tests_unit_sigv4_verify_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_verify_utest_LDADD = $(SIGV4_TEST_LDADD)
 
 tests_unit_sigv4_sign_utest_SOURCES = tests/unit/sigv4/sign_test.c
 tests_unit_sigv4_sign_utest_CFLAGS = $(TEST_CFLAGS)
