@@ -799,7 +799,9 @@ static int cmd_verify(int argc, char **argv, int resign)
 	if (!resign) {
 		fprintf(stderr, "awsgatectl: signature valid (%s, %s/%s/%s%s)\n",
 		        v.mode == SV4_MODE_HEADER ? "Authorization header" : "presigned", v.date, v.region, v.service,
-		        kind == SV4_CHUNKED_NONE ? "" : ", every chunk");
+		        kind == SV4_CHUNKED_NONE             ? ""
+		        : kind == SV4_CHUNKED_UNSIGNED_TRAILER ? ", aws-chunked body well-formed (its chunks are unsigned)"
+		                                               : ", every chunk and trailer");
 		status = PX_EXIT_OK;
 		goto out;
 	}

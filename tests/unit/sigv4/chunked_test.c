@@ -149,6 +149,40 @@ static void test_chain_reproduces_aws_example(void **state)
 	sv4_signer_del(s);
 }
 
+/* AWS's trailing-headers example: the same data and key, trailer
+ * x-amz-checksum-crc32c. The trailer's string to sign starts with
+ * AWS4-HMAC-SHA256-TRAILER, as the page documents and aws-c-auth does; some
+ * copies of the page's result (63bddb24...) match a PAYLOAD prefix instead. */
+static void test_chain_reproduces_aws_trailer_example(void **state)
+{
+	(void)state;
+	static const char *const want[] = {
+		"b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+		"1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+		"2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992",
+	};
+	static const size_t sizes[] = {65536, 1024, 0};
+	struct sv4_signer *s = sv4_signer_new();
+	struct sv4_chain *c = sv4_chain_new(s, EX_SECRET, EX_DATE, "us-east-1", "s3",
+	                                    "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e");
+	assert_non_null(c);
+	unsigned char *a = malloc(65536);
+	assert_non_null(a);
+	memset(a, 'a', 65536);
+	char h[65], sig[65];
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(sv4_sha256_hex(a, sizes[i], h), 0);
+		assert_int_equal(sv4_chain_chunk(c, h, sig), 0);
+		assert_string_equal(sig, want[i]);
+	}
+	static const char trailers[] = "x-amz-checksum-crc32c:sOO8/Q==\n";
+	assert_int_equal(sv4_chain_trailer(c, trailers, sizeof(trailers) - 1, sig), 0);
+	assert_string_equal(sig, "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435");
+	free(a);
+	sv4_chain_del(c);
+	sv4_signer_del(s);
+}
+
 static void test_chain_rejects_bad_scope(void **state)
 {
 	(void)state;
@@ -351,6 +385,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain_reproduces_aws_example),
+		cmocka_unit_test(test_chain_reproduces_aws_trailer_example),
 		cmocka_unit_test(test_chain_rejects_bad_scope),
 		cmocka_unit_test(test_decode_example_any_split),
 		cmocka_unit_test(test_decode_rejects),
