@@ -5,32 +5,58 @@
 
 #include "sv4_int.h"
 
-int sv4_is_tchar(unsigned char c)
-{
-	/* RFC 9110: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-	 * "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+/* Byte classes (SV4_C_*), one lookup per byte on the hot paths. */
+const unsigned char sv4_cclass[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	8, 13, 12, 13, 13, 13, 13, 13, 12, 12, 13, 13, 12, 15, 15, 12,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 12, 12, 12, 12, 12, 12,
+	12, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 12, 12, 12, 13, 15,
+	13, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 12, 13, 12, 15, 0,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+};
 
-/* Encodes one path segment (or a whole path when |keep_slash|): unreserved
- * bytes and '/' as they are, everything else %XX; with |keep_escapes|, a
- * valid %XX already there is kept as sent (S3: the path is encoded once). */
+/* Encodes path bytes: unreserved bytes and '/' as they are, everything else
+ * %XX; with |keep_escapes|, a valid %XX already there is kept as sent (S3:
+ * the path is encoded once). */
 static void put_path_bytes(struct sv4_buf *out, const char *p, size_t len, int keep_escapes)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (sv4_is_unreserved(c) || c == '/') {
-			sv4_buf_putc(out, (char)c);
-		} else if (keep_escapes && c == '%' && i + 2 < len && sv4_hexval((unsigned char)p[i + 1]) >= 0 &&
-		           sv4_hexval((unsigned char)p[i + 2]) >= 0) {
-			sv4_buf_put(out, p + i, 3);
-			i += 2;
-		} else {
-			sv4_buf_put_pct(out, c);
+	static const char hex[] = "0123456789ABCDEF";
+	char *w = out->data + out->len;
+	for (size_t i = 0; i < len;) {
+		/* Unreserved bytes and '/' go as they are, a run at a time. */
+		size_t run = i;
+		while (run < len && (sv4_is_unreserved((unsigned char)p[run]) || p[run] == '/'))
+			run++;
+		if (run > i) {
+			memcpy(w, p + i, run - i);
+			w += run - i;
+			i = run;
+			continue;
 		}
+		unsigned char c = (unsigned char)p[i];
+		if (keep_escapes && c == '%' && i + 2 < len && sv4_hexval((unsigned char)p[i + 1]) >= 0 &&
+		    sv4_hexval((unsigned char)p[i + 2]) >= 0) {
+			memcpy(w, p + i, 3);
+			i += 3;
+		} else {
+			w[0] = '%';
+			w[1] = hex[c >> 4];
+			w[2] = hex[c & 15];
+			i++;
+		}
+		w += 3;
 	}
+	out->len = (size_t)(w - out->data);
 }
 
 int sv4_canon_path(struct sv4_buf *out, const char *path, size_t len, int s3, int normalize)
@@ -104,21 +130,40 @@ int sv4_encode(struct sv4_buf *out, const char *src, size_t len)
 
 int sv4_reencode(struct sv4_buf *out, const char *src, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
+	char *w = out->data + out->len;
+	for (size_t i = 0; i < len;) {
+		/* A run of unreserved bytes is copied as it is. */
+		size_t run = i;
+		while (run < len && sv4_is_unreserved((unsigned char)src[run]))
+			run++;
+		if (run > i) {
+			memcpy(w, src + i, run - i);
+			w += run - i;
+			i = run;
+			continue;
+		}
+		unsigned char c = (unsigned char)src[i++];
 		if (c == '%') {
 			int hi, lo;
-			if (i + 2 >= len || (hi = sv4_hexval((unsigned char)src[i + 1])) < 0 ||
-			    (lo = sv4_hexval((unsigned char)src[i + 2])) < 0)
+			if (i + 1 >= len || (hi = sv4_hexval((unsigned char)src[i])) < 0 ||
+			    (lo = sv4_hexval((unsigned char)src[i + 1])) < 0) {
+				out->len = (size_t)(w - out->data);
 				return SV4_ERR_BAD_QUERY;
+			}
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
 		}
-		if (sv4_is_unreserved(c))
-			sv4_buf_putc(out, (char)c);
-		else
-			sv4_buf_put_pct(out, c);
+		if (sv4_is_unreserved(c)) {
+			*w++ = (char)c;
+		} else {
+			static const char hex[] = "0123456789ABCDEF";
+			w[0] = '%';
+			w[1] = hex[c >> 4];
+			w[2] = hex[c & 15];
+			w += 3;
+		}
 	}
+	out->len = (size_t)(w - out->data);
 	return 0;
 }
 

@@ -11,20 +11,18 @@
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 
-/* Headers that are never signed: intermediaries add, change or drop them
- * (botocore and aws-c-auth skip the first three too). */
-static const char *const unsigned_headers[] = {
-	"expect", "user-agent", "x-amzn-trace-id", "connection", "keep-alive", "proxy-connection",
-	"te", "transfer-encoding", "upgrade",
+#define KW(s) {s, sizeof(s) - 1}
+static const struct {
+	const char *name;
+	size_t len;
+} payload_keywords[] = {
+	KW("UNSIGNED-PAYLOAD"),
+	KW("STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+	KW("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+	KW("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
+	KW("STREAMING-AWS4-HMAC-SHA256-EVENTS"),
 };
-
-static const char *const payload_keywords[] = {
-	"UNSIGNED-PAYLOAD",
-	"STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-	"STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-	"STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-	"STREAMING-AWS4-HMAC-SHA256-EVENTS",
-};
+#undef KW
 
 /* The X-Amz-* query parameters that carry a presigned signature. */
 static const char *const query_auth_params[] = {
@@ -52,14 +50,6 @@ int sv4_name_is(const char *name, size_t len, const char *lit)
 		if (sv4_lower((unsigned char)name[i]) != (unsigned char)lit[i])
 			return 0;
 	return 1;
-}
-
-static int in_list(const char *name, size_t len, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (sv4_name_is(name, len, list[i]))
-			return 1;
-	return 0;
 }
 
 const char *sv4_strerror(int err)
@@ -115,17 +105,24 @@ const char *sv4_strerror(int err)
 
 int sv4_service_is_s3(const char *service)
 {
+	if (service[0] != 's' || service[1] != '3')
+		return 0;
 	return strcmp(service, "s3") == 0 || strcmp(service, "s3-object-lambda") == 0 ||
 	       strcmp(service, "s3-outposts") == 0 || strcmp(service, "s3express") == 0;
 }
 
 void sv4_hex_encode(char *dst, const unsigned char *src, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		dst[2 * i] = hex[src[i] >> 4];
-		dst[2 * i + 1] = hex[src[i] & 15];
-	}
+	static const char pairs[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	                            "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	                            "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	                            "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	                            "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	                            "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	                            "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	                            "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+	for (size_t i = 0; i < n; i++)
+		memcpy(dst + 2 * i, pairs + 2 * src[i], 2);
 	dst[2 * n] = '\0';
 }
 
@@ -157,6 +154,7 @@ struct sv4_signer *sv4_signer_new(void)
 		if (s->slots[i].mac == NULL)
 			goto fail;
 	}
+	s->day = -1;
 	sv4_buf_init(&s->canon, SV4_CANON_MAX);
 	sv4_buf_init(&s->sts, 1024);
 	sv4_buf_init(&s->scratch, SV4_SCRATCH_MAX);
@@ -200,39 +198,52 @@ int sv4_check_scope_part(const char *s)
 	return 0;
 }
 
-/* Printable ASCII without space, and without |forbid|. */
-static int check_printable(const char *s, size_t max, const char *forbid)
+/* Printable ASCII without space (0x21-0x7e); writes the length. */
+static int check_printable(const char *s, size_t max, size_t *len)
 {
-	size_t n = strlen(s);
+	size_t n = 0;
+	while (s[n] != '\0') {
+		if (!(sv4_cclass[(unsigned char)s[n]] & SV4_C_VCHAR))
+			return SV4_ERR_BAD_CREDENTIALS;
+		if (++n > max)
+			return SV4_ERR_TOO_LARGE;
+	}
 	if (n == 0)
 		return SV4_ERR_BAD_CREDENTIALS;
-	if (n > max)
-		return SV4_ERR_TOO_LARGE;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= 0x20 || c >= 0x7f || (forbid != NULL && strchr(forbid, c) != NULL))
-			return SV4_ERR_BAD_CREDENTIALS;
-	}
+	*len = n;
 	return 0;
 }
 
-static int check_params(const struct sv4_sign_params *p)
+/* The lengths sv4_sign() needs more than once. */
+struct lens {
+	size_t ak, secret, token, region, service;
+};
+
+static int check_params(const struct sv4_sign_params *p, struct lens *l)
 {
 	int rv;
 	if (p->creds == NULL || p->creds->access_key == NULL || p->creds->secret_key == NULL)
 		return SV4_ERR_BAD_CREDENTIALS;
+	if ((rv = check_printable(p->creds->access_key, SV4_MAX_ACCESS_KEY, &l->ak)) != 0)
+		return rv;
 	/* The access key becomes part of the scope: no '/' or ','. */
-	if ((rv = check_printable(p->creds->access_key, SV4_MAX_ACCESS_KEY, "/,=")) != 0)
+	for (size_t i = 0; i < l->ak; i++) {
+		char c = p->creds->access_key[i];
+		if (c == '/' || c == ',' || c == '=')
+			return SV4_ERR_BAD_CREDENTIALS;
+	}
+	if ((rv = check_printable(p->creds->secret_key, SV4_MAX_SECRET, &l->secret)) != 0)
 		return rv;
-	if ((rv = check_printable(p->creds->secret_key, SV4_MAX_SECRET, NULL)) != 0)
-		return rv;
+	l->token = 0;
 	if (p->creds->session_token != NULL &&
-	    (rv = check_printable(p->creds->session_token, SV4_MAX_SESSION_TOKEN, NULL)) != 0)
+	    (rv = check_printable(p->creds->session_token, SV4_MAX_SESSION_TOKEN, &l->token)) != 0)
 		return rv;
 	if (p->region == NULL || p->service == NULL)
 		return SV4_ERR_BAD_SCOPE;
 	if ((rv = sv4_check_scope_part(p->region)) != 0 || (rv = sv4_check_scope_part(p->service)) != 0)
 		return rv;
+	l->region = strlen(p->region);
+	l->service = strlen(p->service);
 	if (p->mode == SV4_MODE_QUERY && (p->expires < 1 || p->expires > SV4_MAX_EXPIRES))
 		return SV4_ERR_BAD_EXPIRES;
 	if (p->mode != SV4_MODE_QUERY && p->mode != SV4_MODE_HEADER)
@@ -250,10 +261,32 @@ int sv4_check_payload(const char *h, size_t n)
 		}
 		return 0;
 	}
+	if (n < 16 || h[0] != (n == 16 ? 'U' : 'S'))
+		return SV4_ERR_BAD_PAYLOAD;
 	for (size_t i = 0; i < COUNTOF(payload_keywords); i++)
-		if (strlen(payload_keywords[i]) == n && memcmp(payload_keywords[i], h, n) == 0)
+		if (payload_keywords[i].len == n && memcmp(payload_keywords[i].name, h, n) == 0)
 			return 0;
 	return SV4_ERR_BAD_PAYLOAD;
+}
+
+/* RFC 9110 field values: no control bytes but HTAB. Eight bytes at a time:
+ * a word with no byte below 0x20 and none equal to 0x7f needs no closer
+ * look (a tab sends it to the byte loop). */
+static int field_value_ok(const char *v, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, d;
+		memcpy(&w, v + i, 8);
+		d = w ^ (0x7f * ones);
+		if (((w - 0x20 * ones) & ~w & highs) | ((d - ones) & ~d & highs))
+			break;
+	}
+	unsigned char cls = SV4_C_FIELD;
+	for (; i < n; i++)
+		cls &= sv4_cclass[(unsigned char)v[i]];
+	return cls != 0;
 }
 
 int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx)
@@ -262,9 +295,11 @@ int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha2
 		return SV4_ERR_BAD_METHOD;
 	if (r->methodlen > SV4_MAX_METHOD)
 		return SV4_ERR_TOO_LARGE;
+	unsigned char mcls = SV4_C_TCHAR;
 	for (size_t i = 0; i < r->methodlen; i++)
-		if (!sv4_is_tchar((unsigned char)r->method[i]))
-			return SV4_ERR_BAD_METHOD;
+		mcls &= sv4_cclass[(unsigned char)r->method[i]];
+	if (!mcls)
+		return SV4_ERR_BAD_METHOD;
 	if (r->pathlen > SV4_MAX_PATH || r->querylen > SV4_MAX_QUERY)
 		return SV4_ERR_TOO_LARGE;
 	for (size_t i = 0; i < r->querylen; i++) {
@@ -286,20 +321,18 @@ int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha2
 			return SV4_ERR_TOO_LARGE;
 		if (h->namelen == 0)
 			return SV4_ERR_BAD_HEADER;
+		unsigned char cls = SV4_C_TCHAR;
 		for (size_t j = 0; j < h->namelen; j++)
-			if (!sv4_is_tchar((unsigned char)h->name[j]))
-				return SV4_ERR_BAD_HEADER;
-		/* RFC 9110 field values: no control bytes but HTAB. */
-		for (size_t j = 0; j < h->valuelen; j++) {
-			unsigned char c = (unsigned char)h->value[j];
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return SV4_ERR_BAD_HEADER;
-		}
-		if (sv4_name_is(h->name, h->namelen, "host")) {
+			cls &= sv4_cclass[(unsigned char)h->name[j]];
+		if (!cls)
+			return SV4_ERR_BAD_HEADER;
+		if (!field_value_ok(h->value, h->valuelen))
+			return SV4_ERR_BAD_HEADER;
+		if (h->namelen == 4 && sv4_name_is(h->name, 4, "host")) {
 			if (*hostidx != SIZE_MAX)
 				return SV4_ERR_NO_HOST;
 			*hostidx = i;
-		} else if (sv4_name_is(h->name, h->namelen, "x-amz-content-sha256")) {
+		} else if (h->namelen == 20 && sv4_name_is(h->name, 20, "x-amz-content-sha256")) {
 			if (*sha256idx != SIZE_MAX)
 				return SV4_ERR_BAD_HEADER; /* two payload hashes */
 			*sha256idx = i;
@@ -338,23 +371,44 @@ void sv4_hdrs_sort(struct sv4_hdr *h, size_t n)
 }
 
 /* Appends |v| with leading and trailing blanks removed and inner runs of
- * blanks (space, tab) collapsed to one space. Room reserved by the caller. */
+ * blanks (space, tab) collapsed to one space. Room reserved by the caller.
+ * Runs between blanks are copied whole: header values are mostly words. */
 static void put_trimmed(struct sv4_buf *b, const char *v, size_t n)
 {
-	size_t i = 0;
 	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
-	while (i < n && (v[i] == ' ' || v[i] == '\t'))
-		i++;
-	while (i < n) {
-		char c = v[i++];
-		if (c == ' ' || c == '\t') {
-			while (v[i] == ' ' || v[i] == '\t')
-				i++;
-			c = ' ';
-		}
-		sv4_buf_putc(b, c);
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
 	}
+	char *w = b->data + b->len;
+	if (memchr(v, '\t', n) == NULL) {
+		const char *end = v + n;
+		while (v < end) {
+			const char *sp = memchr(v, ' ', (size_t)(end - v));
+			if (sp == NULL) {
+				memcpy(w, v, (size_t)(end - v));
+				w += end - v;
+				break;
+			}
+			memcpy(w, v, (size_t)(sp - v) + 1);
+			w += sp - v + 1;
+			v = sp + 1;
+			while (*v == ' ') /* no trailing blanks: a non-blank follows */
+				v++;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			char c = v[i];
+			if (c == ' ' || c == '\t') {
+				while (v[i + 1] == ' ' || v[i + 1] == '\t')
+					i++;
+				c = ' ';
+			}
+			*w++ = c;
+		}
+	}
+	b->len = (size_t)(w - b->data);
 }
 
 static void put_u32(struct sv4_buf *b, uint32_t v)
@@ -521,6 +575,63 @@ int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int dro
 	return 0;
 }
 
+/* What signing does with a request header, by its lower-cased name. */
+enum hclass {
+	H_SIGNED,   /* signed as it is */
+	H_UNSIGNED, /* sent, never signed (intermediaries change it) */
+	H_REPLACED, /* Authorization, X-Amz-Date: signing writes its own */
+	H_TOKEN,    /* X-Amz-Security-Token: replaced when we have a token */
+	H_SHA256,   /* X-Amz-Content-Sha256: replaced when signing adds one */
+};
+
+static enum hclass classify(const char *n, size_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(n, lit, sizeof(lit) - 1) == 0)
+	switch (len) {
+	case 2: return IS("te") ? H_UNSIGNED : H_SIGNED;
+	case 6: return IS("expect") ? H_UNSIGNED : H_SIGNED;
+	case 7: return IS("upgrade") ? H_UNSIGNED : H_SIGNED;
+	case 10:
+		if (IS("x-amz-date"))
+			return H_REPLACED;
+		return IS("user-agent") || IS("connection") || IS("keep-alive") ? H_UNSIGNED : H_SIGNED;
+	case 13: return IS("authorization") ? H_REPLACED : H_SIGNED;
+	case 15: return IS("x-amzn-trace-id") ? H_UNSIGNED : H_SIGNED;
+	case 16: return IS("proxy-connection") ? H_UNSIGNED : H_SIGNED;
+	case 17: return IS("transfer-encoding") ? H_UNSIGNED : H_SIGNED;
+	case 20:
+		if (IS("x-amz-security-token"))
+			return H_TOKEN;
+		return IS("x-amz-content-sha256") ? H_SHA256 : H_SIGNED;
+	default: return H_SIGNED;
+	}
+#undef IS
+}
+
+/* sv4_format_time() with the day's YYYYMMDD kept: most signatures in a
+ * row fall on the same day. */
+static int format_date(struct sv4_signer *s, char date[17], int64_t t)
+{
+	if (t < 0 || t / 86400 != s->day) {
+		int rv = sv4_format_time(date, t);
+		if (rv != 0)
+			return rv;
+		memcpy(s->day8, date, 8);
+		s->day = t / 86400;
+		return 0;
+	}
+	unsigned secs = (unsigned)(t % 86400), parts[3] = {secs / 3600, secs / 60 % 60, secs % 60};
+	memcpy(date, s->day8, 8);
+	date[8] = 'T';
+	for (int i = 0; i < 3; i++) {
+		date[9 + 2 * i] = (char)('0' + parts[i] / 10);
+		date[10 + 2 * i] = (char)('0' + parts[i] % 10);
+	}
+	date[15] = 'Z';
+	date[16] = '\0';
+	return 0;
+}
+
 /* Writes the canonical request to s->canon from s->hd[0, nh) (sorted) and
  * s->qp[0, nq) (sorted here). */
 int sv4_emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3, int normalize, size_t nh,
@@ -566,7 +677,10 @@ int sv4_emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3
 			sv4_buf_put(c, s->hd[i].name, s->hd[i].namelen);
 			sv4_buf_putc(c, ':');
 		}
-		put_trimmed(c, s->hd[i].value, s->hd[i].valuelen);
+		if (s->hd[i].verbatim)
+			sv4_buf_put(c, s->hd[i].value, s->hd[i].valuelen);
+		else
+			put_trimmed(c, s->hd[i].value, s->hd[i].valuelen);
 	}
 	sv4_buf_put(c, "\n\n", 2);
 	sv4_buf_put(c, signed_list, signed_listlen);
@@ -616,29 +730,37 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 	int rv;
 	char date[17];
 	int s3, query = p->mode == SV4_MODE_QUERY;
-	const char *token;
-	size_t tokenlen = 0;
+	struct lens l;
 
-	if ((rv = check_params(p)) != 0 || (rv = sv4_check_request(r, &hostidx, &sha256idx)) != 0)
+	if ((rv = check_params(p, &l)) != 0 || (rv = sv4_check_request(r, &hostidx, &sha256idx)) != 0)
 		return rv;
-	if ((rv = sv4_format_time(date, p->time)) != 0)
+	if ((rv = format_date(s, date, p->time)) != 0)
 		return rv;
 	s3 = sv4_service_is_s3(p->service);
-	token = p->creds->session_token;
-	if (token != NULL)
-		tokenlen = strlen(token);
+	const char *token = p->creds->session_token;
+	size_t tokenlen = l.token;
 	int sign_token = token != NULL && !(p->flags & SV4_F_OMIT_SESSION_TOKEN);
 	int add_sha256 = !query && (s3 || (p->flags & SV4_F_ADD_CONTENT_SHA256));
 
-	/* The payload hash. */
+	/* The payload hash: the caller's and the request's are checked. */
 	const char *payload;
 	size_t payloadlen;
-	if (p->payload_hash != NULL) {
-		payload = p->payload_hash;
-		payloadlen = strlen(payload);
-	} else if (sha256idx != SIZE_MAX) {
-		payload = r->headers[sha256idx].value;
-		payloadlen = r->headers[sha256idx].valuelen;
+	if (p->payload_hash != NULL || sha256idx != SIZE_MAX) {
+		if (p->payload_hash != NULL) {
+			payload = p->payload_hash;
+			payloadlen = strlen(payload);
+		} else {
+			payload = r->headers[sha256idx].value;
+			payloadlen = r->headers[sha256idx].valuelen;
+			while (payloadlen > 0 && (*payload == ' ' || *payload == '\t')) {
+				payload++;
+				payloadlen--;
+			}
+			while (payloadlen > 0 && (payload[payloadlen - 1] == ' ' || payload[payloadlen - 1] == '\t'))
+				payloadlen--;
+		}
+		if ((rv = sv4_check_payload(payload, payloadlen)) != 0)
+			return rv;
 	} else if (query && s3) {
 		payload = SV4_UNSIGNED_PAYLOAD;
 		payloadlen = sizeof(SV4_UNSIGNED_PAYLOAD) - 1;
@@ -655,8 +777,6 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		payload = SV4_EMPTY_SHA256;
 		payloadlen = 64;
 	}
-	if ((rv = sv4_check_payload(payload, payloadlen)) != 0)
-		return rv;
 
 	/* Scratch holds lower-cased names, the signed-header list, encoded
 	 * query parameters and the encoded presign values. Reserve it all at
@@ -665,38 +785,44 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 	for (size_t i = 0; i < r->nheaders; i++)
 		namebytes += r->headers[i].namelen;
 	size_t listbytes = namebytes + r->nheaders + 64; /* the signed-header list, at most */
-	size_t credbytes = strlen(p->creds->access_key) + 1 + sv4_scope_len(p);
+	size_t credbytes = l.ak + 1 + sv4_scope_len(p);
 	size_t need = namebytes + listbytes + 3 * r->querylen + 4 * credbytes + 3 * listbytes + 3 * tokenlen;
 	s->scratch.len = 0;
 	if ((rv = sv4_buf_reserve(&s->scratch, need)) != 0)
 		return rv;
 
-	/* Headers to sign. */
+	/* Headers to sign: lower-cased into scratch, then sorted out by name. */
 	size_t nh = 0;
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const struct sv4_header *h = &r->headers[i];
-		if (in_list(h->name, h->namelen, unsigned_headers, COUNTOF(unsigned_headers)) ||
-		    sv4_name_is(h->name, h->namelen, "authorization") || sv4_name_is(h->name, h->namelen, "x-amz-date") ||
-		    (token != NULL && sv4_name_is(h->name, h->namelen, "x-amz-security-token")) ||
-		    (add_sha256 && i == sha256idx))
-			continue;
-		struct sv4_hdr *d = &s->hd[nh++];
 		char *lname = s->scratch.data + s->scratch.len;
 		for (size_t j = 0; j < h->namelen; j++)
 			lname[j] = (char)sv4_lower((unsigned char)h->name[j]);
+		switch (classify(lname, h->namelen)) {
+		case H_UNSIGNED:
+		case H_REPLACED:
+			continue;
+		case H_TOKEN:
+			if (token != NULL)
+				continue;
+			break;
+		case H_SHA256:
+			if (add_sha256)
+				continue;
+			break;
+		case H_SIGNED:
+			break;
+		}
 		s->scratch.len += h->namelen;
-		d->name = lname;
-		d->namelen = h->namelen;
-		d->value = h->value;
-		d->valuelen = h->valuelen;
-		d->order = (unsigned)i;
+		s->hd[nh++] = (struct sv4_hdr){lname, h->namelen, h->value, h->valuelen, (unsigned)i, 0};
 	}
 	if (!query) {
-		s->hd[nh++] = (struct sv4_hdr){"x-amz-date", 10, date, 16, 0};
+		/* Ours, already checked: no trimming needed. */
+		s->hd[nh++] = (struct sv4_hdr){"x-amz-date", 10, date, 16, 0, 1};
 		if (sign_token)
-			s->hd[nh++] = (struct sv4_hdr){"x-amz-security-token", 20, token, tokenlen, 0};
+			s->hd[nh++] = (struct sv4_hdr){"x-amz-security-token", 20, token, tokenlen, 0, 1};
 		if (add_sha256)
-			s->hd[nh++] = (struct sv4_hdr){"x-amz-content-sha256", 20, payload, payloadlen, 0};
+			s->hd[nh++] = (struct sv4_hdr){"x-amz-content-sha256", 20, payload, payloadlen, 0, 1};
 	}
 	sv4_hdrs_sort(s->hd, nh);
 

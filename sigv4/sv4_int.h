@@ -39,11 +39,24 @@ static inline void sv4_buf_putc(struct sv4_buf *b, char c)
 	b->data[b->len++] = c;
 }
 
-/* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~ */
+/* Byte classes: RFC 9110 tchar; RFC 3986 unreserved (A-Z a-z 0-9 - . _ ~);
+ * visible ASCII 0x21-0x7e; a byte allowed in a field value (HTAB, SP,
+ * visible ASCII, obs-text). */
+#define SV4_C_TCHAR 1u
+#define SV4_C_UNRESERVED 2u
+#define SV4_C_VCHAR 4u
+#define SV4_C_FIELD 8u
+extern const unsigned char sv4_cclass[256];
+
 static inline int sv4_is_unreserved(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
+	return sv4_cclass[c] & SV4_C_UNRESERVED;
+}
+
+/* HTTP token character (RFC 9110 tchar). */
+static inline int sv4_is_tchar(unsigned char c)
+{
+	return sv4_cclass[c] & SV4_C_TCHAR;
 }
 
 static inline int sv4_hexval(unsigned char c)
@@ -71,9 +84,6 @@ static inline void sv4_buf_put_pct(struct sv4_buf *b, unsigned char c)
 	b->data[b->len + 2] = hex[c & 15];
 	b->len += 3;
 }
-
-/* HTTP token character (RFC 9110 tchar). */
-int sv4_is_tchar(unsigned char c);
 
 /* Appends the canonical URI of |path| to |out|: S3 rules when |s3| (as sent,
  * each byte outside unreserved, '/' and valid %XX escapes encoded), else
@@ -130,6 +140,7 @@ struct sv4_hdr {
 	const char *value;
 	size_t valuelen;
 	unsigned order; /* position in the request: repeated names keep it */
+	int verbatim;   /* the value is ours and needs no trimming */
 };
 
 struct sv4_signer {
@@ -146,6 +157,8 @@ struct sv4_signer {
 	struct sv4_qparam qp[SV4_MAX_QUERY_PARAMS + 8];
 	struct sv4_hdr hd[SV4_MAX_HEADERS + 4];
 	char payload[65];
+	int64_t day;  /* the day day8 spells, or -1 */
+	char day8[8]; /* YYYYMMDD of |day| */
 };
 
 /* sign.c's pieces that verification shares. */

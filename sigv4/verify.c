@@ -405,7 +405,7 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 				continue;
 			if (nh == SV4_MAX_HEADERS)
 				return verdict(out, SV4_V_TOO_LARGE, "too many signed headers");
-			s->hd[nh++] = (struct sv4_hdr){name, len, h->value, h->valuelen, (unsigned)i};
+			s->hd[nh++] = (struct sv4_hdr){name, len, h->value, h->valuelen, (unsigned)i, 0};
 			found = 1;
 		}
 		if (!found)

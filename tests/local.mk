@@ -107,4 +107,4 @@ print-fuzz-targets:
 	@echo $(FUZZ_TARGETS)
 .PHONY: fuzz-targets print-fuzz-targets
 
-# Benchmarks are run by hand (docs/HACKING.md), never timed in make check.
+# Benchmarks (tests/bench/local.mk) are run by hand with make bench, never in make check.

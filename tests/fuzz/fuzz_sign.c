@@ -921,7 +921,14 @@ static void check_signed(const struct setup *s, const struct sv4_request *r, con
 	if (p->payload_hash != NULL) {
 		payload = (struct view){p->payload_hash, strlen(p->payload_hash)};
 	} else if (sha != NULL) {
+		/* The request's value, blanks around it trimmed. */
 		payload = (struct view){sha->value, sha->valuelen};
+		while (payload.n > 0 && (*payload.p == ' ' || *payload.p == '\t')) {
+			payload.p++;
+			payload.n--;
+		}
+		while (payload.n > 0 && (payload.p[payload.n - 1] == ' ' || payload.p[payload.n - 1] == '\t'))
+			payload.n--;
 	} else if (s->query && s->s3) {
 		payload = (struct view){SV4_UNSIGNED_PAYLOAD, strlen(SV4_UNSIGNED_PAYLOAD)};
 	} else {
