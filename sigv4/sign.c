@@ -302,11 +302,11 @@ int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha2
 		return SV4_ERR_BAD_METHOD;
 	if (r->pathlen > SV4_MAX_PATH || r->querylen > SV4_MAX_QUERY)
 		return SV4_ERR_TOO_LARGE;
-	for (size_t i = 0; i < r->querylen; i++) {
-		char c = r->query[i];
-		if (c == '\r' || c == '\n' || c == '\0' || c == '#')
-			return SV4_ERR_BAD_QUERY;
-	}
+	unsigned char qbad = 0;
+	for (size_t i = 0; i < r->querylen; i++)
+		qbad |= sv4_cclass[(unsigned char)r->query[i]];
+	if (qbad & SV4_C_QUERY_BAD)
+		return SV4_ERR_BAD_QUERY;
 	if (r->nheaders > SV4_MAX_HEADERS)
 		return SV4_ERR_TOO_LARGE;
 	size_t total = 0;
@@ -543,14 +543,13 @@ int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int dro
 	size_t i = 0;
 	while (i < r->querylen) {
 		size_t start = i;
-		while (i < r->querylen && r->query[i] != '&')
-			i++;
-		size_t end = i++;
+		const char *amp = memchr(r->query + i, '&', r->querylen - i);
+		size_t end = amp ? (size_t)(amp - r->query) : r->querylen;
+		i = end + 1;
 		if (end == start)
 			continue; /* "a&&b": an empty piece is not a parameter */
-		size_t eq = start;
-		while (eq < end && r->query[eq] != '=')
-			eq++;
+		const char *eqp = memchr(r->query + start, '=', end - start);
+		size_t eq = eqp ? (size_t)(eqp - r->query) : end;
 		if (n >= SV4_MAX_QUERY_PARAMS)
 			return SV4_ERR_TOO_LARGE;
 		char *name = s->scratch.data + s->scratch.len;
@@ -796,8 +795,7 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const struct sv4_header *h = &r->headers[i];
 		char *lname = s->scratch.data + s->scratch.len;
-		for (size_t j = 0; j < h->namelen; j++)
-			lname[j] = (char)sv4_lower((unsigned char)h->name[j]);
+		sv4_lower_copy(lname, h->name, h->namelen);
 		switch (classify(lname, h->namelen)) {
 		case H_UNSIGNED:
 		case H_REPLACED:

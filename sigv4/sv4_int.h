@@ -41,11 +41,12 @@ static inline void sv4_buf_putc(struct sv4_buf *b, char c)
 
 /* Byte classes: RFC 9110 tchar; RFC 3986 unreserved (A-Z a-z 0-9 - . _ ~);
  * visible ASCII 0x21-0x7e; a byte allowed in a field value (HTAB, SP,
- * visible ASCII, obs-text). */
+ * visible ASCII, obs-text); a byte a query may not hold (CR, LF, NUL, '#'). */
 #define SV4_C_TCHAR 1u
 #define SV4_C_UNRESERVED 2u
 #define SV4_C_VCHAR 4u
 #define SV4_C_FIELD 8u
+#define SV4_C_QUERY_BAD 16u
 extern const unsigned char sv4_cclass[256];
 
 static inline int sv4_is_unreserved(unsigned char c)
@@ -68,6 +69,26 @@ static inline int sv4_hexval(unsigned char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* Lower-cases |n| bytes of ASCII from |src| to |dst|, eight at a time:
+ * 0x20 is added to exactly the bytes in 'A'..'Z'. */
+static inline void sv4_lower_copy(char *dst, const char *src, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, upper;
+		memcpy(&w, src + i, 8);
+		/* high bit of each byte in 'A'..'Z' (valid for bytes below 0x80) */
+		upper = ((w + (0x80 - 'A') * ones) ^ (w + (0x80 - 'Z' - 1) * ones)) & ~w & highs;
+		w |= upper >> 2;
+		memcpy(dst + i, &w, 8);
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
 }
 
 static inline unsigned char sv4_lower(unsigned char c)
