@@ -43,8 +43,8 @@ struct sv4_chain *sv4_chain_new(struct sv4_signer *s, const char *secret, const 
 	struct sv4_key_slot *k;
 	int64_t t;
 
-	if (sv4_parse_time(date, strlen(date), &t) != 0 || sv4_check_scope_part(region) != 0 ||
-	    sv4_check_scope_part(service) != 0 || strlen(seed) != 64 || sv4_signing_key(s, &p, date, &k) != 0)
+	if (sv4_parse_time(date, strlen(date), &t) != 0 || !sv4_scope_part_ok(region, strlen(region)) ||
+	    !sv4_scope_part_ok(service, strlen(service)) || strlen(seed) != 64 || sv4_signing_key(s, &p, date, &k) != 0)
 		return NULL;
 	struct sv4_chain *c = OPENSSL_zalloc(sizeof(*c));
 	if (c == NULL)
@@ -224,9 +224,8 @@ static int parse_size_line(struct sv4_dechunk *d)
 		if ((size_t)(end - p) != sizeof(ext) - 1 + 64 || memcmp(p, ext, sizeof(ext) - 1) != 0)
 			return dfail(d, SV4_ERR_CHUNK_MALFORMED, "chunk-size line must be SIZE;chunk-signature=SIG");
 		p += sizeof(ext) - 1;
-		for (size_t i = 0; i < 64; i++)
-			if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-				return dfail(d, SV4_ERR_CHUNK_MALFORMED, "chunk signature must be 64 lower-case hex digits");
+		if (!sv4_is_lower_hex(p, 64))
+			return dfail(d, SV4_ERR_CHUNK_MALFORMED, "chunk signature must be 64 lower-case hex digits");
 		memcpy(d->sig, p, 64);
 		d->sig[64] = '\0';
 	}
@@ -306,12 +305,8 @@ static int trailer_line(struct sv4_dechunk *d)
 			return dfail(d, SV4_ERR_CHUNK_MALFORMED, "trailer value holds a control character");
 	size_t namelen = (size_t)(colon - p), vlen = (size_t)(ve - v);
 	if (d->kind == SV4_CHUNKED_SIGNED_TRAILER && sv4_name_is(p, namelen, "x-amz-trailer-signature")) {
-		if (vlen != 64)
+		if (vlen != 64 || !sv4_is_lower_hex(v, 64))
 			return dfail(d, SV4_ERR_CHUNK_MALFORMED, "trailer signature must be 64 lower-case hex digits");
-		for (size_t i = 0; i < 64; i++)
-			if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-				return dfail(d, SV4_ERR_CHUNK_MALFORMED,
-				             "trailer signature must be 64 lower-case hex digits");
 		memcpy(d->trailer_sig, v, 64);
 		d->trailer_sig[64] = '\0';
 		d->have_trailer_sig = 1;

@@ -185,17 +185,16 @@ void sv4_signer_del(struct sv4_signer *s)
 /* ------------------------------------------------------------------------
  * Validation */
 
-int sv4_check_scope_part(const char *s)
+int sv4_scope_part_ok(const char *p, size_t n)
 {
-	size_t n = strlen(s);
 	if (n == 0 || n > SV4_MAX_SCOPE_PART)
-		return SV4_ERR_BAD_SCOPE;
+		return 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = (unsigned char)p[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-			return SV4_ERR_BAD_SCOPE;
+			return 0;
 	}
-	return 0;
+	return 1;
 }
 
 /* Printable ASCII without space (0x21-0x7e); writes the length. Session
@@ -248,10 +247,10 @@ static int check_params(const struct sv4_sign_params *p, struct lens *l)
 		return rv;
 	if (p->region == NULL || p->service == NULL)
 		return SV4_ERR_BAD_SCOPE;
-	if ((rv = sv4_check_scope_part(p->region)) != 0 || (rv = sv4_check_scope_part(p->service)) != 0)
-		return rv;
 	l->region = strlen(p->region);
 	l->service = strlen(p->service);
+	if (!sv4_scope_part_ok(p->region, l->region) || !sv4_scope_part_ok(p->service, l->service))
+		return SV4_ERR_BAD_SCOPE;
 	if (p->mode == SV4_MODE_QUERY && (p->expires < 1 || p->expires > SV4_MAX_EXPIRES))
 		return SV4_ERR_BAD_EXPIRES;
 	if (p->mode != SV4_MODE_QUERY && p->mode != SV4_MODE_HEADER)
@@ -261,14 +260,8 @@ static int check_params(const struct sv4_sign_params *p, struct lens *l)
 
 int sv4_check_payload(const char *h, size_t n)
 {
-	if (n == 64) {
-		for (size_t i = 0; i < 64; i++) {
-			unsigned char c = (unsigned char)h[i];
-			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-				return SV4_ERR_BAD_PAYLOAD;
-		}
-		return 0;
-	}
+	if (n == 64)
+		return sv4_is_lower_hex(h, 64) ? 0 : SV4_ERR_BAD_PAYLOAD;
 	if (n < 16 || h[0] != (n == 16 ? 'U' : 'S'))
 		return SV4_ERR_BAD_PAYLOAD;
 	for (size_t i = 0; i < COUNTOF(payload_keywords); i++)

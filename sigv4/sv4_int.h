@@ -91,6 +91,15 @@ static inline void sv4_lower_copy(char *dst, const char *src, size_t n)
 	}
 }
 
+/* 1 when all |n| bytes at |p| are lower-case hex digits. */
+static inline int sv4_is_lower_hex(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 static inline unsigned char sv4_lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
@@ -185,7 +194,8 @@ struct sv4_signer {
 /* sign.c's pieces that verification shares. */
 int sv4_name_is(const char *name, size_t len, const char *lit);
 void sv4_hex_encode(char *dst, const unsigned char *src, size_t n);
-int sv4_check_scope_part(const char *s);
+/* 1 when |p| (|n| bytes) is a region or service: 1-64 of a-z 0-9 '-'. */
+int sv4_scope_part_ok(const char *p, size_t n);
 int sv4_check_payload(const char *h, size_t n);
 int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx);
 void sv4_hdrs_sort(struct sv4_hdr *h, size_t n);

@@ -53,24 +53,6 @@ const char *sv4_verdict_name(enum sv4_verdict v)
 	return "unknown";
 }
 
-static int is_lower_hex(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static int is_scope_part(const char *p, size_t n)
-{
-	if (n == 0 || n > SV4_MAX_SCOPE_PART)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-'))
-			return 0;
-	return 1;
-}
-
 /* AK/YYYYMMDD/region/service/aws4_request */
 static const char *parse_credential(struct sig_parts *sp, const char *p, size_t n)
 {
@@ -98,7 +80,7 @@ static const char *parse_credential(struct sig_parts *sp, const char *p, size_t 
 	for (size_t i = 0; i < 8; i++)
 		if (part[1][i] < '0' || part[1][i] > '9')
 			return "Credential's date must be YYYYMMDD";
-	if (!is_scope_part(part[2], len[2]) || !is_scope_part(part[3], len[3]))
+	if (!sv4_scope_part_ok(part[2], len[2]) || !sv4_scope_part_ok(part[3], len[3]))
 		return "Credential's region and service must be 1-64 characters of a-z, 0-9 and '-'";
 	if (len[4] != 12 || memcmp(part[4], "aws4_request", 12) != 0)
 		return "Credential must end with aws4_request";
@@ -148,7 +130,7 @@ static const char *parse_signed_headers(const char *p, size_t n)
 
 static const char *parse_signature(struct sig_parts *sp, const char *p, size_t n)
 {
-	if (n != 64 || !is_lower_hex(p, n))
+	if (n != 64 || !sv4_is_lower_hex(p, n))
 		return "Signature must be 64 lower-case hex digits";
 	sp->sig = p;
 	return NULL;
