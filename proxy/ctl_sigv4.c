@@ -608,7 +608,8 @@ static void verify_usage(FILE *f)
 	      "\n"
 	      "Exit status: 0 the signature holds; 1 it does not, with the reason on stderr\n"
 	      "(malformed, unsigned, unsupported, unknown-key, skew, expired, mismatch,\n"
-	      "payload-mismatch, chunk-malformed, chunk-mismatch, trailer-mismatch, too-large);\n"
+	      "payload-mismatch, unsigned-header, chunk-malformed, chunk-mismatch,\n"
+	      "trailer-mismatch, too-large);\n"
 	      "2 usage error.\n",
 	      f);
 }

@@ -200,6 +200,7 @@ enum sv4_verdict {
 	SV4_V_MISMATCH,        /* the signature does not match */
 	SV4_V_PAYLOAD_MISMATCH, /* x-amz-content-sha256 is not the body's SHA-256 */
 	SV4_V_TOO_LARGE,       /* an input over a limit */
+	SV4_V_UNSIGNED_HEADER, /* an x-amz-* header is sent but not signed (S3's HeadersNotSigned) */
 };
 
 #define SV4_DEFAULT_MAX_SKEW 300 /* seconds, as AWS allows */
@@ -246,7 +247,7 @@ int sv4_verify(struct sv4_signer *signer, const struct sv4_request *req, const s
 
 /* Returns the verdict's one-word name ("valid", "malformed", "unsigned",
  * "unsupported", "unknown-key", "skew", "expired", "mismatch",
- * "payload-mismatch", "too-large"). */
+ * "payload-mismatch", "too-large", "unsigned-header"). */
 const char *sv4_verdict_name(enum sv4_verdict v);
 
 /* ------------------------------------------------------------------------

@@ -25,7 +25,8 @@ struct sig_parts {
 	size_t datelen;
 	const char *expires;
 	size_t expireslen;
-	char buf[2 * 1024]; /* decoded query values */
+	char *buf; /* decoded query values: the signer's out buffer, querylen bytes */
+	size_t cap;
 	size_t used;
 };
 
@@ -49,6 +50,7 @@ const char *sv4_verdict_name(enum sv4_verdict v)
 	case SV4_V_MISMATCH: return "mismatch";
 	case SV4_V_PAYLOAD_MISMATCH: return "payload-mismatch";
 	case SV4_V_TOO_LARGE: return "too-large";
+	case SV4_V_UNSIGNED_HEADER: return "unsigned-header";
 	}
 	return "unknown";
 }
@@ -209,7 +211,7 @@ static int query_param(struct sig_parts *sp, const char *q, size_t qlen, const c
 		if (found++)
 			return -1; /* twice */
 		char *out = sp->buf + sp->used;
-		size_t room = sizeof(sp->buf) - sp->used, n = 0;
+		size_t room = sp->cap - sp->used, n = 0;
 		for (size_t j = s + nlen + 1; j < e; j++) {
 			unsigned char c = (unsigned char)q[j];
 			if (c == '%') {
@@ -303,6 +305,13 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 	default:
 		return verdict(out, SV4_V_MALFORMED, "the request is malformed (method, path, query or headers)");
 	}
+
+	/* Decoded presign values never outgrow the query they come from. */
+	s->out.len = 0;
+	if ((rv = sv4_buf_reserve(&s->out, r->querylen + 1)) != 0)
+		return rv == SV4_ERR_TOO_LARGE ? verdict(out, SV4_V_TOO_LARGE, "the query is over a size limit") : rv;
+	sp.buf = s->out.data;
+	sp.cap = r->querylen + 1;
 
 	/* Which kind of signature, if any. */
 	int nauth = find_header(r, "authorization", &authidx);
@@ -398,6 +407,21 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 	}
 	if (out->mode == SV4_MODE_HEADER && !date_signed)
 		return verdict(out, SV4_V_MALFORMED, "X-Amz-Date must be among the signed headers");
+	/* As S3 does (HeadersNotSigned): every x-amz-* header sent is signed,
+	 * or a client could add x-amz-acl or x-amz-copy-source to a request
+	 * it never signed. The session token alone may ride unsigned (the
+	 * AWS suite's post-sts-header-after). */
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const struct sv4_header *h = &r->headers[i];
+		if (h->namelen < 6 || !sv4_name_is(h->name, 6, "x-amz-") ||
+		    sv4_name_is(h->name, h->namelen, "x-amz-security-token"))
+			continue;
+		int listed = 0;
+		for (size_t k = 0; k < nh && !listed; k++)
+			listed = s->hd[k].order == i;
+		if (!listed)
+			return verdict(out, SV4_V_UNSIGNED_HEADER, "an x-amz-* header is not among the signed headers");
+	}
 
 	/* The payload hash. */
 	int s3 = sv4_service_is_s3(out->service);

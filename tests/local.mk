@@ -65,11 +65,14 @@ tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
 TESTS += \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
+	tests/integration/sigv4-verify.test \
 	tests/integration/sigv4-chunked.test
 dist_noinst_SCRIPTS += \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4_botocore.py \
+	tests/integration/sigv4-verify.test \
+	tests/integration/sigv4_verify.py \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/sigv4_chunked.py \
 	tests/data/sigv4/generate.py

@@ -94,6 +94,9 @@ static void test_verdicts(void **state)
 		                          "X-Amz-Date:20150830T123600Z\n" GOOD_AUTH "\n",
 		 T20150830, SV4_V_MISMATCH},
 		{"unsigned header added", SIGNED_HEAD "X-Other:1\n" GOOD_AUTH "\n", T20150830, SV4_VALID},
+		{"unsigned x-amz-* header added", SIGNED_HEAD "X-Amz-Acl:public-read\n" GOOD_AUTH "\n", T20150830,
+		 SV4_V_UNSIGNED_HEADER},
+		{"unsigned session token", SIGNED_HEAD "X-Amz-Security-Token:tok\n" GOOD_AUTH "\n", T20150830, SV4_VALID},
 		{"other access key",
 		 SIGNED_HEAD "Authorization:AWS4-HMAC-SHA256 Credential=AKIDOTHER/" SCOPE
 		             ", SignedHeaders=host;x-amz-date, "
@@ -232,6 +235,40 @@ static void test_payload_hash(void **state)
 	assert_int_equal(verdict_of(text, T20150830), SV4_V_PAYLOAD_MISMATCH);
 }
 
+/* A presigned request whose X-Amz-SignedHeaders is kilobytes long (many
+ * long header names) verifies: decoded values are as large as the query. */
+static void test_presigned_long_signed_headers(void **state)
+{
+	(void)state;
+	struct sv4_signer *s = sv4_signer_new();
+	struct sv4_credentials c = {AK, SK, NULL};
+	struct sv4_header h[17];
+	static char names[16][250];
+	h[0] = (struct sv4_header){"Host", 4, "example.amazonaws.com", 21};
+	for (size_t i = 1; i < 17; i++) {
+		memset(names[i - 1], 'a' + (int)(i % 26), sizeof(names[i - 1]));
+		memcpy(names[i - 1], "x-long-", 7);
+		h[i] = (struct sv4_header){names[i - 1], sizeof(names[i - 1]), "v", 1};
+	}
+	struct sv4_request r = {"GET", 3, "/", 1, "", 0, h, 17, NULL, 0};
+	struct sv4_sign_params p = {&c, "us-east-1", "s3", T20150830, SV4_MODE_QUERY, 3600, NULL, 0};
+	struct sv4_signed o;
+	assert_int_equal(sv4_sign(s, &r, &p, &o), 0);
+	assert_true(o.querylen > 4000);
+	struct sv4_request signed_req = r;
+	signed_req.query = o.query;
+	signed_req.querylen = o.querylen;
+	struct sv4_verify_params vp = {AK, SK, T20150830, 0, NULL};
+	struct sv4_verified v;
+	struct sv4_signer *s2 = sv4_signer_new();
+	assert_int_equal(sv4_verify(s2, &signed_req, &vp, &v), 0);
+	if (v.verdict != SV4_VALID)
+		print_error("%s: %s\n", sv4_verdict_name(v.verdict), v.detail);
+	assert_int_equal(v.verdict, SV4_VALID);
+	sv4_signer_del(s2);
+	sv4_signer_del(s);
+}
+
 /* Every aws-c-auth case AWS signed, header and presigned, verifies. */
 static void test_suite_signed_requests(void **state)
 {
@@ -285,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_presigned),
 		cmocka_unit_test(test_payload_hash),
+		cmocka_unit_test(test_presigned_long_signed_headers),
 		cmocka_unit_test(test_suite_signed_requests),
 	};
 	return cmocka_run_group_tests_name("sigv4 verify", tests, NULL, NULL);
