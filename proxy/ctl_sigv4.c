@@ -499,7 +499,8 @@ static int rechunk_chunk(void *arg, const unsigned char *data, size_t len, const
 		return 0;
 	if (sv4_chain_chunk(rc->sign, hash, nsig) != 0)
 		return SV4_ERR_CRYPTO;
-	fprintf(rc->out, "%zx;chunk-signature=%s\r\n", len, nsig);
+	char line[SV4_MAX_CHUNK_LINE];
+	fwrite(line, 1, sv4_chunk_line(line, len, nsig), rc->out);
 	fwrite(data, 1, len, rc->out);
 	if (crlf)
 		fputs("\r\n", rc->out);
@@ -519,12 +520,8 @@ static int rechunk_trailers(void *arg, const char *canonical, size_t len, const 
 		return 0;
 	if (sv4_chain_trailer(rc->sign, canonical, len, nsig) != 0)
 		return SV4_ERR_CRYPTO;
-	for (const char *p = canonical, *end = canonical + len; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		fprintf(rc->out, "%.*s\r\n", (int)(nl - p), p);
-		p = nl + 1;
-	}
-	fprintf(rc->out, "x-amz-trailer-signature:%s\r\n\r\n", nsig);
+	char text[2 * SV4_MAX_TRAILER_BYTES + 96];
+	fwrite(text, 1, sv4_trailer_lines(text, canonical, len, nsig), rc->out);
 	return 0;
 }
 

@@ -108,6 +108,37 @@ int sv4_chain_trailer(struct sv4_chain *c, const char *canonical, size_t len, ch
 	return chain_link(c, "AWS4-HMAC-SHA256-TRAILER", 24, hash, 64, sig);
 }
 
+size_t sv4_chunk_line(char *dst, size_t len, const char *sig)
+{
+	static const char hex[] = "0123456789abcdef";
+	char digits[16];
+	size_t n = 0, w = 0;
+	do {
+		digits[n++] = hex[len & 15];
+		len >>= 4;
+	} while (len != 0);
+	while (n > 0)
+		dst[w++] = digits[--n];
+	memcpy(dst + w, ";chunk-signature=", 17);
+	memcpy(dst + w + 17, sig, 64);
+	memcpy(dst + w + 81, "\r\n", 2);
+	return w + 83;
+}
+
+size_t sv4_trailer_lines(char *dst, const char *canonical, size_t len, const char *sig)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (canonical[i] == '\n')
+			dst[w++] = '\r';
+		dst[w++] = canonical[i];
+	}
+	memcpy(dst + w, "x-amz-trailer-signature:", 24);
+	memcpy(dst + w + 24, sig, 64);
+	memcpy(dst + w + 88, "\r\n\r\n", 4);
+	return w + 92;
+}
+
 /* ------------------------------------------------------------------------
  * The decoder */
 

@@ -263,7 +263,7 @@ enum sv4_chunked_kind {
 };
 
 #define SV4_DEFAULT_MAX_CHUNK (1024 * 1024) /* bytes of one chunk's data */
-#define SV4_MAX_CHUNK_LINE 128             /* bytes of a chunk-size line with its signature */
+#define SV4_MAX_CHUNK_LINE 128             /* bytes of a chunk-size line with its signature and CRLF */
 #define SV4_MAX_TRAILER_BYTES 4096         /* bytes of all trailer lines */
 #define SV4_MAX_TRAILERS 16                /* trailer lines */
 
@@ -290,6 +290,17 @@ int sv4_chain_chunk(struct sv4_chain *chain, const char *data_hash, char sig[65]
 /* Signs the trailers, given in their canonical form ("name:value\n" each, in
  * order), as the chain's last link. Returns 0 or SV4_ERR_CRYPTO. */
 int sv4_chain_trailer(struct sv4_chain *chain, const char *canonical, size_t len, char sig[65]);
+
+/* Writes the chunk-size line of a signed chunk of |len| bytes with
+ * signature |sig| ("hex-size;chunk-signature=SIG\r\n", no NUL) to |dst|,
+ * which has SV4_MAX_CHUNK_LINE bytes; returns its length. */
+size_t sv4_chunk_line(char *dst, size_t len, const char *sig);
+
+/* Writes the trailer lines of the signed trailer kind to |dst|: each
+ * canonical "name:value\n" as "name:value\r\n", then
+ * "x-amz-trailer-signature:SIG\r\n\r\n". |dst| has room for |len| + the
+ * number of trailers + 90 bytes; returns the length written. */
+size_t sv4_trailer_lines(char *dst, const char *canonical, size_t len, const char *sig);
 
 /* Called with each whole chunk in order, the final (empty) one included:
  * |hash| is the SHA-256 of |data| in hex, |sig| the chunk's signature as

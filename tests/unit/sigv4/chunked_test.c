@@ -366,6 +366,34 @@ static void test_signed_trailer(void **state)
 	free(b.p);
 }
 
+/* The encoder's lines give the example's bytes (AWS's published layout). */
+static void test_encode_lines(void **state)
+{
+	(void)state;
+	struct body want = example_body(), got = {NULL, 0};
+	char line[SV4_MAX_CHUNK_LINE];
+	add(&got, line, sv4_chunk_line(line, 65536, EX_SIG1));
+	add_as(&got, 65536);
+	adds(&got, "\r\n");
+	add(&got, line, sv4_chunk_line(line, 1024, EX_SIG2));
+	add_as(&got, 1024);
+	adds(&got, "\r\n");
+	add(&got, line, sv4_chunk_line(line, 0, EX_SIG3));
+	adds(&got, "\r\n");
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.p, want.p, want.len);
+	free(got.p);
+	free(want.p);
+
+	static const char canon[] = "x-amz-checksum-crc32c:sOO8/Q==\nx-amz-meta-a:b\n";
+	char text[256];
+	size_t n = sv4_trailer_lines(text, canon, sizeof(canon) - 1, EX_SIG1);
+	static const char expect[] = "x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-meta-a:b\r\n"
+	                             "x-amz-trailer-signature:" EX_SIG1 "\r\n\r\n";
+	assert_int_equal(n, sizeof(expect) - 1);
+	assert_memory_equal(text, expect, n);
+}
+
 static void test_kinds(void **state)
 {
 	(void)state;
@@ -392,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_decode_without_verifying),
 		cmocka_unit_test(test_unsigned_trailer),
 		cmocka_unit_test(test_signed_trailer),
+		cmocka_unit_test(test_encode_lines),
 		cmocka_unit_test(test_kinds),
 	};
 	return cmocka_run_group_tests_name("sigv4 aws-chunked", tests, NULL, NULL);
