@@ -130,6 +130,8 @@ int sv4_encode(struct sv4_buf *out, const char *src, size_t len)
 
 int sv4_reencode(struct sv4_buf *out, const char *src, size_t len)
 {
+	if (len == 0)
+		return 0; /* |out| may have no storage yet */
 	char *w = out->data + out->len;
 	for (size_t i = 0; i < len;) {
 		/* A run of unreserved bytes is copied as it is. */
