@@ -381,6 +381,8 @@ int sv4_dechunk_feed(struct sv4_dechunk *d, const unsigned char *p, size_t len)
 	const unsigned char *end = p + len;
 	int rv;
 
+	if (d->state == D_FAILED)
+		return d->error;
 	while (p < end) {
 		switch (d->state) {
 		case D_SIZE:

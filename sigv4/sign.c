@@ -538,7 +538,7 @@ out:
 /* ------------------------------------------------------------------------
  * Signing */
 
-int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int drop, size_t *np)
+int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int drop, size_t max, size_t *np)
 {
 	size_t n = 0;
 	size_t i = 0;
@@ -551,7 +551,7 @@ int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int dro
 			continue; /* "a&&b": an empty piece is not a parameter */
 		const char *eqp = memchr(r->query + start, '=', end - start);
 		size_t eq = eqp ? (size_t)(eqp - r->query) : end;
-		if (n >= SV4_MAX_QUERY_PARAMS)
+		if (n >= max)
 			return SV4_ERR_TOO_LARGE;
 		char *name = s->scratch.data + s->scratch.len;
 		int rv = sv4_reencode(&s->scratch, r->query + start, eq - start);
@@ -839,7 +839,7 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 
 	/* Query parameters, and in query mode the presign parameters. */
 	size_t nq = 0;
-	if ((rv = sv4_collect_query(s, r, query, &nq)) != 0)
+	if ((rv = sv4_collect_query(s, r, query, SV4_MAX_QUERY_PARAMS, &nq)) != 0)
 		return rv;
 	size_t nraw = nq;
 	char expires[11];

@@ -42,7 +42,7 @@
 #define SV4_MAX_METHOD 32             /* bytes of the method */
 #define SV4_MAX_PATH 8192             /* bytes of the path as sent */
 #define SV4_MAX_QUERY 32768           /* bytes of the query as sent, without '?' */
-#define SV4_MAX_QUERY_PARAMS 512      /* name=value pairs in the query */
+#define SV4_MAX_QUERY_PARAMS 512      /* the request's own name=value pairs (presigning adds up to 6) */
 #define SV4_MAX_HEADERS 128           /* header fields */
 #define SV4_MAX_HEADER_NAME 256       /* bytes of one header name */
 #define SV4_MAX_HEADER_VALUE 16384    /* bytes of one header value */
@@ -263,7 +263,7 @@ enum sv4_chunked_kind {
 };
 
 #define SV4_DEFAULT_MAX_CHUNK (1024 * 1024) /* bytes of one chunk's data */
-#define SV4_MAX_CHUNK_LINE 128             /* bytes of a chunk-size line with its signature and CRLF */
+#define SV4_MAX_CHUNK_LINE 128             /* bytes of a chunk-size or trailer line, without its CRLF */
 #define SV4_MAX_TRAILER_BYTES 4096         /* bytes of all trailer lines */
 #define SV4_MAX_TRAILERS 16                /* trailer lines */
 
@@ -299,7 +299,7 @@ size_t sv4_chunk_line(char *dst, size_t len, const char *sig);
 /* Writes the trailer lines of the signed trailer kind to |dst|: each
  * canonical "name:value\n" as "name:value\r\n", then
  * "x-amz-trailer-signature:SIG\r\n\r\n". |dst| has room for |len| + the
- * number of trailers + 90 bytes; returns the length written. */
+ * number of trailers + 92 bytes; returns the length written. */
 size_t sv4_trailer_lines(char *dst, const char *canonical, size_t len, const char *sig);
 
 /* Called with each whole chunk in order, the final (empty) one included:

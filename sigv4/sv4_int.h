@@ -203,9 +203,10 @@ void sv4_put_scope(struct sv4_buf *b, const char *date, const struct sv4_sign_pa
 size_t sv4_scope_len(const struct sv4_sign_params *p);
 int sv4_signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const char *date,
                     struct sv4_key_slot **slot);
-/* Splits the query into s->qp: drop 0 keeps every parameter, 1 drops the
- * presign parameters, 2 drops X-Amz-Signature only. */
-int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int drop, size_t *np);
+/* Splits the query into s->qp, at most |max| (<= SV4_MAX_QUERY_PARAMS + 6)
+ * kept: drop 0 keeps every parameter, 1 drops the presign parameters, 2
+ * drops X-Amz-Signature only. */
+int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int drop, size_t max, size_t *np);
 int sv4_emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3, int normalize, size_t nh,
                        size_t nq, const char *signed_list, size_t signed_listlen, const char *payload,
                        size_t payloadlen);

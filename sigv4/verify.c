@@ -429,17 +429,27 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 	size_t payloadlen;
 	char body_hash[65];
 	if (sha256idx != SIZE_MAX) {
+		/* Blanks around the value trimmed, as signing does. */
 		payload = r->headers[sha256idx].value;
 		payloadlen = r->headers[sha256idx].valuelen;
+		while (payloadlen > 0 && (*payload == ' ' || *payload == '\t')) {
+			payload++;
+			payloadlen--;
+		}
+		while (payloadlen > 0 && (payload[payloadlen - 1] == ' ' || payload[payloadlen - 1] == '\t'))
+			payloadlen--;
 		if (sv4_check_payload(payload, payloadlen) != 0)
 			return verdict(out, SV4_V_MALFORMED, "x-amz-content-sha256 is neither a SHA-256 nor a keyword");
-		if (payloadlen == 64 && vp->payload_hash == NULL && r->body != NULL) {
+		/* A claimed SHA-256 must be the body's: the caller's hash of it,
+		 * else the body's own when it is at hand. */
+		const char *actual = vp->payload_hash;
+		if (payloadlen == 64 && actual == NULL && r->body != NULL) {
 			if ((rv = sv4_sha256_hex(r->body, r->bodylen, body_hash)) != 0)
 				return rv;
-			if (memcmp(body_hash, payload, 64) != 0)
-				return verdict(out, SV4_V_PAYLOAD_MISMATCH,
-				               "x-amz-content-sha256 is not the SHA-256 of the body");
+			actual = body_hash;
 		}
+		if (payloadlen == 64 && actual != NULL && (strlen(actual) != 64 || memcmp(actual, payload, 64) != 0))
+			return verdict(out, SV4_V_PAYLOAD_MISMATCH, "x-amz-content-sha256 is not the SHA-256 of the body");
 	} else if (out->mode == SV4_MODE_QUERY && s3) {
 		payload = SV4_UNSIGNED_PAYLOAD;
 		payloadlen = sizeof(SV4_UNSIGNED_PAYLOAD) - 1;
@@ -462,7 +472,9 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 	if ((rv = sv4_buf_reserve(&s->scratch, 3 * r->querylen + 16)) != 0)
 		return rv == SV4_ERR_TOO_LARGE ? verdict(out, SV4_V_TOO_LARGE, "the query is over a size limit") : rv;
 	size_t nq = 0;
-	rv = sv4_collect_query(s, r, out->mode == SV4_MODE_QUERY ? 2 : 0, &nq);
+	/* A presigned query holds the request's own parameters and ours. */
+	rv = sv4_collect_query(s, r, out->mode == SV4_MODE_QUERY ? 2 : 0,
+	                       SV4_MAX_QUERY_PARAMS + (out->mode == SV4_MODE_QUERY ? 6 : 0), &nq);
 	if (rv == SV4_ERR_TOO_LARGE)
 		return verdict(out, SV4_V_TOO_LARGE, "too many query parameters");
 	if (rv != 0)
@@ -488,9 +500,10 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 		return verdict(out, SV4_V_MISMATCH, "the signature does not match the request");
 
 	/* Only a signature that holds says anything about time. */
-	if (out->mode == SV4_MODE_HEADER && (out->time > vp->now + skew || out->time < vp->now - skew))
+	/* Written so that no sum can overflow, whatever |now| is. */
+	if (out->mode == SV4_MODE_HEADER && (out->time - skew > vp->now || out->time + skew < vp->now))
 		return verdict(out, SV4_V_SKEW, "X-Amz-Date is too far from now");
-	if (out->mode == SV4_MODE_QUERY && out->time > vp->now + skew)
+	if (out->mode == SV4_MODE_QUERY && out->time - skew > vp->now)
 		return verdict(out, SV4_V_SKEW, "X-Amz-Date is in the future");
 	if (out->mode == SV4_MODE_QUERY && vp->now > out->time + out->expires)
 		return verdict(out, SV4_V_EXPIRED, "the presigned request has expired");

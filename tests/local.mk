@@ -80,8 +80,9 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign
-FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay
+FUZZ_TARGETS = reqfile sign verify dechunk
+FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
+	tests/fuzz/dechunk_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -90,9 +91,13 @@ tests_fuzz_reqfile_replay_SOURCES = tests/fuzz/fuzz_reqfile.c tests/fuzz/replay_
 tests_fuzz_reqfile_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
 tests_fuzz_sign_replay_SOURCES = tests/fuzz/fuzz_sign.c tests/fuzz/replay_main.c
 tests_fuzz_sign_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_verify_replay_SOURCES = tests/fuzz/fuzz_verify.c tests/fuzz/replay_main.c
+tests_fuzz_verify_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_dechunk_replay_SOURCES = tests/fuzz/fuzz_dechunk.c tests/fuzz/replay_main.c
+tests_fuzz_dechunk_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
 
 if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign
+noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -101,7 +106,15 @@ tests_fuzz_fuzz_sign_SOURCES = tests/fuzz/fuzz_sign.c
 tests_fuzz_fuzz_sign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_sign_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_sign_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
-fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign
+tests_fuzz_fuzz_verify_SOURCES = tests/fuzz/fuzz_verify.c
+tests_fuzz_fuzz_verify_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_verify_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_verify_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
+tests_fuzz_fuzz_dechunk_SOURCES = tests/fuzz/fuzz_dechunk.c
+tests_fuzz_fuzz_dechunk_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_dechunk_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_dechunk_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
