@@ -567,7 +567,8 @@ static enum sv4_verdict expected_verdict(const struct spliced *sp, const struct 
 			return SV4_V_MALFORMED;
 		/* A claimed SHA-256 must be the body's: the caller's hash of it
 		 * when given, else the body's own. */
-		if (vlen == 64 && memcmp(given != NULL ? given : hex, v, 64) != 0)
+		const char *actual = given != NULL ? given : hex;
+		if (vlen == 64 && (strlen(actual) != 64 || memcmp(actual, v, 64) != 0))
 			return SV4_V_PAYLOAD_MISMATCH;
 		payload = v;
 		payloadlen = vlen;
