@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 # Cross-check `awsgatectl sigv4 sign` against botocore, used as an independent
 # oracle.  Run with Debian's /usr/bin/python3 (python3-botocore); the expected
 # values are computed by botocore's own signers (SigV4Auth, S3SigV4Auth,

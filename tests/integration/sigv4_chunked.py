@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 # SigV4 chunked uploads (aws-chunked): an independent oracle and the
 # integration test of `awsgatectl sigv4 verify` / `awsgatectl sigv4 resign`.
 #

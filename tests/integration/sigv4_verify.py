@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 # Cross-check `awsgatectl sigv4 verify` against requests signed by botocore.
 # Run with Debian's /usr/bin/python3 (python3-botocore).
 #

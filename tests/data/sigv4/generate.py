@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 # Writes awsgate's own SigV4 vectors (tests/data/sigv4/<case>/) in the AWS
 # suite's per-directory format.  Every expected value is computed by botocore
 # (Debian python3-botocore, run with /usr/bin/python3) through the oracle in
