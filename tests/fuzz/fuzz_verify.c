@@ -8,6 +8,9 @@
 
 #include "sigv4/sigv4.h"
 
+#define FUZZ_NAME "fuzz_verify"
+#include "harness.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Input layout: three parameter bytes, then a request file.
@@ -58,95 +61,15 @@ static const char *const given_payloads[] = {
     NULL, SV4_EMPTY_SHA256, "UNSIGNED-PAYLOAD",
     "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"};
 
-static const char *const query_auth_params[] = {
-    "X-Amz-Algorithm",     "X-Amz-Credential",     "X-Amz-Date",      "X-Amz-Expires",
-    "X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature",
-};
-static const char *const payload_keywords[] = {
-    "UNSIGNED-PAYLOAD",
-    "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-    "STREAMING-AWS4-HMAC-SHA256-EVENTS",
-};
 
-#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
-
-static _Noreturn void violated(const char *what)
-{
-	fprintf(stderr, "fuzz_verify: invariant violated: %s\n", what);
-	abort();
-}
 
 /* ------------------------------------------------------------------------
  * Small helpers: a growable string, bytes, encoding. */
 
-struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-static void sb_add(struct sbuf *b, const void *p, size_t n)
-{
-	/* Always allocates, so that b->p is never NULL once added to. */
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (np == NULL)
-			violated("harness out of memory");
-		b->p = np;
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_adds(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void sb_addc(struct sbuf *b, char c)
-{
-	sb_add(b, &c, 1);
-}
-
-/* Starts |b| empty with its buffer allocated: no arithmetic on NULL. */
-static void sb_init(struct sbuf *b)
-{
-	b->p = NULL;
-	b->len = 0;
-	b->cap = 0;
-	sb_add(b, "", 0);
-}
-
-static void sb_free(struct sbuf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = 0;
-	b->cap = 0;
-}
 
 static int bytes_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
 	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int is_lower_hex(const char *p, size_t n)
@@ -176,21 +99,6 @@ static int payload_ok(const char *p, size_t n)
 		if (bytes_eq(p, n, payload_keywords[i], strlen(payload_keywords[i])))
 			return 1;
 	return 0;
-}
-
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
-
-static int name_is(const char *name, size_t len, const char *lit)
-{
-	if (strlen(lit) != len)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (lower(name[i]) != lit[i])
-			return 0;
-	return 1;
 }
 
 /* Decodes every %XX of |s| onto |b|. Returns -1 for a '%' without two hex
@@ -442,17 +350,6 @@ struct spliced {
 	char date[17];
 	char *sig; /* the signature's first digit in auth or query */
 };
-
-static char *dup_bytes(const char *p, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d == NULL)
-		violated("harness out of memory");
-	if (n > 0)
-		memcpy(d, p, n);
-	d[n] = '\0';
-	return d;
-}
 
 static void splice(struct spliced *sp, const struct sv4_request *r, const struct sv4_sign_params *p,
                    const struct sv4_signed *out)
