@@ -376,12 +376,7 @@ void sv4_hdrs_sort(struct sv4_hdr *h, size_t n)
  * Runs between blanks are copied whole: header values are mostly words. */
 static void put_trimmed(struct sv4_buf *b, const char *v, size_t n)
 {
-	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	while (n > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		n--;
-	}
+	sv4_trim_blanks(&v, &n);
 	char *w = b->data + b->len;
 	if (memchr(v, '\t', n) == NULL) {
 		const char *end = v + n;
@@ -752,12 +747,7 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		} else {
 			payload = r->headers[sha256idx].value;
 			payloadlen = r->headers[sha256idx].valuelen;
-			while (payloadlen > 0 && (*payload == ' ' || *payload == '\t')) {
-				payload++;
-				payloadlen--;
-			}
-			while (payloadlen > 0 && (payload[payloadlen - 1] == ' ' || payload[payloadlen - 1] == '\t'))
-				payloadlen--;
+			sv4_trim_blanks(&payload, &payloadlen);
 		}
 		if ((rv = sv4_check_payload(payload, payloadlen)) != 0)
 			return rv;

@@ -91,6 +91,17 @@ static inline void sv4_lower_copy(char *dst, const char *src, size_t n)
 	}
 }
 
+/* Narrows |*p|, |*n| to drop blanks (space, tab) at both ends. */
+static inline void sv4_trim_blanks(const char **p, size_t *n)
+{
+	while (*n > 0 && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n > 0 && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+		(*n)--;
+}
+
 /* 1 when all |n| bytes at |p| are lower-case hex digits. */
 static inline int sv4_is_lower_hex(const char *p, size_t n)
 {

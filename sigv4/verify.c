@@ -432,12 +432,7 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 		/* Blanks around the value trimmed, as signing does. */
 		payload = r->headers[sha256idx].value;
 		payloadlen = r->headers[sha256idx].valuelen;
-		while (payloadlen > 0 && (*payload == ' ' || *payload == '\t')) {
-			payload++;
-			payloadlen--;
-		}
-		while (payloadlen > 0 && (payload[payloadlen - 1] == ' ' || payload[payloadlen - 1] == '\t'))
-			payloadlen--;
+		sv4_trim_blanks(&payload, &payloadlen);
 		if (sv4_check_payload(payload, payloadlen) != 0)
 			return verdict(out, SV4_V_MALFORMED, "x-amz-content-sha256 is neither a SHA-256 nor a keyword");
 		/* A claimed SHA-256 must be the body's: the caller's hash of it,

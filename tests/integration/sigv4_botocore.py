@@ -192,10 +192,9 @@ def is_s3(service):
     return service in S3_FAMILY
 
 
-def botocore_sign(case):
-    """Sign `case` (a dict, see make_case) with botocore.  Returns a dict of
-    expected stage outputs as UTF-8 bytes, plus 'payload_hash' (the value to
-    pass as --payload-hash, or None)."""
+def botocore_add_auth(case):
+    """Sign `case` (a dict, see make_case) with botocore at its fixed time.
+    Returns (signer, AWSRequest after add_auth)."""
     s3 = is_s3(case["service"])
     presign = case["presign"]
     if s3:
@@ -231,7 +230,16 @@ def botocore_sign(case):
 
     _FrozenClock.now = datetime.datetime.strptime(case["time"], TIME_FMT)
     signer.add_auth(request)
+    return signer, request
 
+
+def botocore_sign(case):
+    """Sign `case` with botocore.  Returns a dict of expected stage outputs as
+    UTF-8 bytes, plus 'payload_hash' (the value to pass as --payload-hash, or
+    None)."""
+    s3 = is_s3(case["service"])
+    presign = case["presign"]
+    signer, request = botocore_add_auth(case)
     out = {
         "canonical": signer.captured_canonical.encode("utf-8"),
         "string-to-sign": signer.captured_sts.encode("utf-8"),
