@@ -11,6 +11,16 @@ static void usage(FILE *f)
 	fputs("Usage: awsgatectl COMMAND [options]\n"
 	      "\n"
 	      "Commands:\n"
+	      "  ca init       create the built-in certificate authority\n"
+	      "  ca pin        print the CA's public-key pin (sha256:...)\n"
+	      "  ca crl        write the CA's certificate revocation list\n"
+	      "  certs user    issue a user's client certificate\n"
+	      "  certs server  issue the gate's server certificate\n"
+	      "  certs revoke  revoke a certificate by serial or file\n"
+	      "  config check  validate the daemon file and every resource\n"
+	      "  lock add|ls|rm  lock a user or a role out at once, list and remove locks\n"
+	      "  rbac check    decide whether an identity may use an app's AWS role, and why\n"
+	      "  rbac roles    list the AWS roles an identity may use in an app\n"
 	      "  sigv4 sign    sign a request with AWS Signature Version 4 and print each stage\n"
 	      "  sigv4 verify  verify the SigV4 signature of a request made by someone else\n"
 	      "  sigv4 resign  verify a request, then sign it again with other credentials\n"
@@ -37,8 +47,16 @@ int main(int argc, char **argv)
 		printf("awsgatectl %s\n", PACKAGE_VERSION);
 		return PX_EXIT_OK;
 	}
-	if (strcmp(argv[1], "sigv4") == 0)
-		return px_ctl_sigv4(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} commands[] = {
+		{"ca", px_ctl_ca},         {"certs", px_ctl_certs}, {"config", px_ctl_config},
+		{"lock", px_ctl_lock},     {"rbac", px_ctl_rbac},   {"sigv4", px_ctl_sigv4},
+	};
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "awsgatectl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return PX_EXIT_USAGE;

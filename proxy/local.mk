@@ -3,15 +3,18 @@
 noinst_LIBRARIES += proxy/libproxy.a
 proxy_libproxy_a_SOURCES = \
 	proxy/proxy.h \
+	proxy/ctl_ca.c \
+	proxy/ctl_config.c \
+	proxy/ctl_rbac.c \
 	proxy/ctl_sigv4.c \
 	proxy/duration.c \
 	proxy/file.c \
 	proxy/timearg.c
-proxy_libproxy_a_CFLAGS = $(AM_CFLAGS)
+proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
 
 bin_PROGRAMS += awsgatectl
 awsgatectl_SOURCES = proxy/ctl_main.c
-awsgatectl_LDADD = proxy/libproxy.a sigv4/libsigv4.a $(OPENSSL_LIBS)
+awsgatectl_LDADD = proxy/libproxy.a $(RBAC_LIBS) sigv4/libsigv4.a $(OPENSSL_LIBS)
 
 # llhttp: from pkg-config, or compiled here from Debian's node-llhttp
 # sources, as generated code, without our warnings. Nothing is copied into

@@ -38,7 +38,13 @@ int px_file_read(const char *path, size_t max, char **data, size_t *len, char *e
  * This function returns 0 if it succeeds, or PX_ERR_RANGE. */
 int px_time_parse(const char *s, int64_t *t);
 
-/* `awsgatectl sigv4 ...`: argv[0] is "sigv4". Returns the exit status. */
+/* The commands of awsgatectl: argv[0] is the command's name ("sigv4",
+ * "ca", ...). Each returns the exit status. */
 int px_ctl_sigv4(int argc, char **argv);
+int px_ctl_ca(int argc, char **argv);     /* ca init|pin|crl (ctl_ca.c) */
+int px_ctl_certs(int argc, char **argv);  /* certs user|server|revoke (ctl_ca.c) */
+int px_ctl_config(int argc, char **argv); /* config check (ctl_config.c) */
+int px_ctl_rbac(int argc, char **argv);   /* rbac check|roles (ctl_rbac.c) */
+int px_ctl_lock(int argc, char **argv);   /* lock add|ls|rm (ctl_rbac.c) */
 
 #endif

@@ -3,7 +3,8 @@
 
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 SIGV4_TEST_LDADD = sigv4/libsigv4.a $(CMOCKA_LIBS) $(OPENSSL_LIBS)
-PROXY_TEST_LDADD = proxy/libproxy.a $(SIGV4_TEST_LDADD)
+RBAC_TEST_LDADD = $(RBAC_LIBS) $(CMOCKA_LIBS)
+PROXY_TEST_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(SIGV4_TEST_LDADD)
 
 # Unit tests: one per source file, named after it.
 UNIT_TESTS = \

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ctl_rbac.c: placeholder, replaced by the real commands in this change. */
+#include <stdio.h>
+#include "proxy.h"
+int px_ctl_rbac(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "awsgatectl: %s is not built yet\n", argv[0]);
+	return PX_EXIT_USAGE;
+}
+int px_ctl_lock(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "awsgatectl: %s is not built yet\n", argv[0]);
+	return PX_EXIT_USAGE;
+}
