@@ -56,6 +56,16 @@ struct rbac_diag {
  */
 int rbac_duration_parse(const char *s, uint32_t *secs);
 
+/*
+ * Finds where the value at JSON path |path| ("[2].spec.allow.aws_role_arns[1]",
+ * "listen[0].address", "" for the whole document) starts in |text|, which
+ * must be the bytes jansson parsed. jansson records positions of syntax
+ * errors only; this re-scans the text when an error needs a position.
+ * Writes 1-based |*line| and |*column| (a column counts bytes).
+ * This function returns 0 if it succeeds, or RBAC_ERR_NOT_FOUND.
+ */
+int rbac_json_locate(const char *text, size_t len, const char *path, int *line, int *column);
+
 /* --- identities --------------------------------------------------------- */
 
 /* One trait: a name and its values (multi-valued, as Teleport's). */
@@ -77,7 +87,8 @@ struct rbac_identity {
 	size_t ntraits;
 	int64_t not_before; /* seconds since the epoch; the certificate's validity */
 	int64_t not_after;
-	unsigned from_extension : 1; /* roles and traits came from the identity CA's extension */
+	unsigned from_extension : 1;    /* roles and traits came from the identity CA's extension */
+	unsigned extension_ignored : 1; /* an identity extension was present, but not from the identity CA */
 };
 
 /* Frees what |id| owns and zeroes it; NULL is accepted. */
