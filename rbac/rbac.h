@@ -58,7 +58,9 @@ int rbac_duration_parse(const char *s, uint32_t *secs);
 
 /*
  * Finds where the value at JSON path |path| ("[2].spec.allow.aws_role_arns[1]",
- * "listen[0].address", "" for the whole document) starts in |text|, which
+ * "listen[0].address", "" for the whole document; a member whose name is
+ * not only letters, digits, '_' and '-' is written ["teleport.dev/origin"],
+ * without escapes) starts in |text|, which
  * must be the bytes jansson parsed. jansson records positions of syntax
  * errors only; this re-scans the text when an error needs a position.
  * Writes 1-based |*line| and |*column| (a column counts bytes).
