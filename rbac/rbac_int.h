@@ -144,7 +144,8 @@ struct rbac_app {
 	char *public_addr;
 	char *external_id;
 	bool source_identity;
-	size_t index; /* position in the policy's sorted apps */
+	const char *account; /* the aws_account_id label's value, or NULL */
+	size_t index;        /* position in the policy's sorted apps */
 };
 
 struct rbac_lock {

@@ -789,7 +789,8 @@ static void app_read(struct load *ld, json_t *meta, json_t *spec, const char *do
 				a->source_identity = json_is_true(w);
 		}
 	}
-	if (rbac_app_label(a, "aws_account_id") == NULL)
+	a->account = rbac_app_label(a, "aws_account_id");
+	if (a->account == NULL)
 		warn(ld, path,
 		     "app '%s' has no aws_account_id label: role ARNs of every account pass, and `rbac roles` lists "
 		     "them all",

@@ -17,7 +17,9 @@
  */
 #define NO_ENTRY UINT32_MAX
 #define ROLE_WORDS ((RBAC_MAX_ROLES + 63) / 64)
-#define APP_MEMO 4
+/* Per-app results, direct-mapped by the app's index: a connection uses
+ * one or a few apps, and 64 slots cost 4.5 KiB per subject. */
+#define APP_MEMO 64
 
 struct entry {
 	uint32_t hash;
@@ -83,7 +85,6 @@ struct rbac_subject {
 	size_t narninfo, caparninfo;
 
 	struct app_memo memo[APP_MEMO];
-	unsigned memo_next;
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 };
@@ -373,8 +374,6 @@ int rbac_subject_new(struct rbac_policy *pol, const struct rbac_identity *id, st
 	s->pol = rbac_policy_ref(pol);
 	s->not_before = id->not_before;
 	s->not_after = id->not_after;
-	for (size_t i = 0; i < APP_MEMO; i++)
-		s->memo[i].app = NULL;
 	s->user = strdup(id->user);
 	s->names = calloc(nnames + 1, sizeof(*s->names));
 	s->roles = calloc(nnames + 1, sizeof(*s->roles));
@@ -543,10 +542,9 @@ static bool sels_match(struct rbac_subject *s, const struct xsel *sels, size_t n
 
 static const struct app_memo *app_memo(struct rbac_subject *s, const struct rbac_app *app)
 {
-	for (size_t i = 0; i < APP_MEMO; i++)
-		if (s->memo[i].app == app)
-			return &s->memo[i];
-	struct app_memo *m = &s->memo[s->memo_next++ % APP_MEMO];
+	struct app_memo *m = &s->memo[app->index & (APP_MEMO - 1)];
+	if (m->app == app)
+		return m;
 	memset(m, 0, sizeof(*m));
 	m->app = app;
 	m->deny_all = -1;
@@ -599,8 +597,7 @@ void rbac_decide(struct rbac_subject *s, const struct rbac_app *app, const char 
 		d->reason = RBAC_DENY_BAD_ARN;
 		return;
 	}
-	const char *account = rbac_app_label(app, "aws_account_id");
-	if (account != NULL && memcmp(account, a.account, 12) != 0) {
+	if (app->account != NULL && memcmp(app->account, a.account, 12) != 0) {
 		d->reason = RBAC_DENY_ACCOUNT;
 		return;
 	}
