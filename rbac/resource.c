@@ -34,6 +34,9 @@ void *rbac_vec_find(const struct rbac_vec *v, const char *name, size_t len)
 {
 	size_t lo = 0, hi = v->n;
 
+	/* A name from a request may hold a NUL; no resource's does. */
+	if (memchr(name, '\0', len) != NULL)
+		return NULL;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const char *m = item_name(v->items[mid]);
