@@ -26,7 +26,7 @@ void sv4_buf_free(struct sv4_buf *b)
 	b->cap = 0;
 }
 
-int sv4_buf_reserve(struct sv4_buf *b, size_t more)
+int sv4_buf_grow(struct sv4_buf *b, size_t more)
 {
 	if (more > b->max || b->len > b->max - more)
 		return SV4_ERR_TOO_LARGE;

@@ -40,11 +40,15 @@ struct sv4_chain *sv4_chain_new(struct sv4_signer *s, const char *secret, const 
 {
 	struct sv4_credentials creds = {"chain", secret, NULL};
 	struct sv4_sign_params p = {&creds, region, service, 0, SV4_MODE_HEADER, 0, NULL, 0};
+	struct sv4_scope sc;
 	struct sv4_key_slot *k;
 	int64_t t;
 
 	if (sv4_parse_time(date, strlen(date), &t) != 0 || !sv4_scope_part_ok(region, strlen(region)) ||
-	    !sv4_scope_part_ok(service, strlen(service)) || strlen(seed) != 64 || sv4_signing_key(s, &p, date, &k) != 0)
+	    !sv4_scope_part_ok(service, strlen(service)) || strlen(seed) != 64)
+		return NULL;
+	sv4_scope_init(&sc, secret, region, service);
+	if (sv4_signing_key(s, &sc, date, &k) != 0)
 		return NULL;
 	struct sv4_chain *c = OPENSSL_zalloc(sizeof(*c));
 	if (c == NULL)

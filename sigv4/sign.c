@@ -7,6 +7,10 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "sv4_int.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -40,6 +44,41 @@ static int is_query_auth_param(const char *name, size_t len)
 			return 1;
 	return 0;
 }
+
+#ifdef __SSE2__
+/* 8 to 16 bytes at |p| in one vector: the first eight, then the last eight
+ * (overlapping when |n| < 16), so it holds only bytes of |p|, and any two
+ * neighbours of |p| are neighbours within one half. */
+static inline __m128i load_8to16(const char *p, size_t n)
+{
+	return _mm_set_epi64x((long long)sv4_load64(p + n - 8), (long long)sv4_load64(p));
+}
+
+static inline __m128i in_range(__m128i x, char lo, char hi)
+{
+	/* signed compares: bytes from 0x80 up are negative, never in range */
+	return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)(lo - 1))),
+	                     _mm_cmpgt_epi8(_mm_set1_epi8((char)(hi + 1)), x));
+}
+
+/* Lower-cases |x| into |*lw|; returns the mask of bytes that are letters,
+ * digits or '-' (all 16 set: every byte a tchar, the common case). */
+static inline unsigned lower_block(__m128i x, __m128i *lw)
+{
+	__m128i l = _mm_or_si128(x, _mm_and_si128(in_range(x, 'A', 'Z'), _mm_set1_epi8(0x20)));
+	*lw = l;
+	return (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(_mm_or_si128(in_range(l, 'a', 'z'), in_range(l, '0', '9')), _mm_cmpeq_epi8(l, _mm_set1_epi8('-'))));
+}
+
+/* The mask of bytes of |x| that are control bytes (below 0x20) or DEL. */
+static inline unsigned ctl_mask(__m128i x)
+{
+	__m128i c1f = _mm_set1_epi8(0x1f);
+	return (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x), _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+}
+#endif
 
 int sv4_name_is(const char *name, size_t len, const char *lit)
 {
@@ -121,7 +160,23 @@ void sv4_hex_encode(char *dst, const unsigned char *src, size_t n)
 	                            "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
 	                            "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
 	                            "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+#ifdef __SSE2__
+	/* Every signature encodes two or three digests: sixteen bytes a step
+	 * instead of a table lookup per byte. */
+	const __m128i lows = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0'),
+	              gap = _mm_set1_epi8('a' - '0' - 10);
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+		__m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), lows), lo = _mm_and_si128(v, lows);
+		__m128i a = _mm_unpacklo_epi8(hi, lo), b = _mm_unpackhi_epi8(hi, lo);
+		a = _mm_add_epi8(_mm_add_epi8(a, zero), _mm_and_si128(_mm_cmpgt_epi8(a, nine), gap));
+		b = _mm_add_epi8(_mm_add_epi8(b, zero), _mm_and_si128(_mm_cmpgt_epi8(b, nine), gap));
+		_mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), a);
+		_mm_storeu_si128((__m128i *)(void *)(dst + 2 * i + 16), b);
+	}
+#endif
+	for (; i < n; i++)
 		memcpy(dst + 2 * i, pairs + 2 * src[i], 2);
 	dst[2 * n] = '\0';
 }
@@ -151,10 +206,13 @@ struct sv4_signer *sv4_signer_new(void)
 		goto fail;
 	for (size_t i = 0; i < SV4_KEY_SLOTS; i++) {
 		s->slots[i].mac = EVP_MAC_CTX_new(s->hmac);
-		if (s->slots[i].mac == NULL)
+		s->slots[i].inner = EVP_MD_CTX_new();
+		s->slots[i].outer = EVP_MD_CTX_new();
+		if (s->slots[i].mac == NULL || s->slots[i].inner == NULL || s->slots[i].outer == NULL)
 			goto fail;
 	}
 	s->day = -1;
+	s->sec = -1;
 	sv4_buf_init(&s->canon, SV4_CANON_MAX);
 	sv4_buf_init(&s->sts, 1024);
 	sv4_buf_init(&s->scratch, SV4_SCRATCH_MAX);
@@ -169,8 +227,11 @@ void sv4_signer_del(struct sv4_signer *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < SV4_KEY_SLOTS; i++)
+	for (size_t i = 0; i < SV4_KEY_SLOTS; i++) {
 		EVP_MAC_CTX_free(s->slots[i].mac);
+		EVP_MD_CTX_free(s->slots[i].inner);
+		EVP_MD_CTX_free(s->slots[i].outer);
+	}
 	EVP_MAC_CTX_free(s->derive);
 	EVP_MAC_free(s->hmac);
 	EVP_MD_CTX_free(s->md);
@@ -189,6 +250,12 @@ int sv4_scope_part_ok(const char *p, size_t n)
 {
 	if (n == 0 || n > SV4_MAX_SCOPE_PART)
 		return 0;
+#ifdef __SSE2__
+	if (n >= 8 && n <= 16) { /* most regions: no upper case, all in the set */
+		__m128i x = load_8to16(p, n), lw;
+		return lower_block(x, &lw) == 0xffff && _mm_movemask_epi8(_mm_cmpeq_epi8(x, lw)) == 0xffff;
+	}
+#endif
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
@@ -208,15 +275,21 @@ static int check_printable(const char *s, size_t max, size_t *len)
 		return SV4_ERR_BAD_CREDENTIALS;
 	if (n > max)
 		return SV4_ERR_TOO_LARGE;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		if ((((w - 0x21 * ones) & ~w) | ((w + ones) | w)) & highs)
-			return SV4_ERR_BAD_CREDENTIALS;
+	if (n >= 8) {
+		/* the last word overlaps the one before */
+		for (;;) {
+			uint64_t w = sv4_load64(s + i);
+			if ((((w - 0x21 * ones) & ~w) | ((w + ones) | w)) & highs)
+				return SV4_ERR_BAD_CREDENTIALS;
+			if (i + 8 == n)
+				break;
+			i = i + 16 <= n ? i + 8 : n - 8;
+		}
+	} else {
+		for (; i < n; i++)
+			if (!(sv4_cclass[(unsigned char)s[i]] & SV4_C_VCHAR))
+				return SV4_ERR_BAD_CREDENTIALS;
 	}
-	for (; i < n; i++)
-		if (!(sv4_cclass[(unsigned char)s[i]] & SV4_C_VCHAR))
-			return SV4_ERR_BAD_CREDENTIALS;
 	*len = n;
 	return 0;
 }
@@ -233,11 +306,22 @@ static int check_params(const struct sv4_sign_params *p, struct lens *l)
 		return SV4_ERR_BAD_CREDENTIALS;
 	if ((rv = check_printable(p->creds->access_key, SV4_MAX_ACCESS_KEY, &l->ak)) != 0)
 		return rv;
-	/* The access key becomes part of the scope: no '/' or ','. */
-	for (size_t i = 0; i < l->ak; i++) {
-		char c = p->creds->access_key[i];
-		if (c == '/' || c == ',' || c == '=')
-			return SV4_ERR_BAD_CREDENTIALS;
+	/* The access key becomes part of the scope: no '/' or ','. Eight
+	 * bytes at a time, the last word overlapping the one before. */
+	const char *ak = p->creds->access_key;
+	if (l->ak >= 8) {
+		for (size_t i = 0;;) {
+			uint64_t w = sv4_load64(ak + i);
+			if (sv4_any_eq(w, '/') | sv4_any_eq(w, ',') | sv4_any_eq(w, '='))
+				return SV4_ERR_BAD_CREDENTIALS;
+			if (i + 8 == l->ak)
+				break;
+			i = i + 16 <= l->ak ? i + 8 : l->ak - 8;
+		}
+	} else {
+		for (size_t i = 0; i < l->ak; i++)
+			if (ak[i] == '/' || ak[i] == ',' || ak[i] == '=')
+				return SV4_ERR_BAD_CREDENTIALS;
 	}
 	if ((rv = check_printable(p->creds->secret_key, SV4_MAX_SECRET, &l->secret)) != 0)
 		return rv;
@@ -270,18 +354,29 @@ int sv4_check_payload(const char *h, size_t n)
 	return SV4_ERR_BAD_PAYLOAD;
 }
 
-/* RFC 9110 field values: no control bytes but HTAB. Eight bytes at a time:
- * a word with no byte below 0x20 and none equal to 0x7f needs no closer
- * look (a tab sends it to the byte loop). */
-static int field_value_ok(const char *v, size_t n)
+/* RFC 9110 field values: no control bytes but HTAB. Returns 1 when |v|
+ * holds none, else 0. Sixteen (or eight) bytes at a time: a block with no
+ * byte below 0x20 and none equal to 0x7f is valid at once (a tab sends the
+ * rest to the byte loop); the last block overlaps the one before. */
+static int value_ok(const char *v, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
 	size_t i = 0;
+#ifdef __SSE2__
+	if (n >= 8 && n < 16 && !ctl_mask(load_8to16(v, n)))
+		return 1;
+	if (n >= 16) {
+		for (;;) {
+			if (ctl_mask(_mm_loadu_si128((const __m128i *)(const void *)(v + i))))
+				break;
+			if (i + 16 == n)
+				return 1;
+			i = i + 32 <= n ? i + 16 : n - 16;
+		}
+	}
+#endif
 	for (; i + 8 <= n; i += 8) {
-		uint64_t w, d;
-		memcpy(&w, v + i, 8);
-		d = w ^ (0x7f * ones);
-		if (((w - 0x20 * ones) & ~w & highs) | ((d - ones) & ~d & highs))
+		uint64_t w = sv4_load64(v + i);
+		if (sv4_any_below(w, 0x20) | sv4_any_eq(w, 0x7f))
 			break;
 	}
 	unsigned char cls = SV4_C_FIELD;
@@ -290,7 +385,74 @@ static int field_value_ok(const char *v, size_t n)
 	return cls != 0;
 }
 
-int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx)
+/* value_ok() for a value to sign: returns 0 when it is not valid, 2 when
+ * it is already as the canonical form writes it (no blank at either end,
+ * no tab, no two spaces in a row: most values), 1 when it needs trimming. */
+static int check_value(const char *v, size_t n)
+{
+	if (n < 8) {
+		unsigned char cls = SV4_C_FIELD;
+		int plain = n == 0 || (v[0] != ' ' && v[n - 1] != ' ');
+		for (size_t i = 0; i < n; i++) {
+			cls &= sv4_cclass[(unsigned char)v[i]];
+			if (v[i] == '\t' || (v[i] == ' ' && i > 0 && v[i - 1] == ' '))
+				plain = 0;
+		}
+		return cls == 0 ? 0 : plain ? 2 : 1;
+	}
+	int ends = v[0] != ' ' && v[n - 1] != ' ';
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i spc = _mm_set1_epi8(' ');
+	if (n < 16) {
+		__m128i x = load_8to16(v, n);
+		if (ctl_mask(x))
+			return value_ok(v, n) ? 1 : 0;
+		/* a pair across the halves' boundary (bits 7 and 8) is no pair */
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, spc));
+		return (m & (m << 1) & ~0x100u) == 0 && ends ? 2 : 1;
+	}
+	{
+		unsigned pairs = 0, carry = 0;
+		for (;;) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
+			if (ctl_mask(x))
+				return value_ok(v, n) ? 1 : 0;
+			/* bit j: byte j is a space; a pair is a bit with the one
+			 * below it (or the last of the block before) set */
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, spc));
+			pairs |= m & ((m << 1) | carry);
+			if (i + 16 == n)
+				break;
+			/* The last block overlaps the one before, so a pair across
+			 * that boundary lies inside it. */
+			size_t next = i + 32 <= n ? i + 16 : n - 16;
+			carry = next == i + 16 ? m >> 15 : 0;
+			i = next;
+		}
+		return pairs == 0 && ends ? 2 : 1;
+	}
+#endif
+	uint64_t pairs = 0;
+	for (;;) {
+		uint64_t w = sv4_load64(v + i);
+		if (sv4_any_below(w, 0x20) | sv4_any_eq(w, 0x7f))
+			return value_ok(v, n) ? 1 : 0;
+		uint64_t sp = sv4_bytes_eq(w, ' ');
+		pairs |= sp & (sp << 8);
+		if (i + 8 == n)
+			break;
+		size_t next = i + 16 <= n ? i + 8 : n - 8;
+		if (next == i + 8)
+			pairs |= (uint64_t)(v[i + 7] == ' ' && v[i + 8] == ' ');
+		i = next;
+	}
+	return pairs == 0 && ends ? 2 : 1;
+}
+
+/* The request line: method, path and query sizes, query bytes, the
+ * number of headers; the checks sv4_check_request() makes first. */
+static int check_request_line(const struct sv4_request *r)
 {
 	if (r->methodlen == 0)
 		return SV4_ERR_BAD_METHOD;
@@ -303,13 +465,30 @@ int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha2
 		return SV4_ERR_BAD_METHOD;
 	if (r->pathlen > SV4_MAX_PATH || r->querylen > SV4_MAX_QUERY)
 		return SV4_ERR_TOO_LARGE;
+	/* CR, LF, NUL and '#' in the query: a word with no byte below 0x0e
+	 * and no '#' has none. */
+	size_t i = 0;
 	unsigned char qbad = 0;
-	for (size_t i = 0; i < r->querylen; i++)
+	for (; i + 8 <= r->querylen; i += 8) {
+		uint64_t w = sv4_load64(r->query + i);
+		if (sv4_any_below(w, 0x0e) | sv4_any_eq(w, '#'))
+			for (size_t j = i; j < i + 8; j++)
+				qbad |= sv4_cclass[(unsigned char)r->query[j]];
+	}
+	for (; i < r->querylen; i++)
 		qbad |= sv4_cclass[(unsigned char)r->query[i]];
 	if (qbad & SV4_C_QUERY_BAD)
 		return SV4_ERR_BAD_QUERY;
 	if (r->nheaders > SV4_MAX_HEADERS)
 		return SV4_ERR_TOO_LARGE;
+	return 0;
+}
+
+int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha256idx)
+{
+	int rv = check_request_line(r);
+	if (rv != 0)
+		return rv;
 	size_t total = 0;
 	*hostidx = SIZE_MAX;
 	*sha256idx = SIZE_MAX;
@@ -327,7 +506,7 @@ int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha2
 			cls &= sv4_cclass[(unsigned char)h->name[j]];
 		if (!cls)
 			return SV4_ERR_BAD_HEADER;
-		if (!field_value_ok(h->value, h->valuelen))
+		if (!value_ok(h->value, h->valuelen))
 			return SV4_ERR_BAD_HEADER;
 		if (h->namelen == 4 && sv4_name_is(h->name, 4, "host")) {
 			if (*hostidx != SIZE_MAX)
@@ -344,11 +523,95 @@ int sv4_check_request(const struct sv4_request *r, size_t *hostidx, size_t *sha2
 	return 0;
 }
 
+/* Lower-cases the header name |src| (|n| > 0 bytes) into |dst|, checking
+ * it as it goes: returns 0 when a byte is not an RFC 9110 tchar. A word of
+ * letters, digits and '-' (nearly every name) needs no table lookups; the
+ * last word overlaps the one before rather than going byte by byte. */
+static int lower_name(char *dst, const char *src, size_t n, uint64_t *key)
+{
+	if (n < 8) {
+		unsigned char cls = SV4_C_TCHAR;
+		uint64_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)src[i];
+			cls &= sv4_cclass[c];
+			dst[i] = (char)sv4_lower(c);
+			k |= (uint64_t)sv4_lower(c) << (56 - 8 * i);
+		}
+		*key = k;
+		return cls != 0;
+	}
+#ifdef __SSE2__
+	if (n <= 16) {
+		__m128i lw;
+		if (lower_block(load_8to16(src, n), &lw) == 0xffff) {
+			uint64_t a = (uint64_t)_mm_cvtsi128_si64(lw), z = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(lw, lw));
+			memcpy(dst, &a, 8);
+			memcpy(dst + n - 8, &z, 8);
+			unsigned char b[8];
+			memcpy(b, &a, 8);
+			*key = sv4_name_key((const char *)b, 8);
+			return 1;
+		}
+	} else {
+		for (size_t i = 0;;) {
+			__m128i lw;
+			if (lower_block(_mm_loadu_si128((const __m128i *)(const void *)(src + i)), &lw) != 0xffff)
+				break;
+			_mm_storeu_si128((__m128i *)(void *)(dst + i), lw);
+			if (i == 0) {
+				unsigned char b[8];
+				uint64_t a = (uint64_t)_mm_cvtsi128_si64(lw);
+				memcpy(b, &a, 8);
+				*key = sv4_name_key((const char *)b, 8);
+			}
+			if (i + 16 == n)
+				return 1;
+			i = i + 32 <= n ? i + 16 : n - 16;
+		}
+	}
+	/* Another tchar, or not a tchar: byte by byte. */
+	unsigned char cls = SV4_C_TCHAR;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+		cls &= sv4_cclass[c];
+		dst[i] = (char)sv4_lower(c);
+	}
+	*key = sv4_name_key(dst, n);
+	return cls != 0;
+#else
+	for (size_t i = 0;;) {
+		uint64_t w = sv4_load64(src + i);
+		/* Exact per byte for bytes below 0x80; a byte from 0x80 up is
+		 * never in the set, so it goes to the table, which refuses it. */
+		uint64_t lw = w | (sv4_bytes_in(w, 'A', 'Z') >> 2);
+		if ((sv4_bytes_in(lw, 'a', 'z') | sv4_bytes_in(lw, '0', '9') | sv4_bytes_eq(lw, '-')) != SV4_HIGHS) {
+			unsigned char cls = SV4_C_TCHAR;
+			for (size_t j = i; j < i + 8; j++)
+				cls &= sv4_cclass[(unsigned char)src[j]];
+			if (!cls)
+				return 0;
+		}
+		memcpy(dst + i, &lw, 8);
+		if (i == 0) { /* the key from the register, not from |dst| */
+			unsigned char b[8];
+			memcpy(b, &lw, 8);
+			*key = sv4_name_key((const char *)b, 8);
+		}
+		if (i + 8 == n)
+			return 1;
+		i = i + 16 <= n ? i + 8 : n - 8;
+	}
+#endif
+}
+
 /* ------------------------------------------------------------------------
  * Canonical pieces */
 
 static int hdr_cmp(const struct sv4_hdr *a, const struct sv4_hdr *b)
 {
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
 	size_t n = a->namelen < b->namelen ? a->namelen : b->namelen;
 	int c = memcmp(a->name, b->name, n);
 	if (c == 0)
@@ -466,12 +729,45 @@ static int hmac_once(EVP_MAC_CTX *ctx, const void *key, size_t keylen, const voi
 	return 0;
 }
 
-/* Finds or derives the signing key for the scope; returns its slot. */
-int sv4_signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const char *date,
-                       struct sv4_key_slot **slot)
+void sv4_scope_init(struct sv4_scope *sc, const char *secret, const char *region, const char *service)
 {
-	const char *secret = p->creds->secret_key;
-	size_t secretlen = strlen(secret);
+	sc->secret = secret;
+	sc->secretlen = strlen(secret);
+	sc->region = region;
+	sc->regionlen = strlen(region);
+	sc->service = service;
+	sc->servicelen = strlen(service);
+}
+
+/* As constant-time as CRYPTO_memcmp(), which goes a byte at a time (its
+ * fast path is for 16 bytes only): every signature compares the secret. */
+static int secret_equal(const unsigned char *a, const char *b, size_t n)
+{
+	uint64_t d = 0;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		d |= sv4_load64(a + i) ^ sv4_load64(b + i);
+	for (; i < n; i++)
+		d |= (uint64_t)(a[i] ^ (unsigned char)b[i]);
+	return d == 0;
+}
+
+/* Keys |md| with the HMAC pad of the 32-byte |key| (0x36 inner, 0x5c outer). */
+static int pad_init(struct sv4_signer *s, EVP_MD_CTX *md, const unsigned char key[32], unsigned char pad)
+{
+	unsigned char block[64];
+	for (size_t i = 0; i < 64; i++)
+		block[i] = (unsigned char)((i < 32 ? key[i] : 0) ^ pad);
+	int ok = EVP_DigestInit_ex2(md, s->sha256, NULL) && EVP_DigestUpdate(md, block, sizeof(block));
+	OPENSSL_cleanse(block, sizeof(block));
+	return ok;
+}
+
+/* Finds or derives the signing key for the scope; returns its slot. */
+int sv4_signing_key(struct sv4_signer *s, const struct sv4_scope *sc, const char *date, struct sv4_key_slot **slot)
+{
+	const char *secret = sc->secret;
+	size_t secretlen = sc->secretlen;
 	if (secretlen == 0 || secretlen > SV4_MAX_SECRET)
 		return SV4_ERR_BAD_CREDENTIALS;
 	struct sv4_key_slot *victim = &s->slots[0];
@@ -483,9 +779,9 @@ int sv4_signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const
 				victim = k;
 			continue;
 		}
-		if (k->secretlen == secretlen && memcmp(k->date, date, 8) == 0 &&
-		    strcmp(k->region, p->region) == 0 && strcmp(k->service, p->service) == 0 &&
-		    CRYPTO_memcmp(k->secret, secret, secretlen) == 0) {
+		if (k->secretlen == secretlen && k->regionlen == sc->regionlen && k->servicelen == sc->servicelen &&
+		    memcmp(k->date, date, 8) == 0 && memcmp(k->region, sc->region, sc->regionlen) == 0 &&
+		    memcmp(k->service, sc->service, sc->servicelen) == 0 && secret_equal(k->secret, secret, secretlen)) {
 			k->stamp = s->clock;
 			*slot = k;
 			return 0;
@@ -501,15 +797,16 @@ int sv4_signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const
 	memcpy(ksecret, "AWS4", 4);
 	memcpy(ksecret + 4, secret, secretlen);
 	if ((rv = hmac_once(s->derive, ksecret, 4 + secretlen, date, 8, k1)) != 0 ||
-	    (rv = hmac_once(s->derive, k1, 32, p->region, strlen(p->region), k2)) != 0 ||
-	    (rv = hmac_once(s->derive, k2, 32, p->service, strlen(p->service), k1)) != 0 ||
+	    (rv = hmac_once(s->derive, k1, 32, sc->region, sc->regionlen, k2)) != 0 ||
+	    (rv = hmac_once(s->derive, k2, 32, sc->service, sc->servicelen, k1)) != 0 ||
 	    (rv = hmac_once(s->derive, k1, 32, "aws4_request", 12, k2)) != 0)
 		goto out;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	if (!EVP_MAC_init(victim->mac, k2, 32, params)) {
+	if (!EVP_MAC_init(victim->mac, k2, 32, params) || !pad_init(s, victim->inner, k2, 0x36) ||
+	    !pad_init(s, victim->outer, k2, 0x5c)) {
 		rv = SV4_ERR_CRYPTO;
 		victim->used = 0;
 		goto out;
@@ -517,11 +814,23 @@ int sv4_signing_key(struct sv4_signer *s, const struct sv4_sign_params *p, const
 	victim->used = 1;
 	victim->stamp = s->clock;
 	memcpy(victim->date, date, 8);
-	memcpy(victim->region, p->region, strlen(p->region) + 1);
-	memcpy(victim->service, p->service, strlen(p->service) + 1);
+	memcpy(victim->region, sc->region, sc->regionlen);
+	victim->region[sc->regionlen] = '\0';
+	victim->regionlen = sc->regionlen;
+	memcpy(victim->service, sc->service, sc->servicelen);
+	victim->service[sc->servicelen] = '\0';
+	victim->servicelen = sc->servicelen;
 	OPENSSL_cleanse(victim->secret, sizeof(victim->secret));
 	memcpy(victim->secret, secret, secretlen);
 	victim->secretlen = secretlen;
+	struct sv4_buf b = {victim->scope, 0, sizeof(victim->scope), sizeof(victim->scope)};
+	sv4_buf_put(&b, date, 8);
+	sv4_buf_putc(&b, '/');
+	sv4_buf_put(&b, sc->region, sc->regionlen);
+	sv4_buf_putc(&b, '/');
+	sv4_buf_put(&b, sc->service, sc->servicelen);
+	sv4_buf_put(&b, "/aws4_request", 13);
+	victim->scopelen = b.len;
 	*slot = victim;
 out:
 	OPENSSL_cleanse(ksecret, sizeof(ksecret));
@@ -533,39 +842,94 @@ out:
 /* ------------------------------------------------------------------------
  * Signing */
 
+/* Percent-decodes the query from |i| up to '&' (or '=' too, with |name|)
+ * or its end, re-encoding it (RFC 3986: all but unreserved) at |*wp|, as
+ * sv4_reencode() does for one piece; returns where it stopped, or SIZE_MAX
+ * for a '%' without two hex digits. A hex digit is never '&' or '=', so
+ * checking them against the end of the query, not of the piece, is the
+ * same check. */
+static inline size_t encode_part(const unsigned char *q, size_t i, size_t len, char **wp, int name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *w = *wp;
+	while (i < len) {
+		/* Unreserved bytes go as they are: eight checked and copied at
+		 * once, then byte by byte up to the next one to look at. */
+		while (i + 8 <= len && (sv4_cclass[q[i]] & sv4_cclass[q[i + 1]] & sv4_cclass[q[i + 2]] &
+		                        sv4_cclass[q[i + 3]] & sv4_cclass[q[i + 4]] & sv4_cclass[q[i + 5]] &
+		                        sv4_cclass[q[i + 6]] & sv4_cclass[q[i + 7]] & SV4_C_UNRESERVED)) {
+			memcpy(w, q + i, 8);
+			w += 8;
+			i += 8;
+		}
+		while (i < len && sv4_is_unreserved(q[i]))
+			*w++ = (char)q[i++];
+		if (i == len)
+			break;
+		unsigned char c = q[i];
+		if (c == '&' || (name && c == '='))
+			break;
+		i++;
+		if (c == '%') {
+			int hi, lo;
+			if (i + 1 >= len || (hi = sv4_hexval(q[i])) < 0 || (lo = sv4_hexval(q[i + 1])) < 0)
+				return SIZE_MAX;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (sv4_is_unreserved(c)) {
+			*w++ = (char)c;
+		} else {
+			w[0] = '%';
+			w[1] = hex[c >> 4];
+			w[2] = hex[c & 15];
+			w += 3;
+		}
+	}
+	*wp = w;
+	return i;
+}
+
+/* One pass over the query: split at '&' and the first '=' of each piece,
+ * each part re-encoded into scratch as it is scanned. */
 int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int drop, size_t max, size_t *np)
 {
-	size_t n = 0;
-	size_t i = 0;
-	while (i < r->querylen) {
+	const unsigned char *q = (const unsigned char *)r->query;
+	size_t len = r->querylen, n = 0, i = 0;
+	if (len == 0) {
+		*np = 0;
+		return 0; /* scratch may have no storage yet */
+	}
+	char *w = s->scratch.data + s->scratch.len;
+	while (i < len) {
 		size_t start = i;
-		const char *amp = memchr(r->query + i, '&', r->querylen - i);
-		size_t end = amp ? (size_t)(amp - r->query) : r->querylen;
-		i = end + 1;
-		if (end == start)
+		if (q[i] == '&') {
+			i++;
 			continue; /* "a&&b": an empty piece is not a parameter */
-		const char *eqp = memchr(r->query + start, '=', end - start);
-		size_t eq = eqp ? (size_t)(eqp - r->query) : end;
+		}
 		if (n >= max)
 			return SV4_ERR_TOO_LARGE;
-		char *name = s->scratch.data + s->scratch.len;
-		int rv = sv4_reencode(&s->scratch, r->query + start, eq - start);
-		if (rv != 0)
-			return rv;
-		size_t namelen = (size_t)(s->scratch.data + s->scratch.len - name);
+		char *name = w;
+		if ((i = encode_part(q, i, len, &w, 1)) == SIZE_MAX)
+			return SV4_ERR_BAD_QUERY;
+		size_t namelen = (size_t)(w - name);
 		if ((drop == 1 && is_query_auth_param(name, namelen)) ||
 		    (drop == 2 && namelen == 15 && memcmp(name, "X-Amz-Signature", 15) == 0)) {
-			s->scratch.len -= namelen;
+			/* Its value is neither decoded nor checked. */
+			w = name;
+			const unsigned char *amp = memchr(q + i, '&', len - i);
+			i = amp ? (size_t)(amp - q) + 1 : len;
 			continue;
 		}
-		char *value = s->scratch.data + s->scratch.len;
-		if (eq < end && (rv = sv4_reencode(&s->scratch, r->query + eq + 1, end - eq - 1)) != 0)
-			return rv;
-		struct sv4_qparam *p =
-		    add_param(s, &n, name, namelen, value, (size_t)(s->scratch.data + s->scratch.len - value));
+		char *value = w;
+		if (i < len && q[i] == '=' && (i = encode_part(q, i + 1, len, &w, 0)) == SIZE_MAX)
+			return SV4_ERR_BAD_QUERY;
+		struct sv4_qparam *p = add_param(s, &n, name, namelen, value, (size_t)(w - value));
 		p->raw = r->query + start;
-		p->rawlen = end - start;
+		p->rawlen = i - start;
+		i++; /* past the '&' (or the end) */
 	}
+	s->scratch.len = (size_t)(w - s->scratch.data);
 	*np = n;
 	return 0;
 }
@@ -573,17 +937,42 @@ int sv4_collect_query(struct sv4_signer *s, const struct sv4_request *r, int dro
 /* What signing does with a request header, by its lower-cased name. */
 enum hclass {
 	H_SIGNED,   /* signed as it is */
+	H_HOST,     /* Host: signed, and there must be one */
 	H_UNSIGNED, /* sent, never signed (intermediaries change it) */
 	H_REPLACED, /* Authorization, X-Amz-Date: signing writes its own */
 	H_TOKEN,    /* X-Amz-Security-Token: replaced when we have a token */
 	H_SHA256,   /* X-Amz-Content-Sha256: replaced when signing adds one */
 };
 
+/* 1 when |n| lower-cased is |lit| (|len| bytes of tchar). It reads the
+ * name as the request has it, a word at a time, not the copy just written
+ * to scratch: loading words that overlapping stores have just written
+ * stalls store forwarding. */
+static inline int lc_is(const char *n, const char *lit, size_t len)
+{
+	if (len < 8) {
+		for (size_t i = 0; i < len; i++)
+			if (sv4_lower((unsigned char)n[i]) != (unsigned char)lit[i])
+				return 0;
+		return 1;
+	}
+	for (size_t i = 0;;) {
+		uint64_t w = sv4_load64(n + i);
+		if ((w | (sv4_bytes_in(w, 'A', 'Z') >> 2)) != sv4_load64(lit + i))
+			return 0;
+		if (i + 8 == len)
+			return 1;
+		i = i + 16 <= len ? i + 8 : len - 8;
+	}
+}
+
+/* Classifies the header named |n| (any case, |len| bytes of tchar). */
 static enum hclass classify(const char *n, size_t len)
 {
-#define IS(lit) (len == sizeof(lit) - 1 && memcmp(n, lit, sizeof(lit) - 1) == 0)
+#define IS(lit) (len == sizeof(lit) - 1 && lc_is(n, lit, sizeof(lit) - 1))
 	switch (len) {
 	case 2: return IS("te") ? H_UNSIGNED : H_SIGNED;
+	case 4: return IS("host") ? H_HOST : H_SIGNED;
 	case 6: return IS("expect") ? H_UNSIGNED : H_SIGNED;
 	case 7: return IS("upgrade") ? H_UNSIGNED : H_SIGNED;
 	case 10:
@@ -607,12 +996,18 @@ static enum hclass classify(const char *n, size_t len)
  * row fall on the same day. */
 static int format_date(struct sv4_signer *s, char date[17], int64_t t)
 {
+	if (t >= 0 && t == s->sec) {
+		memcpy(date, s->date17, 17);
+		return 0;
+	}
 	if (t < 0 || t / 86400 != s->day) {
 		int rv = sv4_format_time(date, t);
 		if (rv != 0)
 			return rv;
 		memcpy(s->day8, date, 8);
 		s->day = t / 86400;
+		s->sec = t;
+		memcpy(s->date17, date, 17);
 		return 0;
 	}
 	unsigned secs = (unsigned)(t % 86400), parts[3] = {secs / 3600, secs / 60 % 60, secs % 60};
@@ -624,6 +1019,8 @@ static int format_date(struct sv4_signer *s, char date[17], int64_t t)
 	}
 	date[15] = 'Z';
 	date[16] = '\0';
+	s->sec = t;
+	memcpy(s->date17, date, 17);
 	return 0;
 }
 
@@ -641,52 +1038,61 @@ int sv4_emit_canonical(struct sv4_signer *s, const struct sv4_request *r, int s3
 	for (size_t i = 0; i < nq; i++)
 		need += s->qp[i].namelen + s->qp[i].valuelen + 2;
 	for (size_t i = 0; i < nh; i++)
-		need += s->hd[i].namelen + s->hd[i].valuelen + 2;
+		need += (size_t)s->hd[i].namelen + s->hd[i].valuelen + 2;
 	if ((rv = sv4_buf_reserve(c, need)) != 0)
 		return rv;
-	sv4_buf_put(c, r->method, r->methodlen);
-	sv4_buf_putc(c, '\n');
+	char *w = sv4_put(c->data, r->method, r->methodlen);
+	*w++ = '\n';
+	c->len = (size_t)(w - c->data);
 	if ((rv = sv4_canon_path(c, r->path, r->pathlen, s3, normalize)) != 0)
 		return rv;
-	sv4_buf_putc(c, '\n');
+	w = c->data + c->len;
+	*w++ = '\n';
 
 	sv4_qparams_sort(s->qp, nq);
 	for (size_t i = 0; i < nq; i++) {
 		if (i > 0)
-			sv4_buf_putc(c, '&');
-		sv4_buf_put(c, s->qp[i].name, s->qp[i].namelen);
-		sv4_buf_putc(c, '=');
-		sv4_buf_put(c, s->qp[i].value, s->qp[i].valuelen);
+			*w++ = '&';
+		w = sv4_put(w, s->qp[i].name, s->qp[i].namelen);
+		*w++ = '=';
+		w = sv4_put(w, s->qp[i].value, s->qp[i].valuelen);
 	}
-	sv4_buf_putc(c, '\n');
+	*w++ = '\n';
 
 	/* Canonical headers: repeated names joined with ','. */
 	for (size_t i = 0; i < nh; i++) {
-		int repeat = i > 0 && s->hd[i].namelen == s->hd[i - 1].namelen &&
-		             memcmp(s->hd[i].name, s->hd[i - 1].name, s->hd[i].namelen) == 0;
+		const struct sv4_hdr *h = &s->hd[i];
+		int repeat = i > 0 && h->key == h[-1].key && h->namelen == h[-1].namelen &&
+		             memcmp(h->name, h[-1].name, h->namelen) == 0;
 		if (repeat) {
-			sv4_buf_putc(c, ',');
+			*w++ = ',';
 		} else {
 			if (i > 0)
-				sv4_buf_putc(c, '\n');
-			sv4_buf_put(c, s->hd[i].name, s->hd[i].namelen);
-			sv4_buf_putc(c, ':');
+				*w++ = '\n';
+			w = sv4_put(w, h->name, h->namelen);
+			*w++ = ':';
 		}
-		if (s->hd[i].verbatim)
-			sv4_buf_put(c, s->hd[i].value, s->hd[i].valuelen);
-		else
-			put_trimmed(c, s->hd[i].value, s->hd[i].valuelen);
+		if (h->verbatim) {
+			w = sv4_put(w, h->value, h->valuelen);
+		} else {
+			c->len = (size_t)(w - c->data);
+			put_trimmed(c, h->value, h->valuelen);
+			w = c->data + c->len;
+		}
 	}
-	sv4_buf_put(c, "\n\n", 2);
-	sv4_buf_put(c, signed_list, signed_listlen);
-	sv4_buf_putc(c, '\n');
-	sv4_buf_put(c, payload, payloadlen);
+	*w++ = '\n';
+	*w++ = '\n';
+	w = sv4_put(w, signed_list, signed_listlen);
+	*w++ = '\n';
+	w = sv4_put(w, payload, payloadlen);
+	c->len = (size_t)(w - c->data);
 	return 0;
 }
 
 /* Writes the string to sign of s->canon to s->sts and its signature with
  * the key of (secret, date, region, service) to |sig|. */
-int sv4_emit_signature(struct sv4_signer *s, const char *date, const struct sv4_sign_params *p, char sig[65])
+int sv4_emit_signature(struct sv4_signer *s, const char *date, const struct sv4_scope *sc, char sig[65],
+                       struct sv4_key_slot **slot)
 {
 	struct sv4_buf *c = &s->canon, *t = &s->sts;
 	unsigned char md[32];
@@ -696,25 +1102,29 @@ int sv4_emit_signature(struct sv4_signer *s, const char *date, const struct sv4_
 	if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, c->data, c->len) ||
 	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
 		return SV4_ERR_CRYPTO;
+	/* The key first: its slot holds the scope written out. */
+	struct sv4_key_slot *k;
+	if ((rv = sv4_signing_key(s, sc, date, &k)) != 0)
+		return rv;
 	t->len = 0;
-	if ((rv = sv4_buf_reserve(t, 16 + 1 + 16 + 1 + sv4_scope_len(p) + 1 + 64 + 1)) != 0)
+	if ((rv = sv4_buf_reserve(t, 16 + 1 + 16 + 1 + k->scopelen + 1 + 64 + 1)) != 0)
 		return rv;
 	sv4_buf_put(t, ALGORITHM "\n", 17);
 	sv4_buf_put(t, date, 16);
 	sv4_buf_putc(t, '\n');
-	sv4_put_scope(t, date, p);
+	sv4_buf_put(t, k->scope, k->scopelen);
 	sv4_buf_putc(t, '\n');
 	sv4_hex_encode(t->data + t->len, md, 32); /* writes a NUL past the 64 digits: room reserved */
 	t->len += 64;
 
-	struct sv4_key_slot *k;
-	if ((rv = sv4_signing_key(s, p, date, &k)) != 0)
-		return rv;
-	size_t siglen = 0;
-	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, (unsigned char *)t->data, t->len) ||
-	    !EVP_MAC_final(k->mac, md, &siglen, 32) || siglen != 32)
+	/* HMAC from the key's two pre-padded states. */
+	if (!EVP_MD_CTX_copy_ex(s->md, k->inner) || !EVP_DigestUpdate(s->md, t->data, t->len) ||
+	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32 || !EVP_MD_CTX_copy_ex(s->md, k->outer) ||
+	    !EVP_DigestUpdate(s->md, md, 32) || !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
 		return SV4_ERR_CRYPTO;
 	sv4_hex_encode(sig, md, 32);
+	if (slot != NULL)
+		*slot = k;
 	return 0;
 }
 
@@ -727,15 +1137,82 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 	int s3, query = p->mode == SV4_MODE_QUERY;
 	struct lens l;
 
-	if ((rv = check_params(p, &l)) != 0 || (rv = sv4_check_request(r, &hostidx, &sha256idx)) != 0)
-		return rv;
-	if ((rv = format_date(s, date, p->time)) != 0)
+	if ((rv = check_params(p, &l)) != 0 || (rv = check_request_line(r)) != 0)
 		return rv;
 	s3 = sv4_service_is_s3(p->service);
 	const char *token = p->creds->session_token;
 	size_t tokenlen = l.token;
 	int sign_token = token != NULL && !(p->flags & SV4_F_OMIT_SESSION_TOKEN);
 	int add_sha256 = !query && (s3 || (p->flags & SV4_F_ADD_CONTENT_SHA256));
+
+	/* Scratch holds lower-cased names, the signed-header list, encoded
+	 * query parameters and the encoded presign values. Reserve it all at
+	 * once so pointers into it stay valid. The names are not checked yet,
+	 * so their room is counted at their limit: a name over it stops the
+	 * pass below before it is written. */
+	size_t namebytes = r->nheaders * SV4_MAX_HEADER_NAME;
+	size_t listbytes = namebytes + r->nheaders + 64; /* the signed-header list, at most */
+	size_t credbytes = l.ak + 1 + 8 + 1 + l.region + 1 + l.service + 13;
+	size_t need = namebytes + listbytes + 3 * r->querylen + 4 * credbytes + 3 * listbytes + 3 * tokenlen;
+	s->scratch.len = 0;
+	if ((rv = sv4_buf_reserve(&s->scratch, need)) != 0)
+		return rv;
+
+	/* One pass over the headers checks them as sv4_check_request() does,
+	 * in the same order, lower-cases the names into scratch and sorts out
+	 * the ones to sign. */
+	size_t nh = 0, total = 0;
+	hostidx = sha256idx = SIZE_MAX;
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const struct sv4_header *h = &r->headers[i];
+		if (h->namelen > SV4_MAX_HEADER_NAME || h->valuelen > SV4_MAX_HEADER_VALUE)
+			return SV4_ERR_TOO_LARGE;
+		total += h->namelen + h->valuelen;
+		if (total > SV4_MAX_HEADER_BYTES)
+			return SV4_ERR_TOO_LARGE;
+		if (h->namelen == 0)
+			return SV4_ERR_BAD_HEADER;
+		char *lname = s->scratch.data + s->scratch.len;
+		uint64_t key = 0;
+		if (!lower_name(lname, h->name, h->namelen, &key))
+			return SV4_ERR_BAD_HEADER;
+		/* Whether a value needs trimming matters only if it is signed. */
+		enum hclass hc = classify(h->name, h->namelen);
+		int keep = hc == H_SIGNED || hc == H_HOST || (hc == H_TOKEN && token == NULL) ||
+		           (hc == H_SHA256 && !add_sha256);
+		int vc = keep ? check_value(h->value, h->valuelen) : value_ok(h->value, h->valuelen);
+		if (vc == 0)
+			return SV4_ERR_BAD_HEADER;
+		switch (hc) {
+		case H_HOST:
+			if (hostidx != SIZE_MAX)
+				return SV4_ERR_NO_HOST;
+			hostidx = i;
+			break;
+		case H_UNSIGNED:
+		case H_REPLACED:
+			continue;
+		case H_TOKEN:
+			if (token != NULL)
+				continue;
+			break;
+		case H_SHA256:
+			if (sha256idx != SIZE_MAX)
+				return SV4_ERR_BAD_HEADER; /* two payload hashes */
+			sha256idx = i;
+			if (add_sha256)
+				continue;
+			break;
+		case H_SIGNED:
+			break;
+		}
+		s->scratch.len += h->namelen;
+		s->hd[nh++] = sv4_hdr_make(lname, h->namelen, h->value, h->valuelen, key, i, vc == 2);
+	}
+	if (hostidx == SIZE_MAX)
+		return SV4_ERR_NO_HOST;
+	if ((rv = format_date(s, date, p->time)) != 0)
+		return rv;
 
 	/* The payload hash: the caller's and the request's are checked. */
 	const char *payload;
@@ -768,57 +1245,22 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		payloadlen = 64;
 	}
 
-	/* Scratch holds lower-cased names, the signed-header list, encoded
-	 * query parameters and the encoded presign values. Reserve it all at
-	 * once so pointers into it stay valid. */
-	size_t namebytes = 0;
-	for (size_t i = 0; i < r->nheaders; i++)
-		namebytes += r->headers[i].namelen;
-	size_t listbytes = namebytes + r->nheaders + 64; /* the signed-header list, at most */
-	size_t credbytes = l.ak + 1 + sv4_scope_len(p);
-	size_t need = namebytes + listbytes + 3 * r->querylen + 4 * credbytes + 3 * listbytes + 3 * tokenlen;
-	s->scratch.len = 0;
-	if ((rv = sv4_buf_reserve(&s->scratch, need)) != 0)
-		return rv;
-
-	/* Headers to sign: lower-cased into scratch, then sorted out by name. */
-	size_t nh = 0;
-	for (size_t i = 0; i < r->nheaders; i++) {
-		const struct sv4_header *h = &r->headers[i];
-		char *lname = s->scratch.data + s->scratch.len;
-		sv4_lower_copy(lname, h->name, h->namelen);
-		switch (classify(lname, h->namelen)) {
-		case H_UNSIGNED:
-		case H_REPLACED:
-			continue;
-		case H_TOKEN:
-			if (token != NULL)
-				continue;
-			break;
-		case H_SHA256:
-			if (add_sha256)
-				continue;
-			break;
-		case H_SIGNED:
-			break;
-		}
-		s->scratch.len += h->namelen;
-		s->hd[nh++] = (struct sv4_hdr){lname, h->namelen, h->value, h->valuelen, (unsigned)i, 0};
-	}
 	if (!query) {
 		/* Ours, already checked: no trimming needed. */
-		s->hd[nh++] = (struct sv4_hdr){"x-amz-date", 10, date, 16, 0, 1};
+		s->hd[nh++] = sv4_hdr_make("x-amz-date", 10, date, 16, sv4_name_key("x-amz-date", 10), 0, 1);
 		if (sign_token)
-			s->hd[nh++] = (struct sv4_hdr){"x-amz-security-token", 20, token, tokenlen, 0, 1};
+			s->hd[nh++] = sv4_hdr_make("x-amz-security-token", 20, token, tokenlen,
+			                           sv4_name_key("x-amz-security-token", 20), 0, 1);
 		if (add_sha256)
-			s->hd[nh++] = (struct sv4_hdr){"x-amz-content-sha256", 20, payload, payloadlen, 0, 1};
+			s->hd[nh++] = sv4_hdr_make("x-amz-content-sha256", 20, payload, payloadlen,
+			                           sv4_name_key("x-amz-content-sha256", 20), 0, 1);
 	}
 	sv4_hdrs_sort(s->hd, nh);
 
 	/* The signed-header list. */
 	char *signed_list = s->scratch.data + s->scratch.len;
 	for (size_t i = 0; i < nh; i++) {
-		if (i > 0 && s->hd[i].namelen == s->hd[i - 1].namelen &&
+		if (i > 0 && s->hd[i].key == s->hd[i - 1].key && s->hd[i].namelen == s->hd[i - 1].namelen &&
 		    memcmp(s->hd[i].name, s->hd[i - 1].name, s->hd[i].namelen) == 0)
 			continue;
 		if (s->scratch.data + s->scratch.len != signed_list)
@@ -883,8 +1325,10 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 
 	char sig[65];
 	int normalize = !(p->flags & SV4_F_NO_NORMALIZE_PATH);
+	struct sv4_scope sc = {p->creds->secret_key, l.secret, p->region, l.region, p->service, l.service};
+	struct sv4_key_slot *k;
 	if ((rv = sv4_emit_canonical(s, r, s3, normalize, nh, nq, signed_list, signed_listlen, payload, payloadlen)) != 0 ||
-	    (rv = sv4_emit_signature(s, date, p, sig)) != 0)
+	    (rv = sv4_emit_signature(s, date, &sc, sig, &k)) != 0)
 		return rv;
 
 	/* Output. */
@@ -905,13 +1349,13 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		sv4_buf_put(o, "&X-Amz-Signature=", 17);
 		sv4_buf_put(o, sig, 64);
 	} else {
-		size_t aklen = strlen(p->creds->access_key);
-		if ((rv = sv4_buf_reserve(o, 64 + aklen + sv4_scope_len(p) + signed_listlen + 64)) != 0)
+		size_t aklen = l.ak;
+		if ((rv = sv4_buf_reserve(o, 64 + aklen + k->scopelen + signed_listlen + 64)) != 0)
 			return rv;
 		sv4_buf_put(o, ALGORITHM " Credential=", 28);
 		sv4_buf_put(o, p->creds->access_key, aklen);
 		sv4_buf_putc(o, '/');
-		sv4_put_scope(o, date, p);
+		sv4_buf_put(o, k->scope, k->scopelen);
 		sv4_buf_put(o, ", SignedHeaders=", 16);
 		sv4_buf_put(o, signed_list, signed_listlen);
 		sv4_buf_put(o, ", Signature=", 12);

@@ -396,7 +396,7 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 				continue;
 			if (nh == SV4_MAX_HEADERS)
 				return verdict(out, SV4_V_TOO_LARGE, "too many signed headers");
-			s->hd[nh++] = (struct sv4_hdr){name, len, h->value, h->valuelen, (unsigned)i, 0};
+			s->hd[nh++] = sv4_hdr_make(name, len, h->value, h->valuelen, sv4_name_key(name, len), i, 0);
 			found = 1;
 		}
 		if (!found)
@@ -475,12 +475,12 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 	if (rv != 0)
 		return verdict(out, SV4_V_MALFORMED, "the query has a broken %-escape");
 	sv4_hdrs_sort(s->hd, nh);
-	struct sv4_credentials creds = {vp->access_key, vp->secret_key, NULL};
-	struct sv4_sign_params p = {&creds, out->region, out->service, out->time, out->mode, out->expires, NULL, 0};
+	struct sv4_scope sc;
+	sv4_scope_init(&sc, vp->secret_key, out->region, out->service);
 	char sig[65];
 	rv = sv4_emit_canonical(s, r, s3, !s3, nh, nq, sp.list, sp.listlen, payload, payloadlen);
 	if (rv == 0)
-		rv = sv4_emit_signature(s, out->date, &p, sig);
+		rv = sv4_emit_signature(s, out->date, &sc, sig, NULL);
 	if (rv == SV4_ERR_TOO_LARGE)
 		return verdict(out, SV4_V_TOO_LARGE, "the request is over a size limit");
 	if (rv == SV4_ERR_BAD_PATH)
