@@ -3,6 +3,7 @@
 noinst_LIBRARIES += rbac/librbac.a
 rbac_librbac_a_SOURCES = \
 	rbac/rbac.h \
+	rbac/cert.c \
 	rbac/duration.c \
 	rbac/error.c
 rbac_librbac_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
