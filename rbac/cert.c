@@ -208,9 +208,10 @@ static int parse_trait(const char *name, json_t *values, struct rbac_trait *t, s
 	size_t n;
 	int rv;
 
-	snprintf(path, sizeof(path), "traits.%s", name);
-	if ((rv = check_name(name, strlen(name), "trait name", path, diag)) != 0)
+	/* The name goes into the path only once it is known to be printable. */
+	if ((rv = check_name(name, strlen(name), "trait name", "traits", diag)) != 0)
 		return rv;
+	snprintf(path, sizeof(path), "traits.%s", name);
 	if ((t->name = dup_bytes(name, strlen(name))) == NULL)
 		return diag_set(diag, RBAC_ERR_NOMEM, path, "out of memory");
 	if (!json_is_array(values))
@@ -426,11 +427,11 @@ static int identity_json(const struct rbac_identity *id, json_t **out, struct rb
 			rv = diag_set(diag, RBAC_ERR_INVALID, "traits", "trait name is empty");
 			goto out;
 		}
-		snprintf(path, sizeof(path), "traits.%s", t->name);
-		if ((rv = check_name(t->name, strlen(t->name), "trait name", path, diag)) != 0) {
+		if ((rv = check_name(t->name, strlen(t->name), "trait name", "traits", diag)) != 0) {
 			json_decref(values);
 			goto out;
 		}
+		snprintf(path, sizeof(path), "traits.%s", t->name);
 		if (json_object_get(traits, t->name) != NULL) {
 			json_decref(values);
 			rv = diag_set(diag, RBAC_ERR_INVALID, path, "trait '%s' is given twice", t->name);

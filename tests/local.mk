@@ -17,7 +17,8 @@ UNIT_TESTS = \
 	tests/unit/sigv4/suite.utest \
 	tests/unit/sigv4/vectors.utest \
 	tests/unit/proxy/duration.utest \
-	tests/unit/proxy/timearg.utest
+	tests/unit/proxy/timearg.utest \
+	tests/unit/rbac/cert.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -61,6 +62,10 @@ tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
 tests_unit_proxy_timearg_utest_SOURCES = tests/unit/proxy/timearg_test.c
 tests_unit_proxy_timearg_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
+
+tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
+tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_cert_utest_LDADD = $(RBAC_TEST_LDADD)
 
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
