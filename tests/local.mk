@@ -72,7 +72,8 @@ TESTS += \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4-verify.test \
-	tests/integration/sigv4-chunked.test
+	tests/integration/sigv4-chunked.test \
+	tests/integration/ca.test
 dist_noinst_SCRIPTS += \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
@@ -81,6 +82,7 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4_verify.py \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/sigv4_chunked.py \
+	tests/integration/ca.test \
 	tests/data/sigv4/generate.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
