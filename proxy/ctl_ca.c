@@ -57,8 +57,8 @@ static int bad_option(const struct option *opts, int first, char **argv, const c
 static int no_arguments(int argc, char **argv, const char *cmd)
 {
 	if (optind < argc) {
-		fprintf(stderr, "awsgatectl: unexpected argument '%s'\nTry 'awsgatectl %s --help'.\n", argv[optind],
-		        cmd);
+		fprintf(stderr, "awsgatectl: unexpected argument '%s'\nTry 'awsgatectl %s --help'.\n",
+		        argv[optind], cmd);
 		return PX_EXIT_USAGE;
 	}
 	return PX_EXIT_OK;
@@ -84,8 +84,8 @@ static void format_time(char out[21], int64_t t)
 		snprintf(out, 21, "%s", t < 0 ? "before 1970" : "after 9999");
 		return;
 	}
-	snprintf(out, 21, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", basic, basic + 4, basic + 6, basic + 9, basic + 11,
-	         basic + 13);
+	snprintf(out, 21, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", basic, basic + 4, basic + 6, basic + 9,
+	         basic + 11, basic + 13);
 }
 
 /* Parses the --ttl of |cmd|; prints why not. */
@@ -94,7 +94,8 @@ static int parse_ttl(const char *arg, uint32_t *ttl)
 	uint32_t secs;
 
 	if (px_duration_parse(arg, &secs) != 0 || secs == 0) {
-		fprintf(stderr, "awsgatectl: bad --ttl '%s': a duration such as 8h, 90m, 1h30m or 8760h\n", arg);
+		fprintf(stderr, "awsgatectl: bad --ttl '%s': a duration such as 8h, 90m, 1h30m or 8760h\n",
+		        arg);
 		return PX_EXIT_USAGE;
 	}
 	*ttl = secs;
@@ -117,7 +118,9 @@ static int read_cert(const char *path, const char *what, X509 **cert)
 
 	if (rv != 0) {
 		fprintf(stderr, "awsgatectl: cannot read %s '%s': %s\n", what, path,
-		        rv == PX_ERR_IO ? why : rv == PX_ERR_TOO_LARGE ? "too large" : "out of memory");
+		        rv == PX_ERR_IO          ? why
+		        : rv == PX_ERR_TOO_LARGE ? "too large"
+		                                 : "out of memory");
 		return PX_EXIT_USAGE;
 	}
 	BIO *b = BIO_new_mem_buf(data, (int)len);
@@ -147,12 +150,15 @@ static int load_ca(const char *dir, struct rbac_ca *ca)
 	struct rbac_diag diag;
 	int rv;
 
-	if (join(cpath, sizeof(cpath), dir, CA_CERT_FILE) != 0 || join(kpath, sizeof(kpath), dir, CA_KEY_FILE) != 0)
+	if (join(cpath, sizeof(cpath), dir, CA_CERT_FILE) != 0 ||
+	    join(kpath, sizeof(kpath), dir, CA_KEY_FILE) != 0)
 		return PX_EXIT_USAGE;
 	rv = px_file_read(cpath, CERT_FILE_MAX, &cert, &clen, why, sizeof(why));
 	if (rv != 0) {
-		fprintf(stderr, "awsgatectl: cannot read the CA certificate '%s': %s; make a CA with 'awsgatectl ca "
-		                "init --dir %s'\n", cpath, rv == PX_ERR_IO ? why : "too large", dir);
+		fprintf(stderr,
+		        "awsgatectl: cannot read the CA certificate '%s': %s; make a CA with 'awsgatectl ca "
+		        "init --dir %s'\n",
+		        cpath, rv == PX_ERR_IO ? why : "too large", dir);
 		return PX_EXIT_USAGE;
 	}
 	rv = px_file_read_secret(kpath, KEY_FILE_MAX, &key, &klen, why, sizeof(why));
@@ -195,12 +201,14 @@ static int write_bio(BIO *b, const char *path, unsigned mode, unsigned flags)
 	}
 	rv = px_file_write(path, data, (size_t)len, mode, flags, why, sizeof(why));
 	if (rv == PX_ERR_EXISTS) {
-		fprintf(stderr, "awsgatectl: '%s' exists: refusing to overwrite it (move it away, or add --force)\n",
+		fprintf(stderr,
+		        "awsgatectl: '%s' exists: refusing to overwrite it (move it away, or add --force)\n",
 		        path);
 		return PX_EXIT_NO;
 	}
 	if (rv != 0) {
-		fprintf(stderr, "awsgatectl: cannot write '%s': %s\n", path, rv == PX_ERR_IO ? why : "out of memory");
+		fprintf(stderr, "awsgatectl: cannot write '%s': %s\n", path,
+		        rv == PX_ERR_IO ? why : "out of memory");
 		return PX_EXIT_USAGE;
 	}
 	return PX_EXIT_OK;
@@ -250,12 +258,14 @@ static int revoked_entry_ok(json_t *e, char *why, size_t len)
 		if (strcmp(key, "serial") == 0) {
 			if (!json_is_string(v) || rbac_serial_normalize(json_string_value(v), hex) != 0 ||
 			    strcmp(hex, json_string_value(v)) != 0) {
-				snprintf(why, len, "\"serial\" must be upper-case hex, as 'certs revoke' writes it");
+				snprintf(why, len,
+				         "\"serial\" must be upper-case hex, as 'certs revoke' writes it");
 				return 0;
 			}
 		} else if (strcmp(key, "revoked_at") == 0) {
 			if (!json_is_string(v) || px_time_parse(json_string_value(v), &t) != 0) {
-				snprintf(why, len, "\"revoked_at\" must be a time such as 2025-01-02T03:04:05Z");
+				snprintf(why, len,
+				         "\"revoked_at\" must be a time such as 2025-01-02T03:04:05Z");
 				return 0;
 			}
 		} else if (strcmp(key, "user") == 0) {
@@ -264,7 +274,8 @@ static int revoked_entry_ok(json_t *e, char *why, size_t len)
 				return 0;
 			}
 		} else {
-			snprintf(why, len, "unknown key \"%.64s\" in an entry (known: serial, revoked_at, user)", key);
+			snprintf(why, len,
+			         "unknown key \"%.64s\" in an entry (known: serial, revoked_at, user)", key);
 			return 0;
 		}
 	}
@@ -296,14 +307,16 @@ static int revoked_load(const char *dir, json_t **root)
 	}
 	if (rv != 0) {
 		fprintf(stderr, "awsgatectl: cannot read '%s': %s\n", path,
-		        rv == PX_ERR_IO ? why : rv == PX_ERR_TOO_LARGE ? "too large" : "out of memory");
+		        rv == PX_ERR_IO          ? why
+		        : rv == PX_ERR_TOO_LARGE ? "too large"
+		                                 : "out of memory");
 		return PX_EXIT_USAGE;
 	}
 	doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
 	if (doc == NULL) {
-		fprintf(stderr, "awsgatectl: %s:%d:%d: %s; fix the file or restore it from a backup\n", path, jerr.line,
-		        jerr.column, jerr.text);
+		fprintf(stderr, "awsgatectl: %s:%d:%d: %s; fix the file or restore it from a backup\n", path,
+		        jerr.line, jerr.column, jerr.text);
 		return PX_EXIT_USAGE;
 	}
 	why[0] = '\0';
@@ -332,7 +345,8 @@ static int revoked_load(const char *dir, json_t **root)
 			snprintf(why, sizeof(why), "unknown key \"%.64s\" (known: crl_number, revoked)", key);
 		}
 	}
-	if (why[0] == '\0' && (json_object_get(doc, "crl_number") == NULL || json_object_get(doc, "revoked") == NULL))
+	if (why[0] == '\0' &&
+	    (json_object_get(doc, "crl_number") == NULL || json_object_get(doc, "revoked") == NULL))
 		snprintf(why, sizeof(why), "it needs \"crl_number\" and \"revoked\"");
 	if (why[0] != '\0') {
 		fprintf(stderr, "awsgatectl: %s: %s; fix the file or restore it from a backup\n", path, why);
@@ -364,7 +378,8 @@ static int revoked_save(const char *dir, json_t *root)
 	rv = px_file_write(path, text, len + 1, MODE_PUBLIC, PX_FILE_REPLACE, why, sizeof(why));
 	free(text);
 	if (rv != 0) {
-		fprintf(stderr, "awsgatectl: cannot write '%s': %s\n", path, rv == PX_ERR_IO ? why : "out of memory");
+		fprintf(stderr, "awsgatectl: cannot write '%s': %s\n", path,
+		        rv == PX_ERR_IO ? why : "out of memory");
 		return PX_EXIT_USAGE;
 	}
 	return PX_EXIT_OK;
@@ -405,11 +420,11 @@ static int cmd_init(int argc, char **argv)
 {
 	enum { OPT_DIR = 256, OPT_NAME, OPT_TTL, OPT_HELP };
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, OPT_DIR},
-		{"name", required_argument, NULL, OPT_NAME},
-		{"ttl", required_argument, NULL, OPT_TTL},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, OPT_DIR},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"ttl", required_argument, NULL, OPT_TTL},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *name = NULL;
 	uint32_t ttl = CA_DEFAULT_TTL;
@@ -439,7 +454,8 @@ static int cmd_init(int argc, char **argv)
 		fputs("awsgatectl: ca init needs --dir DIR\nTry 'awsgatectl ca init --help'.\n", stderr);
 		return PX_EXIT_USAGE;
 	}
-	if (join(cpath, sizeof(cpath), dir, CA_CERT_FILE) != 0 || join(kpath, sizeof(kpath), dir, CA_KEY_FILE) != 0)
+	if (join(cpath, sizeof(cpath), dir, CA_CERT_FILE) != 0 ||
+	    join(kpath, sizeof(kpath), dir, CA_KEY_FILE) != 0)
 		return PX_EXIT_USAGE;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "awsgatectl: cannot create the directory '%s': %s\n", dir, strerror(errno));
@@ -448,9 +464,10 @@ static int cmd_init(int argc, char **argv)
 	/* Checked before the key is made; px_file_write() checks again, so a
 	 * CA created meanwhile is not replaced either. */
 	if (exists(kpath) || exists(cpath)) {
-		fprintf(stderr, "awsgatectl: a CA exists in '%s' (%s): refusing to overwrite it; move %s and %s away "
-		                "first, or use another --dir\n", dir, exists(kpath) ? kpath : cpath, CA_CERT_FILE,
-		        CA_KEY_FILE);
+		fprintf(stderr,
+		        "awsgatectl: a CA exists in '%s' (%s): refusing to overwrite it; move %s and %s away "
+		        "first, or use another --dir\n",
+		        dir, exists(kpath) ? kpath : cpath, CA_CERT_FILE, CA_KEY_FILE);
 		return PX_EXIT_NO;
 	}
 	memset(&diag, 0, sizeof(diag));
@@ -500,9 +517,9 @@ static int cmd_pin(int argc, char **argv)
 {
 	enum { OPT_DIR = 256, OPT_HELP };
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, OPT_DIR},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, OPT_DIR},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
 	char path[PATH_MAX], pin[RBAC_CERT_PIN_SIZE];
@@ -560,12 +577,9 @@ static int cmd_crl(int argc, char **argv)
 {
 	enum { OPT_DIR = 256, OPT_OUT, OPT_TTL, OPT_FORCE, OPT_HELP };
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, OPT_DIR},
-		{"out", required_argument, NULL, OPT_OUT},
-		{"ttl", required_argument, NULL, OPT_TTL},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, OPT_DIR}, {"out", required_argument, NULL, OPT_OUT},
+	    {"ttl", required_argument, NULL, OPT_TTL}, {"force", no_argument, NULL, OPT_FORCE},
+	    {"help", no_argument, NULL, OPT_HELP},     {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *out = NULL;
 	uint32_t ttl = CRL_DEFAULT_TTL;
@@ -597,12 +611,16 @@ static int cmd_crl(int argc, char **argv)
 		return status;
 	if (dir == NULL || out == NULL) {
 		fprintf(stderr, "awsgatectl: ca crl needs %s\nTry 'awsgatectl ca crl --help'.\n",
-		        dir == NULL && out == NULL ? "--dir DIR and --out FILE" : dir == NULL ? "--dir DIR" : "--out FILE");
+		        dir == NULL && out == NULL ? "--dir DIR and --out FILE"
+		        : dir == NULL              ? "--dir DIR"
+		                                   : "--out FILE");
 		return PX_EXIT_USAGE;
 	}
 	int to_stdout = strcmp(out, "-") == 0;
 	if (!to_stdout && !(flags & PX_FILE_REPLACE) && exists(out)) {
-		fprintf(stderr, "awsgatectl: '%s' exists: refusing to overwrite it (move it away, or add --force)\n", out);
+		fprintf(stderr,
+		        "awsgatectl: '%s' exists: refusing to overwrite it (move it away, or add --force)\n",
+		        out);
 		return PX_EXIT_NO;
 	}
 	if ((status = load_ca(dir, &ca)) != PX_EXIT_OK)
@@ -624,7 +642,13 @@ static int cmd_crl(int argc, char **argv)
 	}
 	/* The number is recorded before the CRL is written: a number lost to
 	 * a failure leaves a gap, which is allowed; one used twice is not. */
-	json_int_t number = json_integer_value(json_object_get(root, "crl_number")) + 1;
+	json_int_t number = json_integer_value(json_object_get(root, "crl_number"));
+	if (number >= INT64_MAX) {
+		fprintf(stderr, "awsgatectl: %s/%s: crl_number cannot grow any more; fix the file\n", dir,
+		        REVOKED_FILE);
+		goto out;
+	}
+	number++;
 	if (json_object_set_new(root, "crl_number", json_integer(number)) != 0) {
 		fputs("awsgatectl: out of memory\n", stderr);
 		goto out;
@@ -650,8 +674,8 @@ static int cmd_crl(int argc, char **argv)
 		}
 		status = PX_EXIT_OK;
 	} else if ((status = write_bio(b, out, MODE_PUBLIC, flags)) == PX_EXIT_OK) {
-		fprintf(stderr, "awsgatectl: wrote CRL number %lld with %zu revoked serial%s to %s\n", (long long)number, n,
-		        n == 1 ? "" : "s", out);
+		fprintf(stderr, "awsgatectl: wrote CRL number %lld with %zu revoked serial%s to %s\n",
+		        (long long)number, n, n == 1 ? "" : "s", out);
 	}
 out:
 	if (lock >= 0)
@@ -686,7 +710,8 @@ int px_ctl_ca(int argc, char **argv)
 
 static void certs_usage(FILE *f)
 {
-	fputs("Usage: awsgatectl certs user --dir DIR --user NAME [--roles a,b] [--trait k=v ...] --ttl DURATION\n"
+	fputs("Usage: awsgatectl certs user --dir DIR --user NAME [--roles a,b] [--trait k=v ...] --ttl "
+	      "DURATION\n"
 	      "                             --out PREFIX [--p12-password PW] [--force]\n"
 	      "       awsgatectl certs server --dir DIR --dns NAME [--dns NAME ...] [--ip ADDR ...]\n"
 	      "                               --ttl DURATION --out PREFIX [--force]\n"
@@ -700,7 +725,8 @@ static void certs_usage(FILE *f)
 
 static void user_usage(FILE *f)
 {
-	fputs("Usage: awsgatectl certs user --dir DIR --user NAME [--roles a,b] [--trait k=v ...] --ttl DURATION\n"
+	fputs("Usage: awsgatectl certs user --dir DIR --user NAME [--roles a,b] [--trait k=v ...] --ttl "
+	      "DURATION\n"
 	      "                             --out PREFIX [--p12-password PW] [--force]\n"
 	      "\n"
 	      "Issues a user's client certificate, signed by the CA in DIR, with the user's\n"
@@ -764,7 +790,8 @@ static int add_roles(struct rbac_identity *id, const char *arg)
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		if (len == 0) {
-			fprintf(stderr, "awsgatectl: --roles '%s' has an empty role name: use --roles a,b\n", arg);
+			fprintf(stderr, "awsgatectl: --roles '%s' has an empty role name: use --roles a,b\n",
+			        arg);
 			return PX_EXIT_USAGE;
 		}
 		if (push(&id->roles, &id->nroles, p, len) != 0) {
@@ -784,11 +811,14 @@ static int add_trait(struct rbac_identity *id, const char *arg)
 	size_t klen = eq ? (size_t)(eq - arg) : 0;
 
 	if (eq == NULL || klen == 0) {
-		fprintf(stderr, "awsgatectl: bad --trait '%s': use --trait NAME=VALUE, e.g. --trait logins=alice\n", arg);
+		fprintf(stderr,
+		        "awsgatectl: bad --trait '%s': use --trait NAME=VALUE, e.g. --trait logins=alice\n",
+		        arg);
 		return PX_EXIT_USAGE;
 	}
 	size_t i = 0;
-	while (i < id->ntraits && !(strlen(id->traits[i].name) == klen && memcmp(id->traits[i].name, arg, klen) == 0))
+	while (i < id->ntraits &&
+	       !(strlen(id->traits[i].name) == klen && memcmp(id->traits[i].name, arg, klen) == 0))
 		i++;
 	if (i == id->ntraits) {
 		struct rbac_trait *nt = realloc(id->traits, (id->ntraits + 1) * sizeof(*nt));
@@ -865,9 +895,11 @@ static int outputs_write(const struct outputs *o, const struct rbac_ca *ca, X509
 		 * certificates, 2048 iterations, an HMAC-SHA-256 MAC (2048
 		 * iterations too, as `openssl pkcs12 -export` does). The CA
 		 * goes in too, so a browser has the whole chain. */
-		if ((pb = new_bio(1)) == NULL || (chain = sk_X509_new_null()) == NULL || !sk_X509_push(chain, ca->cert) ||
-		    (p12 = PKCS12_create(p12_password, p12_name, key, cert, chain, NID_aes_256_cbc, NID_aes_256_cbc,
-		                         PKCS12_DEFAULT_ITER, PKCS12_DEFAULT_ITER, 0)) == NULL ||
+		if ((pb = new_bio(1)) == NULL || (chain = sk_X509_new_null()) == NULL ||
+		    !sk_X509_push(chain, ca->cert) ||
+		    (p12 = PKCS12_create(p12_password, p12_name, key, cert, chain, NID_aes_256_cbc,
+		                         NID_aes_256_cbc, PKCS12_DEFAULT_ITER, PKCS12_DEFAULT_ITER, 0)) ==
+		        NULL ||
 		    !i2d_PKCS12_bio(pb, p12)) {
 			fputs("awsgatectl: cannot make the PKCS#12 file\n", stderr);
 			goto out;
@@ -898,18 +930,28 @@ out:
 
 static int cmd_user(int argc, char **argv)
 {
-	enum { OPT_DIR = 256, OPT_USER, OPT_ROLES, OPT_TRAIT, OPT_TTL, OPT_OUT, OPT_P12_PASSWORD, OPT_FORCE, OPT_HELP };
+	enum {
+		OPT_DIR = 256,
+		OPT_USER,
+		OPT_ROLES,
+		OPT_TRAIT,
+		OPT_TTL,
+		OPT_OUT,
+		OPT_P12_PASSWORD,
+		OPT_FORCE,
+		OPT_HELP
+	};
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, OPT_DIR},
-		{"user", required_argument, NULL, OPT_USER},
-		{"roles", required_argument, NULL, OPT_ROLES},
-		{"trait", required_argument, NULL, OPT_TRAIT},
-		{"ttl", required_argument, NULL, OPT_TTL},
-		{"out", required_argument, NULL, OPT_OUT},
-		{"p12-password", required_argument, NULL, OPT_P12_PASSWORD},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, OPT_DIR},
+	    {"user", required_argument, NULL, OPT_USER},
+	    {"roles", required_argument, NULL, OPT_ROLES},
+	    {"trait", required_argument, NULL, OPT_TRAIT},
+	    {"ttl", required_argument, NULL, OPT_TTL},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"p12-password", required_argument, NULL, OPT_P12_PASSWORD},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *user = NULL, *out = NULL, *password = "";
 	uint32_t ttl = 0;
@@ -936,7 +978,10 @@ static int cmd_user(int argc, char **argv)
 		case OPT_OUT: out = optarg; break;
 		case OPT_P12_PASSWORD: password = optarg; break;
 		case OPT_FORCE: flags |= PX_FILE_REPLACE; break;
-		case OPT_HELP: user_usage(stdout); rbac_identity_free(&id); return PX_EXIT_OK;
+		case OPT_HELP:
+			user_usage(stdout);
+			rbac_identity_free(&id);
+			return PX_EXIT_OK;
 		default: status = bad_option(opts, OPT_DIR, argv, "certs user");
 		}
 		if (status != PX_EXIT_OK)
@@ -947,8 +992,10 @@ static int cmd_user(int argc, char **argv)
 	status = PX_EXIT_USAGE;
 	if (dir == NULL || user == NULL || ttl == 0 || out == NULL) {
 		fprintf(stderr, "awsgatectl: certs user needs %s\nTry 'awsgatectl certs user --help'.\n",
-		        dir == NULL ? "--dir DIR" : user == NULL ? "--user NAME" : ttl == 0 ? "--ttl DURATION (e.g. 8h)"
-		                                                                            : "--out PREFIX");
+		        dir == NULL    ? "--dir DIR"
+		        : user == NULL ? "--user NAME"
+		        : ttl == 0     ? "--ttl DURATION (e.g. 8h)"
+		                       : "--out PREFIX");
 		goto out;
 	}
 	if ((id.user = strdup(user)) == NULL) {
@@ -973,8 +1020,8 @@ static int cmd_user(int argc, char **argv)
 	if (rbac_cert_serial(cert, serial) != 0)
 		snprintf(serial, sizeof(serial), "?");
 	format_time(until, now + ttl);
-	fprintf(stderr, "awsgatectl: issued %s's certificate, serial %s, valid until %s: %s, %s, %s\n", user, serial,
-	        until, o.crt, o.key, o.p12);
+	fprintf(stderr, "awsgatectl: issued %s's certificate, serial %s, valid until %s: %s, %s, %s\n", user,
+	        serial, until, o.crt, o.key, o.p12);
 out:
 	X509_free(cert);
 	EVP_PKEY_free(key);
@@ -987,14 +1034,10 @@ static int cmd_server(int argc, char **argv)
 {
 	enum { OPT_DIR = 256, OPT_DNS, OPT_IP, OPT_TTL, OPT_OUT, OPT_FORCE, OPT_HELP };
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, OPT_DIR},
-		{"dns", required_argument, NULL, OPT_DNS},
-		{"ip", required_argument, NULL, OPT_IP},
-		{"ttl", required_argument, NULL, OPT_TTL},
-		{"out", required_argument, NULL, OPT_OUT},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, OPT_DIR}, {"dns", required_argument, NULL, OPT_DNS},
+	    {"ip", required_argument, NULL, OPT_IP},   {"ttl", required_argument, NULL, OPT_TTL},
+	    {"out", required_argument, NULL, OPT_OUT}, {"force", no_argument, NULL, OPT_FORCE},
+	    {"help", no_argument, NULL, OPT_HELP},     {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *out = NULL;
 	const char *dns[RBAC_MAX_SAN], *ips[RBAC_MAX_SAN];
@@ -1016,7 +1059,8 @@ static int cmd_server(int argc, char **argv)
 		case OPT_DNS:
 		case OPT_IP:
 			if (ndns + nips == RBAC_MAX_SAN) {
-				fprintf(stderr, "awsgatectl: more than %d --dns and --ip names\n", RBAC_MAX_SAN);
+				fprintf(stderr, "awsgatectl: more than %d --dns and --ip names\n",
+				        RBAC_MAX_SAN);
 				return PX_EXIT_USAGE;
 			}
 			if (c == OPT_DNS)
@@ -1062,7 +1106,8 @@ static int cmd_server(int argc, char **argv)
 	if (rbac_cert_serial(cert, serial) != 0)
 		snprintf(serial, sizeof(serial), "?");
 	format_time(until, now + ttl);
-	fprintf(stderr, "awsgatectl: issued the server certificate for %s, serial %s, valid until %s: %s, %s\n",
+	fprintf(stderr,
+	        "awsgatectl: issued the server certificate for %s, serial %s, valid until %s: %s, %s\n",
 	        ndns > 0 ? dns[0] : ips[0], serial, until, o.crt, o.key);
 out:
 	X509_free(cert);
@@ -1095,11 +1140,11 @@ static int cmd_revoke(int argc, char **argv)
 {
 	enum { OPT_DIR = 256, OPT_SERIAL, OPT_CERT, OPT_HELP };
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, OPT_DIR},
-		{"serial", required_argument, NULL, OPT_SERIAL},
-		{"cert", required_argument, NULL, OPT_CERT},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, OPT_DIR},
+	    {"serial", required_argument, NULL, OPT_SERIAL},
+	    {"cert", required_argument, NULL, OPT_CERT},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *serial_arg = NULL, *cert_path = NULL;
 	char path[PATH_MAX], serial[RBAC_SERIAL_HEX_SIZE], when[21];
@@ -1137,8 +1182,9 @@ static int cmd_revoke(int argc, char **argv)
 		int rv = rbac_serial_normalize(serial_arg, serial);
 		if (rv != 0) {
 			fprintf(stderr, "awsgatectl: bad --serial '%s': %s\n", serial_arg,
-			        rv == RBAC_ERR_TOO_LARGE ? "longer than 20 bytes"
-			                                 : "use the hex serial 'certs show' prints, e.g. 4A3F09...");
+			        rv == RBAC_ERR_TOO_LARGE
+			            ? "longer than 20 bytes"
+			            : "use the hex serial 'certs show' prints, e.g. 4A3F09...");
 			goto out;
 		}
 	} else {
@@ -1146,9 +1192,11 @@ static int cmd_revoke(int argc, char **argv)
 			goto out;
 		/* Only this CA's certificates can be revoked by its CRL; the
 		 * signature proves the issuer, the name alone would not. */
-		if (X509_check_issued(ca, cert) != X509_V_OK || X509_verify(cert, X509_get0_pubkey(ca)) != 1) {
+		if (X509_check_issued(ca, cert) != X509_V_OK ||
+		    X509_verify(cert, X509_get0_pubkey(ca)) != 1) {
 			ERR_clear_error();
-			fprintf(stderr, "awsgatectl: '%s' was not issued by the CA in %s: its CRL cannot revoke it\n",
+			fprintf(stderr,
+			        "awsgatectl: '%s' was not issued by the CA in %s: its CRL cannot revoke it\n",
 			        cert_path, dir);
 			goto out;
 		}
@@ -1164,8 +1212,8 @@ static int cmd_revoke(int argc, char **argv)
 	json_array_foreach(revoked, i, e)
 	{
 		if (strcmp(json_string_value(json_object_get(e, "serial")), serial) == 0) {
-			fprintf(stderr, "awsgatectl: serial %s was revoked already, at %s; nothing changed\n", serial,
-			        json_string_value(json_object_get(e, "revoked_at")));
+			fprintf(stderr, "awsgatectl: serial %s was revoked already, at %s; nothing changed\n",
+			        serial, json_string_value(json_object_get(e, "revoked_at")));
 			status = PX_EXIT_OK;
 			goto out;
 		}
@@ -1179,8 +1227,10 @@ static int cmd_revoke(int argc, char **argv)
 	}
 	if (revoked_save(dir, root) != PX_EXIT_OK)
 		goto out;
-	fprintf(stderr, "awsgatectl: revoked serial %s%s%s; publish a new CRL: awsgatectl ca crl --dir %s --out FILE\n",
-	        serial, id.user ? " of " : "", id.user ? id.user : "", dir);
+	fprintf(
+	    stderr,
+	    "awsgatectl: revoked serial %s%s%s; publish a new CRL: awsgatectl ca crl --dir %s --out FILE\n",
+	    serial, id.user ? " of " : "", id.user ? id.user : "", dir);
 	status = PX_EXIT_OK;
 out:
 	if (lock >= 0)
@@ -1242,9 +1292,9 @@ static int show_json(const struct rbac_identity *id, const char *serial, const c
 	}
 	format_time(nb, id->not_before);
 	format_time(na, id->not_after);
-	doc = json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:s}", "user", id->user, "roles", roles, "traits",
-	                traits, "serial", serial, "issuer", issuer, "not_before", nb, "not_after", na, "expired",
-	                expired, "extension", extension_state(id));
+	doc = json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:s}", "user", id->user, "roles", roles,
+	                "traits", traits, "serial", serial, "issuer", issuer, "not_before", nb, "not_after",
+	                na, "expired", expired, "extension", extension_state(id));
 	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	if (text == NULL) {
@@ -1292,11 +1342,11 @@ static int cmd_show(int argc, char **argv)
 {
 	enum { OPT_CERT = 256, OPT_CA, OPT_JSON, OPT_HELP };
 	static const struct option opts[] = {
-		{"cert", required_argument, NULL, OPT_CERT},
-		{"ca", required_argument, NULL, OPT_CA},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"cert", required_argument, NULL, OPT_CERT},
+	    {"ca", required_argument, NULL, OPT_CA},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *cert_path = NULL, *ca_path = NULL;
 	char serial[RBAC_SERIAL_HEX_SIZE], issuer[512];
@@ -1319,7 +1369,8 @@ static int cmd_show(int argc, char **argv)
 	if ((status = no_arguments(argc, argv, "certs show")) != PX_EXIT_OK)
 		return status;
 	if (cert_path == NULL) {
-		fputs("awsgatectl: certs show needs --cert FILE\nTry 'awsgatectl certs show --help'.\n", stderr);
+		fputs("awsgatectl: certs show needs --cert FILE\nTry 'awsgatectl certs show --help'.\n",
+		      stderr);
 		return PX_EXIT_USAGE;
 	}
 	if ((status = read_cert(cert_path, "the certificate", &cert)) != PX_EXIT_OK)
@@ -1331,7 +1382,8 @@ static int cmd_show(int argc, char **argv)
 	int rv = rbac_identity_from_cert(cert, ca, &id, &diag);
 	if (rv != 0) {
 		if (diag.path[0] != '\0' && strcmp(diag.path, "subject") != 0)
-			fprintf(stderr, "awsgatectl: %s: no usable identity: %s (at %s)\n", cert_path, diag.msg, diag.path);
+			fprintf(stderr, "awsgatectl: %s: no usable identity: %s (at %s)\n", cert_path,
+			        diag.msg, diag.path);
 		else
 			fprintf(stderr, "awsgatectl: %s: no usable identity: %s\n", cert_path, diag.msg);
 		goto out;

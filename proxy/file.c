@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* file.c: reading whole files with a size limit, and writing files atomically without overwriting by accident. */
+/* file.c: reading whole files with a size limit; writing files atomically, never overwriting by accident. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>

@@ -30,7 +30,7 @@
  * Diagnostics */
 
 static int diag_set(struct rbac_diag *diag, int code, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Fills |diag| (when there is one) and returns |code|, so that an error is
  * one statement: return diag_set(diag, RBAC_ERR_INVALID, "roles[2]", ...). */
@@ -114,8 +114,8 @@ static int check_name(const char *s, size_t len, const char *what, const char *p
 	if (len == 0)
 		return diag_set(diag, RBAC_ERR_INVALID, path, "%s is empty", what);
 	if (len > RBAC_MAX_NAME)
-		return diag_set(diag, RBAC_ERR_TOO_LARGE, path, "%s is %zu bytes long, more than the %d allowed", what,
-		                len, RBAC_MAX_NAME);
+		return diag_set(diag, RBAC_ERR_TOO_LARGE, path,
+		                "%s is %zu bytes long, more than the %d allowed", what, len, RBAC_MAX_NAME);
 	if (!utf8_valid((const unsigned char *)s, len))
 		return diag_set(diag, RBAC_ERR_INVALID, path, "%s is not UTF-8", what);
 	if (has_control((const unsigned char *)s, len))
@@ -218,8 +218,9 @@ static int parse_trait(const char *name, json_t *values, struct rbac_trait *t, s
 		return diag_set(diag, RBAC_ERR_INVALID, path, "a trait must be an array of strings");
 	n = json_array_size(values);
 	if (n > RBAC_MAX_TRAIT_VALUES)
-		return diag_set(diag, RBAC_ERR_TOO_LARGE, path, "trait '%s' has %zu values, more than the %d allowed",
-		                name, n, RBAC_MAX_TRAIT_VALUES);
+		return diag_set(diag, RBAC_ERR_TOO_LARGE, path,
+		                "trait '%s' has %zu values, more than the %d allowed", name, n,
+		                RBAC_MAX_TRAIT_VALUES);
 	if (n == 0)
 		return 0;
 	if ((t->values = calloc(n, sizeof(*t->values))) == NULL)
@@ -235,7 +236,8 @@ static int parse_trait(const char *name, json_t *values, struct rbac_trait *t, s
 			return rv;
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(t->values[k], s) == 0)
-				return diag_set(diag, RBAC_ERR_INVALID, path, "trait '%s' lists value '%s' twice", name, s);
+				return diag_set(diag, RBAC_ERR_INVALID, path,
+				                "trait '%s' lists value '%s' twice", name, s);
 		if ((t->values[i] = dup_bytes(s, len)) == NULL)
 			return diag_set(diag, RBAC_ERR_NOMEM, path, "out of memory");
 		t->nvalues = i + 1;
@@ -252,7 +254,8 @@ static int parse_traits(json_t *traits, struct rbac_identity *id, struct rbac_di
 	int rv;
 
 	if (!json_is_object(traits))
-		return diag_set(diag, RBAC_ERR_INVALID, "traits", "traits must be an object of string arrays");
+		return diag_set(diag, RBAC_ERR_INVALID, "traits",
+		                "traits must be an object of string arrays");
 	n = json_object_size(traits);
 	if (n > RBAC_MAX_TRAITS)
 		return diag_set(diag, RBAC_ERR_TOO_LARGE, "traits", "%zu traits, more than the %d allowed", n,
@@ -281,13 +284,15 @@ int rbac_identity_json_parse(const char *json, size_t len, struct rbac_identity 
 
 	memset(&tmp, 0, sizeof(tmp));
 	if (len > RBAC_MAX_IDENTITY_EXT)
-		return diag_set(diag, RBAC_ERR_TOO_LARGE, "", "the identity extension is %zu bytes, more than the %d allowed",
-		                len, RBAC_MAX_IDENTITY_EXT);
+		return diag_set(diag, RBAC_ERR_TOO_LARGE, "",
+		                "the identity extension is %zu bytes, more than the %d allowed", len,
+		                RBAC_MAX_IDENTITY_EXT);
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
 			return diag_set(diag, RBAC_ERR_NOMEM, "", "out of memory");
-		rv = diag_set(diag, RBAC_ERR_SYNTAX, "", "the identity extension is not valid JSON: %s", jerr.text);
+		rv = diag_set(diag, RBAC_ERR_SYNTAX, "", "the identity extension is not valid JSON: %s",
+		              jerr.text);
 		if (diag != NULL) {
 			diag->line = jerr.line > 0 ? jerr.line : 0;
 			diag->column = jerr.column > 0 ? jerr.column : 0;
@@ -302,7 +307,8 @@ int rbac_identity_json_parse(const char *json, size_t len, struct rbac_identity 
 	{
 		if (strcmp(key, "v") == 0) {
 			if (!json_is_integer(value) || json_integer_value(value) != 1) {
-				rv = diag_set(diag, RBAC_ERR_INVALID, "v", "unsupported identity extension version: \"v\" must be 1");
+				rv = diag_set(diag, RBAC_ERR_INVALID, "v",
+				              "unsupported identity extension version: \"v\" must be 1");
 				goto out;
 			}
 			have_v = 1;
@@ -315,8 +321,10 @@ int rbac_identity_json_parse(const char *json, size_t len, struct rbac_identity 
 		} else {
 			/* The key may be anything; the message shows a bounded, printable part. */
 			int safe = !has_control((const unsigned char *)key, strlen(key));
-			rv = diag_set(diag, RBAC_ERR_INVALID, "", "unknown key \"%.64s\" in the identity extension (known: v, roles, traits)",
-			              safe ? key : "?");
+			rv = diag_set(
+			    diag, RBAC_ERR_INVALID, "",
+			    "unknown key \"%.64s\" in the identity extension (known: v, roles, traits)",
+			    safe ? key : "?");
 			goto out;
 		}
 	}
@@ -340,7 +348,8 @@ static ASN1_OBJECT *identity_oid(void)
 	return OBJ_txt2obj(RBAC_IDENTITY_EXT_OID, 1);
 }
 
-int rbac_identity_ext_parse(const unsigned char *der, size_t len, struct rbac_identity *id, struct rbac_diag *diag)
+int rbac_identity_ext_parse(const unsigned char *der, size_t len, struct rbac_identity *id,
+                            struct rbac_diag *diag)
 {
 	const unsigned char *p = der;
 	unsigned char *again = NULL;
@@ -349,13 +358,15 @@ int rbac_identity_ext_parse(const unsigned char *der, size_t len, struct rbac_id
 
 	/* A UTF8String's header is at most 6 bytes for this size. */
 	if (len > (size_t)RBAC_MAX_IDENTITY_EXT + 6)
-		return diag_set(diag, RBAC_ERR_TOO_LARGE, "", "the identity extension is %zu bytes, more than the %d allowed",
-		                len, RBAC_MAX_IDENTITY_EXT);
+		return diag_set(diag, RBAC_ERR_TOO_LARGE, "",
+		                "the identity extension is %zu bytes, more than the %d allowed", len,
+		                RBAC_MAX_IDENTITY_EXT);
 	s = d2i_ASN1_UTF8STRING(NULL, &p, (long)len);
 	if (s == NULL || p != der + len) {
 		ERR_clear_error();
 		ASN1_UTF8STRING_free(s);
-		return diag_set(diag, RBAC_ERR_SYNTAX, "", "the identity extension is not one DER UTF8String");
+		return diag_set(diag, RBAC_ERR_SYNTAX, "",
+		                "the identity extension is not one DER UTF8String");
 	}
 	/* BER (long-form lengths, constructed strings) decodes too; only the
 	 * one DER encoding is accepted, so that a value has one spelling. */
@@ -368,8 +379,8 @@ int rbac_identity_ext_parse(const unsigned char *der, size_t len, struct rbac_id
 		return diag_set(diag, RBAC_ERR_SYNTAX, "", "the identity extension is BER, not DER");
 	}
 	OPENSSL_free(again);
-	rv = rbac_identity_json_parse((const char *)ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), id,
-	                              diag);
+	rv = rbac_identity_json_parse((const char *)ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s),
+	                              id, diag);
 	ASN1_UTF8STRING_free(s);
 	return rv;
 }
@@ -400,12 +411,12 @@ static int identity_json(const struct rbac_identity *id, json_t **out, struct rb
 		goto out;
 	}
 	if (id->nroles > RBAC_MAX_ROLES) {
-		rv = diag_set(diag, RBAC_ERR_TOO_LARGE, "roles", "%zu roles, more than the %d allowed", id->nroles,
-		              RBAC_MAX_ROLES);
+		rv = diag_set(diag, RBAC_ERR_TOO_LARGE, "roles", "%zu roles, more than the %d allowed",
+		              id->nroles, RBAC_MAX_ROLES);
 		goto out;
 	}
 	for (size_t i = 0; i < id->nroles; i++) {
-		const char *r = id->roles[i];
+		const char *r = id->roles[i] != NULL ? id->roles[i] : "";
 		snprintf(path, sizeof(path), "roles[%zu]", i);
 		if ((rv = check_name(r, strlen(r), "role name", path, diag)) != 0)
 			goto out;
@@ -415,8 +426,8 @@ static int identity_json(const struct rbac_identity *id, json_t **out, struct rb
 		}
 	}
 	if (id->ntraits > RBAC_MAX_TRAITS) {
-		rv = diag_set(diag, RBAC_ERR_TOO_LARGE, "traits", "%zu traits, more than the %d allowed", id->ntraits,
-		              RBAC_MAX_TRAITS);
+		rv = diag_set(diag, RBAC_ERR_TOO_LARGE, "traits", "%zu traits, more than the %d allowed",
+		              id->ntraits, RBAC_MAX_TRAITS);
 		goto out;
 	}
 	for (size_t i = 0; i < id->ntraits; i++) {
@@ -442,13 +453,18 @@ static int identity_json(const struct rbac_identity *id, json_t **out, struct rb
 			goto out;
 		}
 		if (t->nvalues > RBAC_MAX_TRAIT_VALUES) {
-			rv = diag_set(diag, RBAC_ERR_TOO_LARGE, path, "trait '%s' has %zu values, more than the %d allowed",
-			              t->name, t->nvalues, RBAC_MAX_TRAIT_VALUES);
+			rv = diag_set(diag, RBAC_ERR_TOO_LARGE, path,
+			              "trait '%s' has %zu values, more than the %d allowed", t->name,
+			              t->nvalues, RBAC_MAX_TRAIT_VALUES);
 			goto out;
 		}
 		for (size_t k = 0; k < t->nvalues; k++) {
 			const char *v = t->values[k];
 			snprintf(path, sizeof(path), "traits.%s[%zu]", t->name, k);
+			if (v == NULL) {
+				rv = diag_set(diag, RBAC_ERR_INVALID, path, "a trait value is missing");
+				goto out;
+			}
 			if ((rv = check_value(v, strlen(v), path, diag)) != 0)
 				goto out;
 			if (json_array_append_new(values, json_string(v)) != 0) {
@@ -485,11 +501,13 @@ int rbac_identity_ext_encode(const struct rbac_identity *id, unsigned char **der
 		goto out;
 	}
 	if (tlen > RBAC_MAX_IDENTITY_EXT) {
-		rv = diag_set(diag, RBAC_ERR_TOO_LARGE, "", "the roles and traits take %zu bytes of JSON, more than the %d allowed",
-		              tlen, RBAC_MAX_IDENTITY_EXT);
+		rv = diag_set(diag, RBAC_ERR_TOO_LARGE, "",
+		              "the roles and traits take %zu bytes of JSON, more than the %d allowed", tlen,
+		              RBAC_MAX_IDENTITY_EXT);
 		goto out;
 	}
-	if ((text = malloc(tlen)) == NULL || json_dumpb(root, text, tlen, JSON_COMPACT | JSON_PRESERVE_ORDER) != tlen) {
+	if ((text = malloc(tlen)) == NULL ||
+	    json_dumpb(root, text, tlen, JSON_COMPACT | JSON_PRESERVE_ORDER) != tlen) {
 		rv = diag_set(diag, RBAC_ERR_NOMEM, "", "out of memory");
 		goto out;
 	}
@@ -571,13 +589,16 @@ static int check_lifetime(const X509 *ca, int64_t now, uint32_t ttl, struct rbac
 		return diag_set(diag, RBAC_ERR_RANGE, "", "the validity (TTL) must be at least one second");
 	if (ca == NULL)
 		return 0;
-	if (asn1_time_epoch(X509_get0_notAfter(ca), &ca_after) != 0 || !ASN1_TIME_to_tm(X509_get0_notAfter(ca), &tm))
+	if (asn1_time_epoch(X509_get0_notAfter(ca), &ca_after) != 0 ||
+	    !ASN1_TIME_to_tm(X509_get0_notAfter(ca), &tm))
 		return diag_set(diag, RBAC_ERR_CERT, "", "the CA certificate's notAfter cannot be read");
 	if (now + (int64_t)ttl <= ca_after)
 		return 0;
 	if (ca_after <= now)
-		return diag_set(diag, RBAC_ERR_RANGE, "", "the CA expired at %04d-%02d-%02dT%02d:%02d:%02dZ: make a new CA",
-		                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return diag_set(diag, RBAC_ERR_RANGE, "",
+		                "the CA expired at %04d-%02d-%02dT%02d:%02d:%02dZ: make a new CA",
+		                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		                tm.tm_sec);
 	format_duration(left, sizeof(left), ca_after - now);
 	return diag_set(diag, RBAC_ERR_RANGE, "",
 	                "it would outlive its CA, which expires at %04d-%02d-%02dT%02d:%02d:%02dZ: "
@@ -744,11 +765,13 @@ int rbac_ca_from_pem(const char *cert_pem, size_t cert_len, const char *key_pem,
 		goto out;
 	}
 	if (X509_check_ca(x) < 1) {
-		rv = diag_set(diag, RBAC_ERR_CERT, "cert", "the CA certificate is not a CA's (no basicConstraints CA:TRUE)");
+		rv = diag_set(diag, RBAC_ERR_CERT, "cert",
+		              "the CA certificate is not a CA's (no basicConstraints CA:TRUE)");
 		goto out;
 	}
 	if (X509_get0_subject_key_id(x) == NULL) {
-		rv = diag_set(diag, RBAC_ERR_CERT, "cert", "the CA certificate has no subject key identifier");
+		rv =
+		    diag_set(diag, RBAC_ERR_CERT, "cert", "the CA certificate has no subject key identifier");
 		goto out;
 	}
 	if (X509_check_private_key(x, key) != 1) {
@@ -782,8 +805,8 @@ void rbac_ca_free(struct rbac_ca *ca)
 /* Starts a leaf certificate that |ca| will sign: version, serial, subject
  * CN=|cn|, issuer, validity, a new key, basicConstraints, keyUsage, key
  * identifiers. The caller adds its extended key usage and names. */
-static int leaf_new(const struct rbac_ca *ca, const char *cn, int64_t now, uint32_t ttl, X509 **xp, EVP_PKEY **keyp,
-                    struct rbac_diag *diag)
+static int leaf_new(const struct rbac_ca *ca, const char *cn, int64_t now, uint32_t ttl, X509 **xp,
+                    EVP_PKEY **keyp, struct rbac_diag *diag)
 {
 	X509 *x = NULL;
 	EVP_PKEY *key = NULL;
@@ -920,8 +943,10 @@ static int san_add(GENERAL_NAMES *names, int type, const char *text, struct rbac
 
 	if (type == GEN_DNS) {
 		if (!dns_name_ok(text))
-			return diag_set(diag, RBAC_ERR_INVALID, "dns", "'%.253s' is not a DNS name (letters, digits, "
-			                "hyphens and dots; '*.' may start it)", text);
+			return diag_set(diag, RBAC_ERR_INVALID, "dns",
+			                "'%.253s' is not a DNS name (letters, digits, "
+			                "hyphens and dots; '*.' may start it)",
+			                text);
 		if ((s = ASN1_IA5STRING_new()) == NULL || !ASN1_STRING_set(s, text, (int)strlen(text)))
 			goto nomem;
 	} else {
@@ -929,7 +954,8 @@ static int san_add(GENERAL_NAMES *names, int type, const char *text, struct rbac
 		 * the length check keeps it from strings it does not bound. */
 		if (strlen(text) > 45 || (s = a2i_IPADDRESS(text)) == NULL) {
 			ERR_clear_error();
-			return diag_set(diag, RBAC_ERR_INVALID, "ip", "'%.64s' is not an IPv4 or IPv6 address", text);
+			return diag_set(diag, RBAC_ERR_INVALID, "ip",
+			                "'%.64s' is not an IPv4 or IPv6 address", text);
 		}
 	}
 	if ((gn = GENERAL_NAME_new()) == NULL)
@@ -945,9 +971,9 @@ nomem:
 	return diag_set(diag, RBAC_ERR_NOMEM, "", "out of memory");
 }
 
-int rbac_cert_issue_server(const struct rbac_ca *ca, const char *const *dns, size_t ndns, const char *const *ips,
-                           size_t nips, int64_t now, uint32_t ttl, X509 **cert, EVP_PKEY **key,
-                           struct rbac_diag *diag)
+int rbac_cert_issue_server(const struct rbac_ca *ca, const char *const *dns, size_t ndns,
+                           const char *const *ips, size_t nips, int64_t now, uint32_t ttl, X509 **cert,
+                           EVP_PKEY **key, struct rbac_diag *diag)
 {
 	GENERAL_NAMES *names = NULL;
 	X509 *x = NULL;
@@ -956,10 +982,11 @@ int rbac_cert_issue_server(const struct rbac_ca *ca, const char *const *dns, siz
 	int rv = 0;
 
 	if (ndns + nips == 0)
-		return diag_set(diag, RBAC_ERR_INVALID, "dns", "a server certificate needs a DNS name or an IP address");
+		return diag_set(diag, RBAC_ERR_INVALID, "dns",
+		                "a server certificate needs a DNS name or an IP address");
 	if (ndns > RBAC_MAX_SAN || nips > RBAC_MAX_SAN || ndns + nips > RBAC_MAX_SAN)
-		return diag_set(diag, RBAC_ERR_TOO_LARGE, "dns", "%zu names, more than the %d allowed", ndns + nips,
-		                RBAC_MAX_SAN);
+		return diag_set(diag, RBAC_ERR_TOO_LARGE, "dns", "%zu names, more than the %d allowed",
+		                ndns + nips, RBAC_MAX_SAN);
 	if ((names = sk_GENERAL_NAME_new_null()) == NULL)
 		return diag_set(diag, RBAC_ERR_NOMEM, "", "out of memory");
 	for (size_t i = 0; i < ndns && rv == 0; i++)
@@ -1113,9 +1140,9 @@ int rbac_crl_build(const struct rbac_ca *ca, const struct rbac_revoked *revoked,
 	if ((rv = check_lifetime(ca->cert, now, ttl, diag)) != 0)
 		goto out;
 	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
-	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) || ASN1_TIME_set(t, (time_t)now) == NULL ||
-	    !X509_CRL_set1_lastUpdate(crl, t) || ASN1_TIME_set(t, (time_t)(now + (int64_t)ttl)) == NULL ||
-	    !X509_CRL_set1_nextUpdate(crl, t)) {
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
+	    ASN1_TIME_set(t, (time_t)now) == NULL || !X509_CRL_set1_lastUpdate(crl, t) ||
+	    ASN1_TIME_set(t, (time_t)(now + (int64_t)ttl)) == NULL || !X509_CRL_set1_nextUpdate(crl, t)) {
 		rv = crypto_fail(diag, "setting up the CRL");
 		goto out;
 	}
@@ -1182,18 +1209,22 @@ static int read_user(const X509 *cert, char **user, struct rbac_diag *diag)
 	int len, rv;
 
 	if (at < 0)
-		return diag_set(diag, RBAC_ERR_CERT, "subject", "the certificate's subject has no CN (the user name)");
+		return diag_set(diag, RBAC_ERR_CERT, "subject",
+		                "the certificate's subject has no CN (the user name)");
 	if (X509_NAME_get_index_by_NID(name, NID_commonName, at) >= 0)
-		return diag_set(diag, RBAC_ERR_CERT, "subject", "the certificate's subject has several CNs: which user "
+		return diag_set(diag, RBAC_ERR_CERT, "subject",
+		                "the certificate's subject has several CNs: which user "
 		                "is meant is ambiguous");
 	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at)));
 	if (len < 0) {
 		ERR_clear_error();
-		return diag_set(diag, RBAC_ERR_CERT, "subject", "the certificate's CN is not a readable string");
+		return diag_set(diag, RBAC_ERR_CERT, "subject",
+		                "the certificate's CN is not a readable string");
 	}
 	/* The user must survive as a C string: no NUL inside (has_control
 	 * counts it), and the other name rules. */
-	rv = check_name((const char *)utf8, (size_t)len, "the certificate's CN (the user name)", "subject", diag);
+	rv = check_name((const char *)utf8, (size_t)len, "the certificate's CN (the user name)", "subject",
+	                diag);
 	if (rv == RBAC_ERR_INVALID || rv == RBAC_ERR_TOO_LARGE) {
 		rv = RBAC_ERR_CERT;
 		if (diag != NULL)
@@ -1258,11 +1289,13 @@ int rbac_identity_from_cert(const X509 *cert, const X509 *identity_ca, struct rb
 	}
 	X509_EXTENSION *ext = X509_get_ext(cert, at);
 	if (X509_EXTENSION_get_critical(ext)) {
-		rv = diag_set(diag, RBAC_ERR_CERT, "extensions", "the identity extension is marked critical; it never is");
+		rv = diag_set(diag, RBAC_ERR_CERT, "extensions",
+		              "the identity extension is marked critical; it never is");
 		goto out;
 	}
 	const ASN1_OCTET_STRING *value = X509_EXTENSION_get_data(ext);
-	rv = rbac_identity_ext_parse(ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), &ext_id, diag);
+	rv = rbac_identity_ext_parse(ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), &ext_id,
+	                             diag);
 	if (rv != 0)
 		goto out;
 	tmp.roles = ext_id.roles;

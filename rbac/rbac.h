@@ -197,9 +197,9 @@ int rbac_cert_issue_user(const struct rbac_ca *ca, const struct rbac_identity *i
  * error codes: RBAC_ERR_INVALID (no names, or a bad name or address),
  * RBAC_ERR_TOO_LARGE, RBAC_ERR_RANGE, RBAC_ERR_CRYPTO, RBAC_ERR_NOMEM.
  */
-int rbac_cert_issue_server(const struct rbac_ca *ca, const char *const *dns, size_t ndns, const char *const *ips,
-                           size_t nips, int64_t now, uint32_t ttl, X509 **cert, EVP_PKEY **key,
-                           struct rbac_diag *diag);
+int rbac_cert_issue_server(const struct rbac_ca *ca, const char *const *dns, size_t ndns,
+                           const char *const *ips, size_t nips, int64_t now, uint32_t ttl, X509 **cert,
+                           EVP_PKEY **key, struct rbac_diag *diag);
 
 /* One revoked certificate: its serial (hex, as rbac_serial_normalize()
  * writes it; borrowed) and when it was revoked. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz_identity_ext.c: libFuzzer target for the identity extension's parsers (JSON and DER) and its encoder. */
+/* fuzz_identity_ext.c: libFuzzer target for the identity extension's JSON and DER parsers and its encoder. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +34,8 @@ static _Noreturn void violated(const char *what)
 
 static int is_parser_error(int rv)
 {
-	return rv == RBAC_ERR_SYNTAX || rv == RBAC_ERR_INVALID || rv == RBAC_ERR_TOO_LARGE || rv == RBAC_ERR_NOMEM;
+	return rv == RBAC_ERR_SYNTAX || rv == RBAC_ERR_INVALID || rv == RBAC_ERR_TOO_LARGE ||
+	       rv == RBAC_ERR_NOMEM;
 }
 
 static void check_name(const char *s, size_t max, const char *what)
@@ -77,7 +78,8 @@ static void check_identity(const struct rbac_identity *id)
 			if (strcmp(id->traits[k].name, t->name) == 0)
 				violated("a trait named twice");
 		for (size_t v = 0; v < t->nvalues; v++) {
-			check_name(t->values[v], RBAC_MAX_IDENTITY_EXT, "a trait value longer than the extension");
+			check_name(t->values[v], RBAC_MAX_IDENTITY_EXT,
+			           "a trait value longer than the extension");
 			for (size_t k = 0; k < v; k++)
 				if (strcmp(t->values[k], t->values[v]) == 0)
 					violated("a trait value listed twice");
@@ -109,7 +111,8 @@ static void check_error(int rv, const struct rbac_diag *diag)
 		violated("an error code the parser does not document");
 	if (diag->code != rv || diag->msg[0] == '\0')
 		violated("an error without its diagnostic");
-	if (memchr(diag->path, '\0', sizeof(diag->path)) == NULL || memchr(diag->msg, '\0', sizeof(diag->msg)) == NULL)
+	if (memchr(diag->path, '\0', sizeof(diag->path)) == NULL ||
+	    memchr(diag->msg, '\0', sizeof(diag->msg)) == NULL)
 		violated("a diagnostic without its NUL");
 }
 

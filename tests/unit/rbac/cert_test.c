@@ -35,7 +35,8 @@ static struct rbac_ca ca, other;
 static int group_setup(void **state)
 {
 	(void)state;
-	if (rbac_ca_create(NULL, NOW, CA_TTL, &ca, NULL) != 0 || rbac_ca_create(NULL, NOW, CA_TTL, &other, NULL) != 0)
+	if (rbac_ca_create(NULL, NOW, CA_TTL, &ca, NULL) != 0 ||
+	    rbac_ca_create(NULL, NOW, CA_TTL, &other, NULL) != 0)
 		return -1;
 	return 0;
 }
@@ -103,7 +104,8 @@ static void test_ca_create(void **state)
 	assert_int_equal(X509_check_ca(x), 1);
 	assert_int_equal(X509_check_private_key(x, ca.key), 1);
 	assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1); /* self-signed */
-	assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)), 10);
+	assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)),
+	                 10);
 	assert_string_equal(cn, "awsgate CA");
 	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)), 0);
 	assert_int_equal(EVP_PKEY_get_base_id(ca.key), EVP_PKEY_EC);
@@ -167,7 +169,8 @@ static void test_ca_from_pem(void **state)
 	assert_true(PEM_write_bio_X509(cb, ca.cert));
 	assert_true(PEM_write_bio_PrivateKey(kb, ca.key, NULL, NULL, 0, NULL, NULL));
 	assert_true(PEM_write_bio_PrivateKey(ob, other.key, NULL, NULL, 0, NULL, NULL));
-	long clen = BIO_get_mem_data(cb, &cert), klen = BIO_get_mem_data(kb, &key), olen = BIO_get_mem_data(ob, &okey);
+	long clen = BIO_get_mem_data(cb, &cert), klen = BIO_get_mem_data(kb, &key),
+	     olen = BIO_get_mem_data(ob, &okey);
 
 	assert_int_equal(rbac_ca_from_pem(cert, (size_t)clen, key, (size_t)klen, &c, &diag), 0);
 	assert_int_equal(X509_cmp(c.cert, ca.cert), 0);
@@ -191,7 +194,8 @@ static void test_ca_from_pem(void **state)
 	assert_true(PEM_write_bio_X509(lb, leaf));
 	assert_true(PEM_write_bio_PrivateKey(lkb, lkey, NULL, NULL, 0, NULL, NULL));
 	long llen = BIO_get_mem_data(lb, &lcert), lklen = BIO_get_mem_data(lkb, &lkeypem);
-	assert_int_equal(rbac_ca_from_pem(lcert, (size_t)llen, lkeypem, (size_t)lklen, &c, &diag), RBAC_ERR_CERT);
+	assert_int_equal(rbac_ca_from_pem(lcert, (size_t)llen, lkeypem, (size_t)lklen, &c, &diag),
+	                 RBAC_ERR_CERT);
 	assert_non_null(strstr(diag.msg, "not a CA"));
 	BIO_free(lb);
 	BIO_free(lkb);
@@ -210,7 +214,8 @@ static void test_user_issue_and_read(void **state)
 {
 	(void)state;
 	static const char *const roles[] = {"dev", "ops", NULL};
-	static const char *const traits[] = {"logins", "alice", "root", NULL, "email", "alice@example.org", NULL, NULL};
+	static const char *const traits[] = {"logins", "alice", "root", NULL, "email", "alice@example.org",
+	                                     NULL,     NULL};
 	struct rbac_identity in, out;
 	struct rbac_diag diag;
 	X509 *x;
@@ -227,7 +232,8 @@ static void test_user_issue_and_read(void **state)
 	assert_false(X509_get_extended_key_usage(x) & XKU_SSL_SERVER);
 	assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
 	assert_non_null(X509_get0_subject_key_id(x));
-	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x), X509_get0_subject_key_id(ca.cert)), 0);
+	assert_int_equal(
+	    ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x), X509_get0_subject_key_id(ca.cert)), 0);
 	assert_int_equal(asn1_epoch(X509_get0_notBefore(x)), NOW - RBAC_CERT_BACKDATE);
 	assert_int_equal(asn1_epoch(X509_get0_notAfter(x)), NOW + 8 * HOUR);
 	BIGNUM *serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
@@ -448,7 +454,8 @@ static X509 *craft(const struct rbac_ca *signer, const char *const *cns, const i
 	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 7));
 	for (size_t i = 0; cns && cns[i]; i++)
 		assert_true(X509_NAME_add_entry_by_NID(name, NID_commonName, V_ASN1_UTF8STRING,
-		                                       (const unsigned char *)cns[i], cnlens ? cnlens[i] : -1, -1, 0));
+		                                       (const unsigned char *)cns[i], cnlens ? cnlens[i] : -1,
+		                                       -1, 0));
 	assert_true(X509_set_subject_name(x, name));
 	assert_true(X509_set_issuer_name(x, X509_get_subject_name(signer->cert)));
 	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)NOW));
@@ -490,15 +497,15 @@ struct cn_case {
 };
 
 static struct cn_case cn_cases[] = {
-	{"cn-missing", {NULL}, {0, 0}, RBAC_ERR_CERT},
-	{"cn-empty", {"", NULL}, {0, 0}, RBAC_ERR_CERT},
-	{"cn-twice", {"alice", "bob", NULL}, {5, 3}, RBAC_ERR_CERT},
-	{"cn-newline", {"alice\nadmin", NULL}, {11, 0}, RBAC_ERR_CERT},
-	{"cn-nul-inside", {"alice\0x", NULL}, {7, 0}, RBAC_ERR_CERT},
-	{"cn-del", {"alice\x7f", NULL}, {6, 0}, RBAC_ERR_CERT},
-	{"cn-c1-control", {"alice\xc2\x85", NULL}, {7, 0}, RBAC_ERR_CERT},
-	{"cn-utf8", {"J\xc3\xbcrgen", NULL}, {7, 0}, 0},
-	{"cn-one", {"a", NULL}, {1, 0}, 0},
+    {"cn-missing", {NULL}, {0, 0}, RBAC_ERR_CERT},
+    {"cn-empty", {"", NULL}, {0, 0}, RBAC_ERR_CERT},
+    {"cn-twice", {"alice", "bob", NULL}, {5, 3}, RBAC_ERR_CERT},
+    {"cn-newline", {"alice\nadmin", NULL}, {11, 0}, RBAC_ERR_CERT},
+    {"cn-nul-inside", {"alice\0x", NULL}, {7, 0}, RBAC_ERR_CERT},
+    {"cn-del", {"alice\x7f", NULL}, {6, 0}, RBAC_ERR_CERT},
+    {"cn-c1-control", {"alice\xc2\x85", NULL}, {7, 0}, RBAC_ERR_CERT},
+    {"cn-utf8", {"J\xc3\xbcrgen", NULL}, {7, 0}, 0},
+    {"cn-one", {"a", NULL}, {1, 0}, 0},
 };
 
 static void test_cn(void **state)
@@ -607,55 +614,55 @@ struct json_case {
 };
 
 static struct json_case json_cases[] = {
-	{"minimal", "{\"v\":1}", 0, NULL},
-	{"full", "{\"v\":1,\"roles\":[\"a\",\"b\"],\"traits\":{\"t\":[\"x\",\"\"],\"u\":[]}}", 0, NULL},
-	{"keys-in-any-order", "{\"traits\":{},\"roles\":[],\"v\":1}", 0, NULL},
-	{"whitespace", " {\n \"v\" : 1 ,\"roles\" : [ \"a\" ] }\n", 0, NULL},
-	{"utf8-role", "{\"v\":1,\"roles\":[\"d\xc3\xa9v\"]}", 0, NULL},
-	{"escaped-utf8-role", "{\"v\":1,\"roles\":[\"d\\u00e9v\"]}", 0, NULL},
+    {"minimal", "{\"v\":1}", 0, NULL},
+    {"full", "{\"v\":1,\"roles\":[\"a\",\"b\"],\"traits\":{\"t\":[\"x\",\"\"],\"u\":[]}}", 0, NULL},
+    {"keys-in-any-order", "{\"traits\":{},\"roles\":[],\"v\":1}", 0, NULL},
+    {"whitespace", " {\n \"v\" : 1 ,\"roles\" : [ \"a\" ] }\n", 0, NULL},
+    {"utf8-role", "{\"v\":1,\"roles\":[\"d\xc3\xa9v\"]}", 0, NULL},
+    {"escaped-utf8-role", "{\"v\":1,\"roles\":[\"d\\u00e9v\"]}", 0, NULL},
 
-	{"duplicate-top-key", "{\"v\":1,\"v\":1}", RBAC_ERR_SYNTAX, ""},
-	{"duplicate-roles-key", "{\"v\":1,\"roles\":[],\"roles\":[\"admin\"]}", RBAC_ERR_SYNTAX, ""},
-	{"duplicate-trait-name", "{\"v\":1,\"traits\":{\"t\":[\"a\"],\"t\":[\"b\"]}}", RBAC_ERR_SYNTAX, ""},
-	{"not-json", "v=1", RBAC_ERR_SYNTAX, ""},
-	{"empty", "", RBAC_ERR_SYNTAX, ""},
-	{"trailing-garbage", "{\"v\":1}x", RBAC_ERR_SYNTAX, ""},
-	{"two-objects", "{\"v\":1}{\"v\":1}", RBAC_ERR_SYNTAX, ""},
-	{"escaped-nul", "{\"v\":1,\"roles\":[\"a\\u0000b\"]}", RBAC_ERR_SYNTAX, ""},
-	{"invalid-utf8", "{\"v\":1,\"roles\":[\"\xc3\x28\"]}", RBAC_ERR_SYNTAX, ""},
+    {"duplicate-top-key", "{\"v\":1,\"v\":1}", RBAC_ERR_SYNTAX, ""},
+    {"duplicate-roles-key", "{\"v\":1,\"roles\":[],\"roles\":[\"admin\"]}", RBAC_ERR_SYNTAX, ""},
+    {"duplicate-trait-name", "{\"v\":1,\"traits\":{\"t\":[\"a\"],\"t\":[\"b\"]}}", RBAC_ERR_SYNTAX, ""},
+    {"not-json", "v=1", RBAC_ERR_SYNTAX, ""},
+    {"empty", "", RBAC_ERR_SYNTAX, ""},
+    {"trailing-garbage", "{\"v\":1}x", RBAC_ERR_SYNTAX, ""},
+    {"two-objects", "{\"v\":1}{\"v\":1}", RBAC_ERR_SYNTAX, ""},
+    {"escaped-nul", "{\"v\":1,\"roles\":[\"a\\u0000b\"]}", RBAC_ERR_SYNTAX, ""},
+    {"invalid-utf8", "{\"v\":1,\"roles\":[\"\xc3\x28\"]}", RBAC_ERR_SYNTAX, ""},
 
-	{"array-at-top", "[{\"v\":1}]", RBAC_ERR_INVALID, ""},
-	{"unknown-key", "{\"v\":1,\"groups\":[]}", RBAC_ERR_INVALID, ""},
-	{"unknown-key-case", "{\"v\":1,\"Roles\":[]}", RBAC_ERR_INVALID, ""},
-	{"v-missing", "{\"roles\":[]}", RBAC_ERR_INVALID, "v"},
-	{"v-two", "{\"v\":2}", RBAC_ERR_INVALID, "v"},
-	{"v-zero", "{\"v\":0}", RBAC_ERR_INVALID, "v"},
-	{"v-string", "{\"v\":\"1\"}", RBAC_ERR_INVALID, "v"},
-	{"v-real", "{\"v\":1.0}", RBAC_ERR_INVALID, "v"},
-	{"v-true", "{\"v\":true}", RBAC_ERR_INVALID, "v"},
-	{"roles-string", "{\"v\":1,\"roles\":\"dev\"}", RBAC_ERR_INVALID, "roles"},
-	{"roles-null", "{\"v\":1,\"roles\":null}", RBAC_ERR_INVALID, "roles"},
-	{"role-number", "{\"v\":1,\"roles\":[\"a\",7]}", RBAC_ERR_INVALID, "roles[1]"},
-	{"role-empty", "{\"v\":1,\"roles\":[\"\"]}", RBAC_ERR_INVALID, "roles[0]"},
-	{"role-twice", "{\"v\":1,\"roles\":[\"a\",\"b\",\"a\"]}", RBAC_ERR_INVALID, "roles[2]"},
-	{"role-newline", "{\"v\":1,\"roles\":[\"a\\nb\"]}", RBAC_ERR_INVALID, "roles[0]"},
-	{"role-c1-control", "{\"v\":1,\"roles\":[\"a\\u0085\"]}", RBAC_ERR_INVALID, "roles[0]"},
-	{"traits-array", "{\"v\":1,\"traits\":[]}", RBAC_ERR_INVALID, "traits"},
-	{"trait-string", "{\"v\":1,\"traits\":{\"t\":\"x\"}}", RBAC_ERR_INVALID, "traits.t"},
-	{"trait-value-number", "{\"v\":1,\"traits\":{\"t\":[\"x\",1]}}", RBAC_ERR_INVALID, "traits.t[1]"},
-	{"trait-value-object", "{\"v\":1,\"traits\":{\"t\":[{}]}}", RBAC_ERR_INVALID, "traits.t[0]"},
-	{"trait-value-twice", "{\"v\":1,\"traits\":{\"t\":[\"x\",\"x\"]}}", RBAC_ERR_INVALID, "traits.t[1]"},
-	{"trait-value-tab", "{\"v\":1,\"traits\":{\"t\":[\"x\\ty\"]}}", RBAC_ERR_INVALID, "traits.t[0]"},
-	{"trait-name-empty", "{\"v\":1,\"traits\":{\"\":[\"x\"]}}", RBAC_ERR_INVALID, "traits"},
-	{"trait-name-escape", "{\"v\":1,\"traits\":{\"a\\u001bb\":[]}}", RBAC_ERR_INVALID, "traits"},
-	{"trait-name-over-limit", NULL, RBAC_ERR_TOO_LARGE, "traits"},
+    {"array-at-top", "[{\"v\":1}]", RBAC_ERR_INVALID, ""},
+    {"unknown-key", "{\"v\":1,\"groups\":[]}", RBAC_ERR_INVALID, ""},
+    {"unknown-key-case", "{\"v\":1,\"Roles\":[]}", RBAC_ERR_INVALID, ""},
+    {"v-missing", "{\"roles\":[]}", RBAC_ERR_INVALID, "v"},
+    {"v-two", "{\"v\":2}", RBAC_ERR_INVALID, "v"},
+    {"v-zero", "{\"v\":0}", RBAC_ERR_INVALID, "v"},
+    {"v-string", "{\"v\":\"1\"}", RBAC_ERR_INVALID, "v"},
+    {"v-real", "{\"v\":1.0}", RBAC_ERR_INVALID, "v"},
+    {"v-true", "{\"v\":true}", RBAC_ERR_INVALID, "v"},
+    {"roles-string", "{\"v\":1,\"roles\":\"dev\"}", RBAC_ERR_INVALID, "roles"},
+    {"roles-null", "{\"v\":1,\"roles\":null}", RBAC_ERR_INVALID, "roles"},
+    {"role-number", "{\"v\":1,\"roles\":[\"a\",7]}", RBAC_ERR_INVALID, "roles[1]"},
+    {"role-empty", "{\"v\":1,\"roles\":[\"\"]}", RBAC_ERR_INVALID, "roles[0]"},
+    {"role-twice", "{\"v\":1,\"roles\":[\"a\",\"b\",\"a\"]}", RBAC_ERR_INVALID, "roles[2]"},
+    {"role-newline", "{\"v\":1,\"roles\":[\"a\\nb\"]}", RBAC_ERR_INVALID, "roles[0]"},
+    {"role-c1-control", "{\"v\":1,\"roles\":[\"a\\u0085\"]}", RBAC_ERR_INVALID, "roles[0]"},
+    {"traits-array", "{\"v\":1,\"traits\":[]}", RBAC_ERR_INVALID, "traits"},
+    {"trait-string", "{\"v\":1,\"traits\":{\"t\":\"x\"}}", RBAC_ERR_INVALID, "traits.t"},
+    {"trait-value-number", "{\"v\":1,\"traits\":{\"t\":[\"x\",1]}}", RBAC_ERR_INVALID, "traits.t[1]"},
+    {"trait-value-object", "{\"v\":1,\"traits\":{\"t\":[{}]}}", RBAC_ERR_INVALID, "traits.t[0]"},
+    {"trait-value-twice", "{\"v\":1,\"traits\":{\"t\":[\"x\",\"x\"]}}", RBAC_ERR_INVALID, "traits.t[1]"},
+    {"trait-value-tab", "{\"v\":1,\"traits\":{\"t\":[\"x\\ty\"]}}", RBAC_ERR_INVALID, "traits.t[0]"},
+    {"trait-name-empty", "{\"v\":1,\"traits\":{\"\":[\"x\"]}}", RBAC_ERR_INVALID, "traits"},
+    {"trait-name-escape", "{\"v\":1,\"traits\":{\"a\\u001bb\":[]}}", RBAC_ERR_INVALID, "traits"},
+    {"trait-name-over-limit", NULL, RBAC_ERR_TOO_LARGE, "traits"},
 
-	{"roles-over-limit", NULL, RBAC_ERR_TOO_LARGE, "roles"},
-	{"traits-over-limit", NULL, RBAC_ERR_TOO_LARGE, "traits"},
-	{"trait-values-over-limit", NULL, RBAC_ERR_TOO_LARGE, "traits.t"},
-	{"role-name-over-limit", NULL, RBAC_ERR_TOO_LARGE, "roles[0]"},
-	{"json-over-limit", NULL, RBAC_ERR_TOO_LARGE, ""},
-	{"roles-at-limit", NULL, 0, NULL},
+    {"roles-over-limit", NULL, RBAC_ERR_TOO_LARGE, "roles"},
+    {"traits-over-limit", NULL, RBAC_ERR_TOO_LARGE, "traits"},
+    {"trait-values-over-limit", NULL, RBAC_ERR_TOO_LARGE, "traits.t"},
+    {"role-name-over-limit", NULL, RBAC_ERR_TOO_LARGE, "roles[0]"},
+    {"json-over-limit", NULL, RBAC_ERR_TOO_LARGE, ""},
+    {"roles-at-limit", NULL, 0, NULL},
 };
 
 /* Appends to a growing buffer. */
@@ -758,7 +765,8 @@ static void test_ext_der(void **state)
 	static const unsigned char trailing[] = {0x0c, 0x07, '{', '"', 'v', '"', ':', '1', '}', 0x00};
 	static const unsigned char long_form[] = {0x0c, 0x81, 0x07, '{', '"', 'v', '"', ':', '1', '}'};
 	static const unsigned char short_len[] = {0x0c, 0x08, '{', '"', 'v', '"', ':', '1', '}'};
-	static const unsigned char constructed[] = {0x2c, 0x09, 0x0c, 0x07, '{', '"', 'v', '"', ':', '1', '}'};
+	static const unsigned char constructed[] = {0x2c, 0x09, 0x0c, 0x07, '{', '"',
+	                                            'v',  '"',  ':',  '1',  '}'};
 	struct rbac_identity id;
 	struct rbac_diag diag;
 
@@ -768,7 +776,8 @@ static void test_ext_der(void **state)
 	assert_int_equal(rbac_identity_ext_parse(trailing, sizeof(trailing), &id, &diag), RBAC_ERR_SYNTAX);
 	assert_int_equal(rbac_identity_ext_parse(long_form, sizeof(long_form), &id, &diag), RBAC_ERR_SYNTAX);
 	assert_int_equal(rbac_identity_ext_parse(short_len, sizeof(short_len), &id, &diag), RBAC_ERR_SYNTAX);
-	assert_int_equal(rbac_identity_ext_parse(constructed, sizeof(constructed), &id, &diag), RBAC_ERR_SYNTAX);
+	assert_int_equal(rbac_identity_ext_parse(constructed, sizeof(constructed), &id, &diag),
+	                 RBAC_ERR_SYNTAX);
 	assert_int_equal(rbac_identity_ext_parse(good, 0, &id, &diag), RBAC_ERR_SYNTAX);
 }
 
@@ -777,7 +786,8 @@ static void test_ext_round_trip(void **state)
 {
 	(void)state;
 	static const char *const roles[] = {"dev", "d\xc3\xa9v", "a\"quote", NULL};
-	static const char *const traits[] = {"logins", "alice", "", NULL, "arns", "arn:aws:iam::1:role/x", NULL, NULL};
+	static const char *const traits[] = {"logins", "alice", "", NULL, "arns", "arn:aws:iam::1:role/x",
+	                                     NULL,     NULL};
 	struct rbac_identity in, out;
 	unsigned char *der;
 	size_t len;
@@ -855,21 +865,22 @@ struct server_bad_case {
 };
 
 static struct server_bad_case server_bad_cases[] = {
-	{"server-no-names", NULL, NULL, RBAC_ERR_INVALID},
-	{"server-dns-empty", "", NULL, RBAC_ERR_INVALID},
-	{"server-dns-comma-injection", "a.example.com,IP:10.0.0.1", NULL, RBAC_ERR_INVALID},
-	{"server-dns-space", "a example.com", NULL, RBAC_ERR_INVALID},
-	{"server-dns-trailing-dot", "example.com.", NULL, RBAC_ERR_INVALID},
-	{"server-dns-empty-label", "a..example.com", NULL, RBAC_ERR_INVALID},
-	{"server-dns-hyphen-first", "-a.example.com", NULL, RBAC_ERR_INVALID},
-	{"server-dns-hyphen-last", "a-.example.com", NULL, RBAC_ERR_INVALID},
-	{"server-dns-inner-wildcard", "a.*.example.com", NULL, RBAC_ERR_INVALID},
-	{"server-dns-bare-wildcard", "*", NULL, RBAC_ERR_INVALID},
-	{"server-dns-label-64", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", NULL, RBAC_ERR_INVALID},
-	{"server-ip-bad", NULL, "256.1.1.1", RBAC_ERR_INVALID},
-	{"server-ip-name", NULL, "localhost", RBAC_ERR_INVALID},
-	{"server-ip-cidr", NULL, "10.0.0.0/8", RBAC_ERR_INVALID},
-	{"server-ttl-past-ca", "gate.example.com", NULL, RBAC_ERR_RANGE},
+    {"server-no-names", NULL, NULL, RBAC_ERR_INVALID},
+    {"server-dns-empty", "", NULL, RBAC_ERR_INVALID},
+    {"server-dns-comma-injection", "a.example.com,IP:10.0.0.1", NULL, RBAC_ERR_INVALID},
+    {"server-dns-space", "a example.com", NULL, RBAC_ERR_INVALID},
+    {"server-dns-trailing-dot", "example.com.", NULL, RBAC_ERR_INVALID},
+    {"server-dns-empty-label", "a..example.com", NULL, RBAC_ERR_INVALID},
+    {"server-dns-hyphen-first", "-a.example.com", NULL, RBAC_ERR_INVALID},
+    {"server-dns-hyphen-last", "a-.example.com", NULL, RBAC_ERR_INVALID},
+    {"server-dns-inner-wildcard", "a.*.example.com", NULL, RBAC_ERR_INVALID},
+    {"server-dns-bare-wildcard", "*", NULL, RBAC_ERR_INVALID},
+    {"server-dns-label-64", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", NULL,
+     RBAC_ERR_INVALID},
+    {"server-ip-bad", NULL, "256.1.1.1", RBAC_ERR_INVALID},
+    {"server-ip-name", NULL, "localhost", RBAC_ERR_INVALID},
+    {"server-ip-cidr", NULL, "10.0.0.0/8", RBAC_ERR_INVALID},
+    {"server-ttl-past-ca", "gate.example.com", NULL, RBAC_ERR_RANGE},
 };
 
 static void test_server_bad(void **state)
@@ -881,8 +892,9 @@ static void test_server_bad(void **state)
 	EVP_PKEY *key = NULL;
 
 	uint32_t ttl = c->rv == RBAC_ERR_RANGE ? CA_TTL + 1 : HOUR;
-	assert_int_equal(rbac_cert_issue_server(&ca, dns, c->dns ? 1 : 0, ips, c->ip ? 1 : 0, NOW, ttl, &x, &key, &diag),
-	                 c->rv);
+	assert_int_equal(
+	    rbac_cert_issue_server(&ca, dns, c->dns ? 1 : 0, ips, c->ip ? 1 : 0, NOW, ttl, &x, &key, &diag),
+	    c->rv);
 	assert_int_equal(diag.code, c->rv);
 	assert_null(x);
 	assert_null(key);
@@ -895,8 +907,8 @@ static void test_crl(void **state)
 {
 	(void)state;
 	static const struct rbac_revoked revoked[] = {
-		{"4959E3211F0EE5087F2A11A4B0E9B63DA7BCD8D1", NOW - 600},
-		{"01", NOW - 60},
+	    {"4959E3211F0EE5087F2A11A4B0E9B63DA7BCD8D1", NOW - 600},
+	    {"01", NOW - 60},
 	};
 	X509_CRL *crl;
 	struct rbac_diag diag;
@@ -949,23 +961,24 @@ struct serial_case {
 };
 
 static struct serial_case serial_cases[] = {
-	{"serial-upper", "4959E3211F", 0, "4959E3211F"},
-	{"serial-lower", "4959e3211f", 0, "4959E3211F"},
-	{"serial-odd-digits", "abc", 0, "0ABC"},
-	{"serial-leading-zeros", "00007F", 0, "7F"},
-	{"serial-colons", "49:59:e3", 0, "4959E3"},
-	{"serial-forty-digits", "7fffffffffffffffffffffffffffffffffffffff", 0, "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
-	{"serial-zeros-then-forty", "007fffffffffffffffffffffffffffffffffffffff", 0,
-	 "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
-	{"serial-forty-one-digits", "17fffffffffffffffffffffffffffffffffffffff", RBAC_ERR_TOO_LARGE, NULL},
-	{"serial-zero", "00", RBAC_ERR_INVALID, NULL},
-	{"serial-empty", "", RBAC_ERR_INVALID, NULL},
-	{"serial-not-hex", "4g", RBAC_ERR_INVALID, NULL},
-	{"serial-minus", "-49", RBAC_ERR_INVALID, NULL},
-	{"serial-0x", "0x49", RBAC_ERR_INVALID, NULL},
-	{"serial-colon-end", "49:59:", RBAC_ERR_INVALID, NULL},
-	{"serial-colon-single-digit", "4:59", RBAC_ERR_INVALID, NULL},
-	{"serial-space", "49 59", RBAC_ERR_INVALID, NULL},
+    {"serial-upper", "4959E3211F", 0, "4959E3211F"},
+    {"serial-lower", "4959e3211f", 0, "4959E3211F"},
+    {"serial-odd-digits", "abc", 0, "0ABC"},
+    {"serial-leading-zeros", "00007F", 0, "7F"},
+    {"serial-colons", "49:59:e3", 0, "4959E3"},
+    {"serial-forty-digits", "7fffffffffffffffffffffffffffffffffffffff", 0,
+     "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
+    {"serial-zeros-then-forty", "007fffffffffffffffffffffffffffffffffffffff", 0,
+     "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
+    {"serial-forty-one-digits", "17fffffffffffffffffffffffffffffffffffffff", RBAC_ERR_TOO_LARGE, NULL},
+    {"serial-zero", "00", RBAC_ERR_INVALID, NULL},
+    {"serial-empty", "", RBAC_ERR_INVALID, NULL},
+    {"serial-not-hex", "4g", RBAC_ERR_INVALID, NULL},
+    {"serial-minus", "-49", RBAC_ERR_INVALID, NULL},
+    {"serial-0x", "0x49", RBAC_ERR_INVALID, NULL},
+    {"serial-colon-end", "49:59:", RBAC_ERR_INVALID, NULL},
+    {"serial-colon-single-digit", "4:59", RBAC_ERR_INVALID, NULL},
+    {"serial-space", "49 59", RBAC_ERR_INVALID, NULL},
 };
 
 static void test_serial(void **state)
@@ -1035,7 +1048,8 @@ static void run_without_tcache(char **argv)
 
 	if (tcache_off())
 		return;
-	if (snprintf(value, sizeof(value), "%s%s%s", t ? t : "", t ? ":" : "", NO_TCACHE) >= (int)sizeof(value))
+	if (snprintf(value, sizeof(value), "%s%s%s", t ? t : "", t ? ":" : "", NO_TCACHE) >=
+	    (int)sizeof(value))
 		return;
 	setenv("GLIBC_TUNABLES", value, 1);
 	execv("/proc/self/exe", argv);
@@ -1099,15 +1113,16 @@ static void test_no_leak(void **state)
 
 /* ------------------------------------------------------------------------ */
 
-#define ADD_CASES(table, fn)                                                                                      \
-	for (size_t i = 0; i < LEN(table); i++)                                                                   \
-		tests[n++] = (struct CMUnitTest){.name = (table)[i].name, .test_func = (fn),                       \
-		                                 .initial_state = &(table)[i]};
+#define ADD_CASES(table, fn)                                                                                 \
+	for (size_t i = 0; i < LEN(table); i++)                                                              \
+		tests[n++] = (struct CMUnitTest){                                                            \
+		    .name = (table)[i].name, .test_func = (fn), .initial_state = &(table)[i]};
 #define ADD(fn) tests[n++] = (struct CMUnitTest){.name = #fn, .test_func = (fn)};
 
 int main(int argc, char **argv)
 {
-	struct CMUnitTest tests[LEN(cn_cases) + LEN(json_cases) + LEN(server_bad_cases) + LEN(serial_cases) + 19];
+	struct CMUnitTest
+	    tests[LEN(cn_cases) + LEN(json_cases) + LEN(server_bad_cases) + LEN(serial_cases) + 19];
 	size_t n = 0;
 
 	(void)argc;
