@@ -146,24 +146,8 @@ static char *dup_bytes(const char *s, size_t len)
 /* ------------------------------------------------------------------------
  * Identities */
 
-void rbac_identity_free(struct rbac_identity *id)
-{
-	if (id == NULL)
-		return;
-	free(id->user);
-	for (size_t i = 0; i < id->nroles; i++)
-		free(id->roles[i]);
-	free(id->roles);
-	for (size_t i = 0; i < id->ntraits; i++) {
-		struct rbac_trait *t = &id->traits[i];
-		free(t->name);
-		for (size_t k = 0; k < t->nvalues; k++)
-			free(t->values[k]);
-		free(t->values);
-	}
-	free(id->traits);
-	memset(id, 0, sizeof(*id));
-}
+/* rbac_identity_free(), which the functions below use on their half-built
+ * identities, is in identity.c. */
 
 /* Reads the "roles" array into |id|. */
 static int parse_roles(json_t *roles, struct rbac_identity *id, struct rbac_diag *diag)

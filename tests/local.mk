@@ -16,6 +16,9 @@ UNIT_TESTS = \
 	tests/unit/sigv4/time.utest \
 	tests/unit/sigv4/suite.utest \
 	tests/unit/sigv4/vectors.utest \
+	tests/unit/rbac/jsonpos.utest \
+	tests/unit/rbac/pattern.utest \
+	tests/unit/rbac/template.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
 	tests/unit/rbac/cert.utest
@@ -55,6 +58,18 @@ tests_unit_sigv4_vectors_utest_SOURCES = tests/unit/sigv4/suite_test.c
 tests_unit_sigv4_vectors_utest_CFLAGS = $(TEST_CFLAGS) -DOWN_VECTORS
 tests_unit_sigv4_vectors_utest_LDADD = $(SIGV4_TEST_LDADD) $(JANSSON_LIBS)
 
+tests_unit_rbac_jsonpos_utest_SOURCES = tests/unit/rbac/jsonpos_test.c
+tests_unit_rbac_jsonpos_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_jsonpos_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_rbac_pattern_utest_SOURCES = tests/unit/rbac/pattern_test.c
+tests_unit_rbac_pattern_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_pattern_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_rbac_template_utest_SOURCES = tests/unit/rbac/template_test.c
+tests_unit_rbac_template_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_template_utest_LDADD = $(RBAC_TEST_LDADD)
+
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
@@ -73,8 +88,10 @@ TESTS += \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4-verify.test \
 	tests/integration/sigv4-chunked.test \
+	tests/integration/rbac-cli.test \
 	tests/integration/ca.test
 dist_noinst_SCRIPTS += \
+	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4_botocore.py \
