@@ -17,6 +17,7 @@ static void usage(FILE *f)
 	      "  certs user    issue a user's client certificate\n"
 	      "  certs server  issue the gate's server certificate\n"
 	      "  certs revoke  revoke a certificate by serial or file\n"
+	      "  certs show    print the identity the gate reads from a certificate\n"
 	      "  config check  validate the daemon file and every resource\n"
 	      "  lock add|ls|rm  lock a user or a role out at once, list and remove locks\n"
 	      "  rbac check    decide whether an identity may use an app's AWS role, and why\n"

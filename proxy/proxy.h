@@ -15,6 +15,7 @@
 #define PX_ERR_RANGE -403    /* a number out of range */
 #define PX_ERR_IO -404       /* reading a file failed; errno-derived text in the message */
 #define PX_ERR_TOO_LARGE -405
+#define PX_ERR_EXISTS -406 /* a file that is not to be replaced exists */
 
 /* Exit statuses, INTERFACES.md: 0 success, 1 a negative answer, 2 usage
  * errors and failures to run. */
@@ -34,6 +35,30 @@ int px_duration_parse(const char *s, uint32_t *secs);
  * This function returns 0 if it succeeds, or one of the following negative
  * error codes: PX_ERR_IO (|errbuf| says why), PX_ERR_TOO_LARGE, PX_ERR_NOMEM. */
 int px_file_read(const char *path, size_t max, char **data, size_t *len, char *errbuf, size_t errlen);
+
+/* Flags of px_file_write(). */
+#define PX_FILE_REPLACE 1u /* replace |path| if it exists (atomically) */
+
+/* Writes |len| bytes of |data| to |path| so that no reader ever sees a part
+ * of it: into a new temporary file beside |path| (same directory, created
+ * O_CREAT|O_EXCL with mode 0600 and then given |mode|, so that a key is
+ * never readable by others, not even for an instant), synced, then put in
+ * place with link(), which fails when |path| exists (no check-then-write
+ * race), or with PX_FILE_REPLACE by rename() over it; then the directory
+ * is synced. The temporary file never outlives the call.
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes: PX_ERR_EXISTS (|path| exists and PX_FILE_REPLACE is not set),
+ * PX_ERR_IO (|errbuf| says why), PX_ERR_NOMEM. */
+int px_file_write(const char *path, const void *data, size_t len, unsigned mode, unsigned flags, char *errbuf,
+                  size_t errlen);
+
+/* Reads a secret file (a private key) as px_file_read() does, but with
+ * read(2) into one buffer of |max| + 1 bytes, so that no copy of it stays
+ * behind in stdio's buffers or in memory freed by realloc(). The caller
+ * wipes |*data| with OPENSSL_cleanse() before free(). "-" is not accepted.
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes: PX_ERR_IO (|errbuf| says why), PX_ERR_TOO_LARGE, PX_ERR_NOMEM. */
+int px_file_read_secret(const char *path, size_t max, char **data, size_t *len, char *errbuf, size_t errlen);
 
 /* Parses a signing time given on a command line: "20150830T123600Z",
  * "2015-08-30T12:36:00Z" or an integer of seconds since the epoch.
@@ -55,7 +80,7 @@ void px_diag_print(FILE *f, const struct rbac_diag *d);
  * "ca", ...). Each returns the exit status. */
 int px_ctl_sigv4(int argc, char **argv);
 int px_ctl_ca(int argc, char **argv);     /* ca init|pin|crl (ctl_ca.c) */
-int px_ctl_certs(int argc, char **argv);  /* certs user|server|revoke (ctl_ca.c) */
+int px_ctl_certs(int argc, char **argv);  /* certs user|server|revoke|show (ctl_ca.c) */
 int px_ctl_config(int argc, char **argv); /* config check (ctl_config.c) */
 int px_ctl_rbac(int argc, char **argv);   /* rbac check|roles (ctl_rbac.c) */
 int px_ctl_lock(int argc, char **argv);   /* lock add|ls|rm (ctl_rbac.c) */

@@ -4,6 +4,7 @@ noinst_LIBRARIES += rbac/librbac.a
 rbac_librbac_a_SOURCES = \
 	rbac/rbac.h \
 	rbac/rbac_int.h \
+	rbac/cert.c \
 	rbac/duration.c \
 	rbac/error.c \
 	rbac/explain.c \

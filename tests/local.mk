@@ -20,7 +20,8 @@ UNIT_TESTS = \
 	tests/unit/rbac/pattern.utest \
 	tests/unit/rbac/template.utest \
 	tests/unit/proxy/duration.utest \
-	tests/unit/proxy/timearg.utest
+	tests/unit/proxy/timearg.utest \
+	tests/unit/rbac/cert.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -77,13 +78,18 @@ tests_unit_proxy_timearg_utest_SOURCES = tests/unit/proxy/timearg_test.c
 tests_unit_proxy_timearg_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
 
+tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
+tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_cert_utest_LDADD = $(RBAC_TEST_LDADD)
+
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4-verify.test \
 	tests/integration/sigv4-chunked.test \
-	tests/integration/rbac-cli.test
+	tests/integration/rbac-cli.test \
+	tests/integration/ca.test
 dist_noinst_SCRIPTS += \
 	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
@@ -93,14 +99,15 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4_verify.py \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/sigv4_chunked.py \
+	tests/integration/ca.test \
 	tests/data/sigv4/generate.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk
+FUZZ_TARGETS = reqfile sign verify dechunk identity_ext
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
-	tests/fuzz/dechunk_replay
+	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -113,9 +120,12 @@ tests_fuzz_verify_replay_SOURCES = tests/fuzz/fuzz_verify.c tests/fuzz/harness.h
 tests_fuzz_verify_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
 tests_fuzz_dechunk_replay_SOURCES = tests/fuzz/fuzz_dechunk.c tests/fuzz/replay_main.c
 tests_fuzz_dechunk_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_identity_ext_replay_SOURCES = tests/fuzz/fuzz_identity_ext.c tests/fuzz/replay_main.c
+tests_fuzz_identity_ext_replay_LDADD = $(RBAC_LIBS)
 
 if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
+noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
+	tests/fuzz/fuzz_identity_ext
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -132,7 +142,12 @@ tests_fuzz_fuzz_dechunk_SOURCES = tests/fuzz/fuzz_dechunk.c
 tests_fuzz_fuzz_dechunk_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_dechunk_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_dechunk_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
-fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
+tests_fuzz_fuzz_identity_ext_SOURCES = tests/fuzz/fuzz_identity_ext.c
+tests_fuzz_fuzz_identity_ext_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_identity_ext_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_identity_ext_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
+	tests/fuzz/fuzz_identity_ext
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
