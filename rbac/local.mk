@@ -4,7 +4,8 @@ noinst_LIBRARIES += rbac/librbac.a
 rbac_librbac_a_SOURCES = \
 	rbac/rbac.h \
 	rbac/duration.c \
-	rbac/error.c
+	rbac/error.c \
+	rbac/jsonpos.c
 rbac_librbac_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
 RBAC_LIBS = rbac/librbac.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
 

@@ -58,7 +58,9 @@ int rbac_duration_parse(const char *s, uint32_t *secs);
 
 /*
  * Finds where the value at JSON path |path| ("[2].spec.allow.aws_role_arns[1]",
- * "listen[0].address", "" for the whole document) starts in |text|, which
+ * "listen[0].address", "" for the whole document; a member whose name is
+ * not only letters, digits, '_' and '-' is written ["teleport.dev/origin"],
+ * without escapes) starts in |text|, which
  * must be the bytes jansson parsed. jansson records positions of syntax
  * errors only; this re-scans the text when an error needs a position.
  * Writes 1-based |*line| and |*column| (a column counts bytes).
@@ -108,6 +110,246 @@ void rbac_identity_free(struct rbac_identity *id);
 #define RBAC_MAX_TRAITS 256         /* traits of one identity */
 #define RBAC_MAX_TRAIT_VALUES 1024  /* values of one trait */
 #define RBAC_MAX_NAME 253           /* bytes of a user, role, app or lock name */
+
+/* --- resources and the policy ------------------------------------------ */
+
+#define RBAC_MAX_DOCUMENT (4 << 20) /* bytes of one resource file */
+#define RBAC_MAX_PATTERN 2048       /* bytes of one pattern (an ARN is at most 2048) */
+#define RBAC_MAX_MATCH_STEPS 100000 /* PCRE2 match limit: a regex that needs more fails closed */
+
+/* Receives each error (d->code < 0) and warning (d->code == 0) in order. */
+typedef void rbac_diag_fn(void *arg, const struct rbac_diag *d);
+
+/*
+ * Every resource loaded: roles, users, apps and locks, with their patterns
+ * and templates compiled. Built by one thread with rbac_policy_load*(), then
+ * rbac_policy_freeze(); after that it never changes and any number of
+ * threads may read it.
+ */
+struct rbac_policy;
+struct rbac_app;  /* borrowed from the policy; valid while it lives */
+struct rbac_role; /* borrowed from the policy */
+
+/* Returns a new, empty policy (+1 reference), or NULL without memory. */
+struct rbac_policy *rbac_policy_new(void);
+
+/* +1 reference to |pol|; returns |pol|. */
+struct rbac_policy *rbac_policy_ref(struct rbac_policy *pol);
+
+/* -1 reference; the last frees it. NULL is accepted. */
+void rbac_policy_unref(struct rbac_policy *pol);
+
+/*
+ * Adds the resource documents in |text| (|len| bytes, one document or an
+ * array of them, as `tctl get --format=json` writes) from |file| (borrowed,
+ * used in messages and kept for the policy's life: it must outlive |pol|,
+ * or be a string literal). Reports every error and warning through |fn|.
+ * Documents with errors are not added; the others are.
+ * This function returns 0 if it succeeds (warnings allowed), or the code of
+ * the first error: RBAC_ERR_SYNTAX, RBAC_ERR_INVALID, RBAC_ERR_DUPLICATE,
+ * RBAC_ERR_TOO_LARGE, RBAC_ERR_NOMEM.
+ */
+int rbac_policy_load(struct rbac_policy *pol, const char *file, const char *text, size_t len, rbac_diag_fn *fn,
+		     void *arg);
+
+/*
+ * The same for documents already parsed: |docs| is a jansson array or object
+ * (a json_t *, borrowed) found at JSON path |path| of |file| whose bytes are
+ * |text| (for line and column; may be NULL). The daemon file's inline apps
+ * come this way.
+ */
+int rbac_policy_load_json(struct rbac_policy *pol, const char *file, const char *text, size_t len,
+			  const void *docs, const char *path, rbac_diag_fn *fn, void *arg);
+
+/*
+ * Ends loading: checks what spans documents (a user's role that does not
+ * exist, a role that can grant nothing, a template that can never resolve,
+ * a deny rule Teleport would read differently) and reports it as warnings.
+ * Nothing may be loaded after. This function returns 0 if it succeeds, or
+ * RBAC_ERR_NOMEM.
+ */
+int rbac_policy_freeze(struct rbac_policy *pol, rbac_diag_fn *fn, void *arg);
+
+/* Counts of what was loaded, for logs and `config check`. */
+struct rbac_policy_stats {
+	size_t roles, users, apps, locks, patterns, templates;
+};
+void rbac_policy_stats(const struct rbac_policy *pol, struct rbac_policy_stats *st);
+
+/* The app named |name| (|len| bytes), or NULL. */
+const struct rbac_app *rbac_policy_app(const struct rbac_policy *pol, const char *name, size_t len);
+
+/* The |i|th app in name order, or NULL past the end. */
+const struct rbac_app *rbac_policy_app_at(const struct rbac_policy *pol, size_t i);
+
+/* What the gate needs of an app. Strings are borrowed from the policy;
+ * absent ones are NULL. */
+struct rbac_app_info {
+	const char *name;
+	const char *description;
+	const char *uri;         /* spec.uri: the console URL */
+	const char *public_addr; /* spec.public_addr */
+	const char *external_id; /* spec.aws.external_id */
+	const char *account_id;  /* metadata.labels.aws_account_id */
+	int source_identity;     /* spec.aws.source_identity, default 1 */
+	const char *file;        /* where it was defined */
+};
+void rbac_app_info(const struct rbac_app *app, struct rbac_app_info *info);
+
+/* The value of label |key| of |app|, or NULL. */
+const char *rbac_app_label(const struct rbac_app *app, const char *key);
+
+/* The |i|th label of |app| in key order: 0 and |*key|, |*value|, or -1 past the end. */
+int rbac_app_label_at(const struct rbac_app *app, size_t i, const char **key, const char **value);
+
+/* A lock, as listed by `awsgatectl lock ls`. Strings borrowed from the policy. */
+struct rbac_lock_info {
+	const char *name;
+	const char *user; /* target: exactly one of user and role */
+	const char *role;
+	const char *message;
+	int64_t expires; /* seconds since the epoch; 0 never */
+	const char *file;
+};
+/* The |i|th lock in name order: 0, or -1 past the end. */
+int rbac_policy_lock_at(const struct rbac_policy *pol, size_t i, struct rbac_lock_info *info);
+
+/* --- subjects and decisions -------------------------------------------- */
+
+/*
+ * An identity bound to a frozen policy: its roles found, their templates
+ * expanded with its traits, its ARN patterns indexed. Roles and traits come
+ * from the identity when it carries them (id->from_extension), otherwise
+ * from the policy's user resource named id->user. Made once per connection;
+ * used by one thread at a time (a decision may memoise per-app results in it).
+ * Holds a reference to |pol|.
+ */
+struct rbac_subject;
+
+/*
+ * Builds the subject of |id| (borrowed; the subject copies what it keeps)
+ * under |pol|. Problems that do not stop it (a role that does not exist, a
+ * template value that resolves to nothing) go to |fn| as warnings.
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes: RBAC_ERR_NOMEM, RBAC_ERR_INVALID (a template or a trait
+ * value that makes an invalid pattern), RBAC_ERR_TOO_LARGE.
+ */
+int rbac_subject_new(struct rbac_policy *pol, const struct rbac_identity *id, struct rbac_subject **out,
+		     rbac_diag_fn *fn, void *arg);
+
+/* Frees |s|; NULL is accepted. */
+void rbac_subject_del(struct rbac_subject *s);
+
+/* The subject's user name and, in order, its roles' names. */
+const char *rbac_subject_user(const struct rbac_subject *s);
+const char *rbac_subject_role_at(const struct rbac_subject *s, size_t i);
+
+enum rbac_reason {
+	RBAC_ALLOWED = 0,
+	RBAC_DENY_NOT_YET_VALID, /* the certificate's notBefore is in the future */
+	RBAC_DENY_EXPIRED,       /* the certificate has expired */
+	RBAC_DENY_LOCKED,        /* a lock on the user or one of its roles */
+	RBAC_DENY_BAD_ARN,       /* not an IAM role ARN */
+	RBAC_DENY_ACCOUNT,       /* the ARN's account is not the app's aws_account_id */
+	RBAC_DENY_RULE_APP,      /* a deny rule's app_labels match the app (every ARN denied) */
+	RBAC_DENY_RULE_ARN,      /* a deny rule's aws_role_arns match the ARN */
+	RBAC_DENY_NO_ROLES,      /* the identity has no (known) roles */
+	RBAC_DENY_NO_APP,        /* no role's allow.app_labels match the app */
+	RBAC_DENY_NO_ARN,        /* roles allow the app, none allows the ARN */
+};
+
+/* Returns the static token of |r| for logs and JSON: "allowed", "not-yet-valid",
+ * "expired", "locked", "bad-arn", "account-mismatch", "deny-rule-app",
+ * "deny-rule-arn", "no-roles", "no-role-for-app", "no-role-for-arn". */
+const char *rbac_reason_str(enum rbac_reason r);
+
+/*
+ * A decision and why. Strings are borrowed from the subject or its policy
+ * and valid while the subject lives.
+ */
+struct rbac_decision {
+	int allow;
+	enum rbac_reason reason;
+	const char *role;    /* the role that allowed or denied, or NULL */
+	const char *rule;    /* where in that role: "spec.deny.aws_role_arns[3]", or NULL */
+	const char *pattern; /* the matching value as written (a template unexpanded), or NULL */
+	const char *lock;    /* RBAC_DENY_LOCKED: the lock's name and message */
+	const char *message;
+	uint32_t session_ttl; /* allowed: seconds the session may last from |now| */
+};
+
+/*
+ * Decides whether |s| may use role |arn| (|len| bytes) in |app| at time
+ * |now| (seconds since the epoch). Allocates nothing, does no I/O.
+ * Writes |*d|: allowed when one of the subject's roles has an allow rule
+ * whose app_labels match the app and whose aws_role_arns match the ARN, no
+ * deny rule matches, no lock applies and the certificate is valid; then
+ * d->session_ttl is the shortest of the certificate's remaining life and
+ * the max_session_ttl of every role that allows it.
+ */
+void rbac_decide(struct rbac_subject *s, const struct rbac_app *app, const char *arn, size_t len, int64_t now,
+		 struct rbac_decision *d);
+
+/*
+ * Writes |d| explained in words a person can act on to |buf| (always
+ * NUL-terminated). Returns the length it needed, as snprintf does.
+ */
+size_t rbac_decision_explain(const struct rbac_decision *d, const struct rbac_subject *s,
+			     const struct rbac_app *app, const char *arn, char *buf, size_t size);
+
+/* One role the subject may use in an app. Strings borrowed from the subject. */
+struct rbac_role_choice {
+	const char *arn;
+	const char *name;    /* the last path segment: "Admin" */
+	const char *path;    /* the path between "role" and the name: "/", "/team/" */
+	const char *account; /* 12 digits */
+	uint32_t session_ttl;
+};
+
+/*
+ * Lists the role ARNs |s| may use in |app| at |now|: the exact ARNs of its
+ * allow rules (globs and regexes cannot be listed), of the app's account
+ * when the app has an aws_account_id label, that rbac_decide() allows;
+ * sorted, without duplicates. Writes up to |max| to |out| and the number
+ * found to |*n| (which may exceed |max|).
+ * This function returns 0.
+ */
+int rbac_subject_roles(struct rbac_subject *s, const struct rbac_app *app, int64_t now, struct rbac_role_choice *out,
+		       size_t max, size_t *n);
+
+/*
+ * Chooses a role for |s| in |app| by |want|: a full ARN (taken as is: the
+ * decision is rbac_decide()'s), or a name that matches the last path
+ * segment or the whole path after "role/" of a listed ARN. |want| NULL
+ * chooses the only listed role. Writes the ARN (borrowed from the subject)
+ * to |*arn|. On RBAC_ERR_AMBIGUOUS and RBAC_ERR_NOT_FOUND, |diag->msg|
+ * lists the candidates.
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes: RBAC_ERR_NOT_FOUND, RBAC_ERR_AMBIGUOUS.
+ */
+int rbac_subject_choose(struct rbac_subject *s, const struct rbac_app *app, const char *want, int64_t now,
+			const char **arn, struct rbac_diag *diag);
+
+/* --- templates and patterns (exposed for tests and fuzzing) ------------ */
+
+/*
+ * Expands template |tmpl| ("{{internal.aws_role_arns}}",
+ * "arn:aws:iam::1:role/{{email.local(external.email)}}", or a literal)
+ * with |traits|, calling |emit| for each resulting value (several for a
+ * multi-valued trait; none when it resolves to nothing).
+ * This function returns 0 if it succeeds, or RBAC_ERR_INVALID (with
+ * |diag->msg| saying why) for a malformed template, or RBAC_ERR_NOMEM.
+ */
+int rbac_template_expand(const char *tmpl, const struct rbac_trait *traits, size_t ntraits,
+			 void (*emit)(void *arg, const char *value, size_t len), void *arg, struct rbac_diag *diag);
+
+/*
+ * Matches |s| against pattern |pat| as INTERFACES.md defines: exact, glob
+ * with '*' and '?' over the whole string, or "^regex$" (PCRE2). Compiles
+ * the pattern each call: for tests and tools, not for the request path.
+ * Returns 1 match, 0 no match, RBAC_ERR_INVALID for a bad regex.
+ */
+int rbac_pattern_match(const char *pat, const char *s, size_t len);
 
 /* --- certificates (cert.c) ---------------------------------------------- */
 
