@@ -173,6 +173,7 @@ static const struct option options[] = {
 /* clang-format on */
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(NOPTIONS <= 64, "struct ctx's failed[] holds every option");
 
 _Static_assert(sizeof(enum px_tls_version) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum px_credential_source) == sizeof(int), "enums are stored as int");
@@ -186,6 +187,7 @@ struct ctx {
 	const char *dir; /* relative paths are taken from here; NULL: as they are */
 	struct px_diags *diags;
 	int nomem;
+	unsigned char failed[64]; /* failed[i]: options[i] had an error; checks across options skip it */
 };
 
 /* Adds a diagnostic at JSON path |path|, located in the text when possible. */
@@ -232,6 +234,16 @@ static const char *quote(const char *s, char *buf, size_t size)
 	else
 		snprintf(buf, size, "\"%s\"", s);
 	return buf;
+}
+
+/* Writes |prefix| and |key| as a JSON path ("limits.max_headers"); a key
+ * that a dot would make ambiguous is quoted: limits["max.headers"]. */
+static void key_path(char *buf, size_t size, const char *prefix, const char *key)
+{
+	if (*key != '\0' && strpbrk(key, ".[]\"\\") == NULL)
+		snprintf(buf, size, "%s%s%s", prefix, *prefix ? "." : "", key);
+	else
+		snprintf(buf, size, "%s[\"%s\"]", prefix, key);
 }
 
 static char *xstrdup(struct ctx *c, const char *s)
@@ -824,7 +836,7 @@ static int set_connect(struct ctx *c, const struct option *o, const char *path, 
 		}
 		json_object_foreach(e, k, kv) {
 			if (word_index(keys, k) < 0) {
-				snprintf(key, sizeof(key), "%s.%s", sub, k);
+				key_path(key, sizeof(key), sub, k);
 				cerror(c, key, "unknown key %s: an entry has only \"host\" and \"address\"",
 				      quote(k, q, sizeof(q)));
 				bad = 1;
@@ -1144,15 +1156,21 @@ static void walk(struct ctx *c, json_t *obj, const char *prefix, struct px_confi
 	char name[300], hint[200], q[80];
 
 	json_object_foreach(obj, key, v) {
-		int n = snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", key);
-		if (n < 0 || (size_t)n >= sizeof(name)) {
-			cerror(c, prefix, "a key longer than %zu bytes: no option has such a name", sizeof(name));
+		const struct option *o = NULL;
+		int section = 0;
+		key_path(name, sizeof(name), prefix, key);
+		if (strlen(key) > 64) {
+			cerror(c, name, "unknown option %s: no option has so long a name", quote(key, q, sizeof(q)));
 			continue;
 		}
-		const struct option *o = option_find(name);
+		if (strchr(key, '.') == NULL) {
+			o = option_find(name);
+			section = o == NULL && is_section(name);
+		}
 		if (o != NULL) {
-			option_set(c, o, name, v, cfg);
-		} else if (is_section(name)) {
+			if (option_set(c, o, name, v, cfg) != 0)
+				c->failed[o - options] = 1;
+		} else if (section) {
 			if (json_is_object(v))
 				walk(c, v, name, cfg);
 			else
@@ -1161,7 +1179,7 @@ static void walk(struct ctx *c, json_t *obj, const char *prefix, struct px_confi
 			cerror(c, name, "unknown option %s: %s", quote(key, q, sizeof(q)), hint);
 		} else {
 			cerror(c, name, "unknown option %s: remove it (`awsgatectl config options` lists them)",
-			      quote(key, q, sizeof(q)));
+			       quote(key, q, sizeof(q)));
 		}
 	}
 }
@@ -1181,35 +1199,59 @@ static unsigned region_partition(const char *region)
 	return PX_PARTITION_AWS;
 }
 
+/* Returns 1 when none of the options named (a NULL-ended list) had an error. */
+static int sound(const struct ctx *c, ...)
+{
+	va_list ap;
+	const char *name;
+	int ok = 1;
+
+	va_start(ap, c);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		const struct option *o = option_find(name);
+		if (o != NULL && c->failed[o - options])
+			ok = 0;
+	}
+	va_end(ap);
+	return ok;
+}
+
+/* Checks between options, each made only when the options it reads loaded. */
 static void cross_check(struct ctx *c, const struct px_config *cfg)
 {
-	if (cfg->tls.cert_file == NULL && cfg->tls.key_file == NULL)
-		cerror(c, "tls", "no certificate: set tls.cert_file and tls.key_file (awsgatectl certs server "
-		                "writes them); the gate serves TLS only");
-	else if (cfg->tls.key_file == NULL)
-		cerror(c, "tls.cert_file", "a certificate without its key: set tls.key_file too");
-	else if (cfg->tls.cert_file == NULL)
-		cerror(c, "tls.key_file", "a key without its certificate: set tls.cert_file too");
-	if (cfg->tls.nclient_ca_files == 0 && cfg->tls.identity_ca_file == NULL)
+	if (sound(c, "tls.cert_file", "tls.key_file", NULL)) {
+		if (cfg->tls.cert_file == NULL && cfg->tls.key_file == NULL)
+			cerror(c, "tls", "no certificate: set tls.cert_file and tls.key_file (awsgatectl certs server "
+			                 "writes them); the gate serves TLS only");
+		else if (cfg->tls.key_file == NULL)
+			cerror(c, "tls.cert_file", "a certificate without its key: set tls.key_file too");
+		else if (cfg->tls.cert_file == NULL)
+			cerror(c, "tls.key_file", "a key without its certificate: set tls.cert_file too");
+	}
+	if (cfg->tls.nclient_ca_files == 0 && cfg->tls.identity_ca_file == NULL &&
+	    sound(c, "tls.client_ca_files", "tls.identity_ca_file", NULL))
 		cwarning(c, "tls", "no client CA: no client certificate can be verified, so no one can use the gate; "
 		                  "set tls.identity_ca_file or tls.client_ca_files");
-	if (cfg->aws.profile != NULL && cfg->aws.credential_source != PX_CREDS_PROFILE &&
+	if (cfg->aws.profile != NULL && sound(c, "aws.credential_source", NULL) &&
+	    cfg->aws.credential_source != PX_CREDS_PROFILE &&
 	    cfg->aws.credential_source != PX_CREDS_DEFAULT)
 		cwarning(c, "aws.profile", "ignored with credential_source \"%s\": remove it, or use \"profile\"",
 		        credential_sources[cfg->aws.credential_source]);
 	unsigned part = region_partition(cfg->aws.region);
-	if ((cfg->aws.partitions & part) == 0)
+	if ((cfg->aws.partitions & part) == 0 && sound(c, "aws.region", "aws.partitions", NULL))
 		cerror(c, "aws.region", "\"%s\" is in partition \"%s\", which aws.partitions leaves out: add it, or "
 		                       "choose a region of those partitions", cfg->aws.region,
 		      partitions[__builtin_ctz(part)]);
-	if (cfg->metrics.listen.host != NULL)
+	if (cfg->metrics.listen.host != NULL && sound(c, "listen", "metrics.listen", NULL))
 		for (size_t i = 0; i < cfg->nlisten; i++)
 			if (cfg->listen[i].port == cfg->metrics.listen.port &&
 			    strcmp(cfg->listen[i].host, cfg->metrics.listen.host) == 0)
 				cerror(c, "metrics.listen", "also listen[%zu]: metrics need an address of their own", i);
-	if (strcmp(cfg->audit.file, "-") != 0 && strcmp(cfg->audit.file, cfg->log.file) == 0)
+	if (strcmp(cfg->audit.file, "-") != 0 && strcmp(cfg->audit.file, cfg->log.file) == 0 &&
+	    sound(c, "audit.file", "log.file", NULL))
 		cerror(c, "audit.file", "the same file as log.file: the audit log needs a file of its own");
-	if (cfg->resources_dir == NULL && json_array_size(cfg->apps) == 0)
+	if (cfg->resources_dir == NULL && json_array_size(cfg->apps) == 0 &&
+	    sound(c, "resources_dir", "apps", NULL))
 		cwarning(c, "", "no apps: set resources_dir, or list apps inline in \"apps\"");
 }
 
@@ -1308,7 +1350,7 @@ void px_config_unref(struct px_config *cfg)
 static int config_defaults(struct px_config *cfg)
 {
 	struct px_diags d;
-	struct ctx c = {NULL, 0, NULL, &d, 0};
+	struct ctx c = {NULL, 0, NULL, &d, 0, {0}};
 	int rv = 0;
 
 	px_diags_init(&d, "(defaults)");
@@ -1371,7 +1413,7 @@ static void syntax_error(struct ctx *c, const json_error_t *e)
 int px_config_load(const char *path, const char *text, size_t len, unsigned flags, struct px_config **out,
                    struct px_diags *diags)
 {
-	struct ctx c = {text, len, NULL, diags, 0};
+	struct ctx c = {text, len, NULL, diags, 0, {0}};
 	size_t errors = diags->nerrors;
 	struct px_config *cfg = NULL;
 	json_t *root = NULL;
