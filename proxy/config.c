@@ -596,7 +596,7 @@ static char *resolve_path(struct ctx *c, const char *s)
 static const char *want_string(struct ctx *c, const char *path, const json_t *v, const char *what)
 {
 	if (!json_is_string(v)) {
-		cerror(c, path, "expected %s (a string), not %s", what, json_kind(v));
+		cerror(c, path, "expected %s, not %s", what, json_kind(v));
 		return NULL;
 	}
 	const char *s = json_string_value(v);
@@ -734,7 +734,7 @@ static int set_paths(struct ctx *c, const struct option *o, const char *path, co
 	}
 	json_array_foreach(v, i, e) {
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		const char *s = want_string(c, sub, e, "a file path");
+		const char *s = want_string(c, sub, e, "a file path (a string)");
 		if (s == NULL) {
 			bad = 1;
 			continue;
@@ -776,7 +776,7 @@ static int set_listen(struct ctx *c, const struct option *o, const char *path, c
 	json_array_foreach(v, i, e) {
 		const char *why = NULL;
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		const char *s = want_string(c, sub, e, "an address such as \"[::]:3443\"");
+		const char *s = want_string(c, sub, e, "an address such as \"[::]:3443\" (a string)");
 		if (s == NULL) {
 			bad = 1;
 			continue;
@@ -848,7 +848,7 @@ static int set_connect(struct ctx *c, const struct option *o, const char *path, 
 			cerror(c, sub, "no \"host\": add the AWS host name or glob it applies to, such as "
 			              "\"*.amazonaws.com\"");
 			bad = 1;
-		} else if ((s = want_string(c, key, kv, "a host name or glob")) == NULL) {
+		} else if ((s = want_string(c, key, kv, "a host name or glob (a string)")) == NULL) {
 			bad = 1;
 		} else if ((why = check_host_pattern(s)) != NULL) {
 			cerror(c, key, "%s: %s", quote(s, q, sizeof(q)), why);
@@ -868,7 +868,7 @@ static int set_connect(struct ctx *c, const struct option *o, const char *path, 
 		if (kv == NULL) {
 			cerror(c, sub, "no \"address\": add the \"host:port\" to connect to instead");
 			bad = 1;
-		} else if ((s = want_string(c, key, kv, "an address such as \"127.0.0.1:8443\"")) == NULL) {
+		} else if ((s = want_string(c, key, kv, "an address such as \"127.0.0.1:8443\" (a string)")) == NULL) {
 			bad = 1;
 		} else {
 			int rv = parse_hostport(s, 0, &list[i].address, &why);
@@ -930,7 +930,7 @@ static int option_set(struct ctx *c, const struct option *o, const char *path, j
 	switch (o->type) {
 	case T_STRING:
 	case T_PATH: {
-		const char *what = o->type == T_PATH ? "a file path" : "a string";
+		const char *what = o->type == T_PATH ? "a file path (a string)" : "a string";
 		const char *s = want_string(c, path, v, what), *why;
 		char *d;
 		if (s == NULL)
@@ -1482,7 +1482,7 @@ out:
 int px_config_option(size_t i, struct px_config_optinfo *info)
 {
 	const struct option *o;
-	char lo[32], hi[32], words[128];
+	char lo[32], hi[32], words[140];
 
 	if (i >= NOPTIONS)
 		return -1;
@@ -1513,7 +1513,7 @@ int px_config_option(size_t i, struct px_config_optinfo *info)
 		size_t n = 0;
 		words[0] = '\0';
 		for (size_t w = 0; o->words[w] != NULL && n < sizeof(words); w++)
-			n += (size_t)snprintf(words + n, sizeof(words) - n, "%s%s", w ? "|" : "", o->words[w]);
+			n += (size_t)snprintf(words + n, sizeof(words) - n, "%s%s", w ? ", " : "", o->words[w]);
 		snprintf(info->type, sizeof(info->type), "%s%s", o->type == T_ENUM ? "enum " : "list of enum ", words);
 		break;
 	}

@@ -32,7 +32,7 @@ static void options_usage(FILE *f)
 	      "\n"
 	      "Lists every option of the daemon file, one a line, tab-separated:\n"
 	      "  NAME  TYPE  DEFAULT  DESCRIPTION\n"
-	      "TYPE carries the range or the allowed words (\"uint 1..1000\", \"enum 1.2|1.3\");\n"
+	      "TYPE carries the range or the allowed words (\"uint 1..1000\", \"enum 1.2, 1.3\");\n"
 	      "DEFAULT is JSON (null: none). The table of docs/CONFIG.md is checked against\n"
 	      "this output. --json prints an array of objects with the same four fields.\n",
 	      f);

@@ -238,7 +238,7 @@ void px_config_unref(struct px_config *cfg);
 /*
  * The option table, for `awsgatectl config options` and docs/CONFIG.md's
  * test: option |i| (0-based) as text. |type| is the type with its range or
- * words ("uint 1..1000", "enum 1.2|1.3"), |default_value| the default as
+ * words ("uint 1..1000", "enum 1.2, 1.3"), |default_value| the default as
  * JSON ("null": none). Returns 0, or -1 past the last option.
  */
 struct px_config_optinfo {

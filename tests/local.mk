@@ -17,6 +17,7 @@ UNIT_TESTS = \
 	tests/unit/sigv4/suite.utest \
 	tests/unit/sigv4/vectors.utest \
 	tests/unit/rbac/jsonpos.utest \
+	tests/unit/proxy/config.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest
 check_PROGRAMS += $(UNIT_TESTS)
@@ -58,6 +59,10 @@ tests_unit_sigv4_vectors_utest_LDADD = $(SIGV4_TEST_LDADD) $(JANSSON_LIBS)
 tests_unit_rbac_jsonpos_utest_SOURCES = tests/unit/rbac/jsonpos_test.c
 tests_unit_rbac_jsonpos_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_jsonpos_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_proxy_config_utest_SOURCES = tests/unit/proxy/config_test.c
+tests_unit_proxy_config_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_config_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS)
 
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
