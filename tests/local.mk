@@ -74,11 +74,13 @@ tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
 
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
+	tests/integration/config.test \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4-verify.test \
 	tests/integration/sigv4-chunked.test
 dist_noinst_SCRIPTS += \
+	tests/integration/config.test \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4_botocore.py \
