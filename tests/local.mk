@@ -93,9 +93,9 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk
+FUZZ_TARGETS = reqfile sign verify dechunk config
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
-	tests/fuzz/dechunk_replay
+	tests/fuzz/dechunk_replay tests/fuzz/config_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -108,9 +108,13 @@ tests_fuzz_verify_replay_SOURCES = tests/fuzz/fuzz_verify.c tests/fuzz/harness.h
 tests_fuzz_verify_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
 tests_fuzz_dechunk_replay_SOURCES = tests/fuzz/fuzz_dechunk.c tests/fuzz/replay_main.c
 tests_fuzz_dechunk_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_config_replay_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_config_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_config_replay_LDADD = proxy/libproxy.a $(RBAC_LIBS)
 
 if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
+noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
+	tests/fuzz/fuzz_config
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -127,7 +131,15 @@ tests_fuzz_fuzz_dechunk_SOURCES = tests/fuzz/fuzz_dechunk.c
 tests_fuzz_fuzz_dechunk_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_dechunk_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_dechunk_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
-fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
+# The daemon file's parser is compiled into its target with FUZZ_CFLAGS
+# (libproxy.a as a whole would pull in the commands and OpenSSL's CA code).
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/harness.h proxy/config.c proxy/diag.c \
+	proxy/duration.c
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_config_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
+	tests/fuzz/fuzz_config
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
