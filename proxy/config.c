@@ -201,7 +201,8 @@ __attribute__((format(printf, 4, 5))) static void diag(struct ctx *c, enum px_di
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->text != NULL && path != NULL && rbac_json_locate(c->text, c->len, path, &line, &column) != 0)
+	/* Past the diagnostics kept, a position is not worth a re-scan of the text. */
+	if (c->text != NULL && path != NULL && c->diags->n < PX_MAX_DIAGS && rbac_json_locate(c->text, c->len, path, &line, &column) != 0)
 		line = column = 0;
 	px_diags_add(c->diags, level, path, line, column, "%s", msg);
 }
@@ -363,6 +364,11 @@ static int parse_hostport(const char *s, int port_optional, struct px_hostport *
 	size_t hostlen;
 	char buf[64];
 
+	if (strstr(s, "://") != NULL || strchr(s, '/') != NULL) {
+		*why = port_optional ? "write \"host\" or \"host:port\" alone, without a scheme or path"
+		                     : "write \"host:port\" alone, without a scheme or path";
+		return -1;
+	}
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 		if (close == NULL) {

@@ -354,7 +354,8 @@ static struct diag_case diag_cases[] = {
 	{"metrics-bad-path", "\"metrics\": {\"path\": \"metrics\"}", PX_ERR_CONFIG, 1, 0,
 	 "2:21: error: metrics.path: \"metrics\": a URL path starts with \"/\": \"/metrics\""},
 	{"bad-public-addr", "\"public_addr\": \"https://gate.example.com\"", PX_ERR_CONFIG, 1, 0,
-	 "2:16: error: public_addr: \"https://gate.example.com\": the port must be a number from 1 to 65535"},
+	 "2:16: error: public_addr: \"https://gate.example.com\": write \"host\" or \"host:port\" alone, without a "
+	 "scheme or path"},
 	{"connect-to-not-an-object", "\"aws\": {\"connect_to\": [\"127.0.0.1:9443\"]}", PX_ERR_CONFIG, 1, 0,
 	 "2:24: error: aws.connect_to[0]: expected {\"host\": \"pattern\", \"address\": \"host:port\"}, not a "
 	 "string"},
