@@ -46,8 +46,8 @@ static void config_usage(FILE *f)
 	      f);
 }
 
-/* Prints |d| as {"file": ..., "ok": ..., "errors": N, "warnings": N,
- * "diagnostics": [{"level", "path", "line", "column", "message"}]}. */
+/* Prints |d| as {"file": ..., "ok": ..., "errors": N, "warnings": N, "dropped": N,
+ * "diagnostics": [{"file", "level", "path", "line", "column", "message"}]}. */
 static int print_json(const struct px_diags *d, int ok)
 {
 	json_t *list = json_array(), *root;
@@ -57,8 +57,9 @@ static int print_json(const struct px_diags *d, int ok)
 		return -1;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct px_diag *g = &d->v[i];
-		json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:s}", "level", g->level == PX_DIAG_ERROR ? "error" : "warning",
-		                      "path", g->path, "line", g->line, "column", g->column, "message", g->msg);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "file", g->file[0] ? g->file : d->file, "level",
+		                      g->level == PX_DIAG_ERROR ? "error" : "warning", "path", g->path, "line", g->line,
+		                      "column", g->column, "message", g->msg);
 		if (o == NULL || json_array_append_new(list, o) != 0) {
 			json_decref(list);
 			return -1;
@@ -131,9 +132,11 @@ static int cmd_check(int argc, char **argv)
 		free(text);
 		return PX_EXIT_USAGE;
 	}
-	/* resources: checked by px_resources_check(cfg, &diags), added with rbac:
-	 * the files of cfg->resources_dir and the inline cfg->apps, into the same
-	 * diagnostics, so that one run reports the daemon file and every resource. */
+	/* resources: checked by px_resources_check(), added with rbac: the files
+	 * of cfg->resources_dir (px_resources_load()) and the inline cfg->apps
+	 * (rbac_policy_load_json() with |text| for positions), reported through
+	 * px_diags_rbac_fn into |diags|, so that one run and one exit status
+	 * cover the daemon file and every resource. Only when cfg != NULL. */
 
 	int bad = diags.nerrors > 0 || (strict && diags.nwarnings > 0);
 	int status = bad ? PX_EXIT_NO : PX_EXIT_OK;

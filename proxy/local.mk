@@ -11,6 +11,7 @@ proxy_libproxy_a_SOURCES = \
 	proxy/diag.c \
 	proxy/duration.c \
 	proxy/file.c \
+	proxy/resources.c \
 	proxy/timearg.c
 proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
 

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rbac/rbac.h"
+
 /* Error codes (proxy's range is -400..-499). */
 #define PX_ERR_NOMEM -401
 #define PX_ERR_DURATION -402 /* not a duration: see px_duration_parse() */
@@ -40,6 +42,17 @@ int px_file_read(const char *path, size_t max, char **data, size_t *len, char *e
  * This function returns 0 if it succeeds, or PX_ERR_RANGE. */
 int px_time_parse(const char *s, int64_t *t);
 
+/* Loads every "*.json" file of the resources directory |dir|, in name
+ * order, into |pol| (not frozen), reporting through |fn|; counts the files
+ * read in |*nfiles|. Hidden files are skipped: writers create ".NAME.tmp"
+ * and rename it into place.
+ * This function returns 0 if every file loaded, else the first error
+ * (PX_ERR_IO, PX_ERR_TOO_LARGE, or an RBAC_ERR_*). */
+int px_resources_load(struct rbac_policy *pol, const char *dir, rbac_diag_fn *fn, void *arg, size_t *nfiles);
+
+/* Prints |d| as FILE:LINE:COLUMN: error|warning: PATH: message. */
+void px_diag_print(FILE *f, const struct rbac_diag *d);
+
 /* --- diagnostics ---------------------------------------------------------- */
 
 /*
@@ -55,6 +68,7 @@ enum px_diag_level {
 };
 
 struct px_diag {
+	char file[256]; /* "": the file of the struct px_diags */
 	enum px_diag_level level;
 	int line;
 	int column;
@@ -85,6 +99,10 @@ void px_diags_free(struct px_diags *d);
 /* Adds one diagnostic at |path| (may be NULL) and |line|:|column| (0: unknown). */
 void px_diags_add(struct px_diags *d, enum px_diag_level level, const char *path, int line, int column,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* An rbac_diag_fn that adds |d| (rbac's loaders' errors and warnings,
+ * d->code < 0 or 0) to the struct px_diags |arg|, with a copy of d->file. */
+void px_diags_rbac_fn(void *arg, const struct rbac_diag *d);
 
 /* Writes each diagnostic to |f| as "FILE:LINE:COLUMN: error: PATH: message"
  * ("FILE: error: PATH: message" when the position is unknown, "PATH: " left

@@ -17,6 +17,8 @@ UNIT_TESTS = \
 	tests/unit/sigv4/suite.utest \
 	tests/unit/sigv4/vectors.utest \
 	tests/unit/rbac/jsonpos.utest \
+	tests/unit/rbac/pattern.utest \
+	tests/unit/rbac/template.utest \
 	tests/unit/proxy/config.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest
@@ -60,6 +62,14 @@ tests_unit_rbac_jsonpos_utest_SOURCES = tests/unit/rbac/jsonpos_test.c
 tests_unit_rbac_jsonpos_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_jsonpos_utest_LDADD = $(RBAC_TEST_LDADD)
 
+tests_unit_rbac_pattern_utest_SOURCES = tests/unit/rbac/pattern_test.c
+tests_unit_rbac_pattern_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_pattern_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_rbac_template_utest_SOURCES = tests/unit/rbac/template_test.c
+tests_unit_rbac_template_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_template_utest_LDADD = $(RBAC_TEST_LDADD)
+
 tests_unit_proxy_config_utest_SOURCES = tests/unit/proxy/config_test.c
 tests_unit_proxy_config_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_config_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS)
@@ -78,9 +88,11 @@ TESTS += \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4-verify.test \
-	tests/integration/sigv4-chunked.test
+	tests/integration/sigv4-chunked.test \
+	tests/integration/rbac-cli.test
 dist_noinst_SCRIPTS += \
 	tests/integration/config.test \
+	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4_botocore.py \

@@ -490,6 +490,31 @@ static void test_diags_print(void **state)
 	assert_string_equal(d.file, "gate.json");
 }
 
+/* rbac's loaders report through the same list, each with its own file. */
+static void test_diags_rbac(void **state)
+{
+	(void)state;
+	struct px_diags d;
+	struct rbac_diag err = {.file = "/etc/awsgate/resources/roles.json", .path = "[2].spec.allow", .line = 4,
+	                        .column = 9, .code = RBAC_ERR_INVALID, .msg = "expected an object"};
+	struct rbac_diag warn = {.file = "awsgated.json", .path = "apps[0].spec.logins", .code = 0,
+	                         .msg = "ignored\n"};
+	char buf[1024] = "";
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	assert_non_null(f);
+	px_diags_init(&d, "awsgated.json");
+	px_diags_rbac_fn(&d, &err);
+	px_diags_rbac_fn(&d, &warn);
+	assert_int_equal(d.nerrors, 1);
+	assert_int_equal(d.nwarnings, 1);
+	px_diags_print(&d, f);
+	fclose(f);
+	assert_string_equal(buf, "/etc/awsgate/resources/roles.json:4:9: error: [2].spec.allow: expected an object\n"
+	                         "awsgated.json: warning: apps[0].spec.logins: ignored?\n");
+	px_diags_free(&d);
+}
+
 static void test_diags_bounded(void **state)
 {
 	(void)state;
@@ -506,7 +531,7 @@ static void test_diags_bounded(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[LEN(diag_cases) + 6];
+	struct CMUnitTest tests[LEN(diag_cases) + 7];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
@@ -514,6 +539,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_good_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_check_files);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_diags_print);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_diags_rbac);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_diags_bounded);
 	for (size_t i = 0; i < LEN(diag_cases); i++)
 		tests[n++] = (struct CMUnitTest){.name = diag_cases[i].name, .test_func = test_diag,
