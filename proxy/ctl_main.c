@@ -19,6 +19,7 @@ static void usage(FILE *f)
 	      "  certs revoke  revoke a certificate by serial or file\n"
 	      "  certs show    print the identity the gate reads from a certificate\n"
 	      "  config check  validate the daemon file and every resource\n"
+	      "  config options  list the daemon file's options, types and defaults\n"
 	      "  lock add|ls|rm  lock a user or a role out at once, list and remove locks\n"
 	      "  rbac check    decide whether an identity may use an app's AWS role, and why\n"
 	      "  rbac roles    list the AWS roles an identity may use in an app\n"

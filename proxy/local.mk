@@ -3,10 +3,12 @@
 noinst_LIBRARIES += proxy/libproxy.a
 proxy_libproxy_a_SOURCES = \
 	proxy/proxy.h \
+	proxy/config.c \
 	proxy/ctl_ca.c \
 	proxy/ctl_config.c \
 	proxy/ctl_rbac.c \
 	proxy/ctl_sigv4.c \
+	proxy/diag.c \
 	proxy/duration.c \
 	proxy/file.c \
 	proxy/resources.c \

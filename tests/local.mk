@@ -19,6 +19,7 @@ UNIT_TESTS = \
 	tests/unit/rbac/jsonpos.utest \
 	tests/unit/rbac/pattern.utest \
 	tests/unit/rbac/template.utest \
+	tests/unit/proxy/config.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
 	tests/unit/rbac/cert.utest
@@ -70,6 +71,10 @@ tests_unit_rbac_template_utest_SOURCES = tests/unit/rbac/template_test.c
 tests_unit_rbac_template_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_template_utest_LDADD = $(RBAC_TEST_LDADD)
 
+tests_unit_proxy_config_utest_SOURCES = tests/unit/proxy/config_test.c
+tests_unit_proxy_config_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_config_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS)
+
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
@@ -84,6 +89,7 @@ tests_unit_rbac_cert_utest_LDADD = $(RBAC_TEST_LDADD)
 
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
+	tests/integration/config.test \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4-verify.test \
@@ -91,6 +97,7 @@ TESTS += \
 	tests/integration/rbac-cli.test \
 	tests/integration/ca.test
 dist_noinst_SCRIPTS += \
+	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
@@ -105,9 +112,9 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk identity_ext
+FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
-	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay
+	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -122,10 +129,13 @@ tests_fuzz_dechunk_replay_SOURCES = tests/fuzz/fuzz_dechunk.c tests/fuzz/replay_
 tests_fuzz_dechunk_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
 tests_fuzz_identity_ext_replay_SOURCES = tests/fuzz/fuzz_identity_ext.c tests/fuzz/replay_main.c
 tests_fuzz_identity_ext_replay_LDADD = $(RBAC_LIBS)
+tests_fuzz_config_replay_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_config_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_config_replay_LDADD = proxy/libproxy.a $(RBAC_LIBS)
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
-	tests/fuzz/fuzz_identity_ext
+	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -146,8 +156,15 @@ tests_fuzz_fuzz_identity_ext_SOURCES = tests/fuzz/fuzz_identity_ext.c
 tests_fuzz_fuzz_identity_ext_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_identity_ext_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_identity_ext_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+# The daemon file's parser is compiled into its target with FUZZ_CFLAGS
+# (libproxy.a as a whole would pull in the commands and OpenSSL's CA code).
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/harness.h proxy/config.c proxy/diag.c \
+	proxy/duration.c
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_config_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
-	tests/fuzz/fuzz_identity_ext
+	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
