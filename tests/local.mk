@@ -17,6 +17,8 @@ UNIT_TESTS = \
 	tests/unit/sigv4/suite.utest \
 	tests/unit/sigv4/vectors.utest \
 	tests/unit/rbac/jsonpos.utest \
+	tests/unit/rbac/decide.utest \
+	tests/unit/rbac/resource.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest
 check_PROGRAMS += $(UNIT_TESTS)
@@ -59,6 +61,16 @@ tests_unit_rbac_jsonpos_utest_SOURCES = tests/unit/rbac/jsonpos_test.c
 tests_unit_rbac_jsonpos_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_jsonpos_utest_LDADD = $(RBAC_TEST_LDADD)
 
+# The decision table (tests/data/rbac/decisions/) and the resource loader's
+# errors, warnings and a real Teleport export (tests/data/rbac/).
+tests_unit_rbac_decide_utest_SOURCES = tests/unit/rbac/decide_test.c
+tests_unit_rbac_decide_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_decide_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_rbac_resource_utest_SOURCES = tests/unit/rbac/resource_test.c
+tests_unit_rbac_resource_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_resource_utest_LDADD = $(RBAC_TEST_LDADD)
+
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
@@ -86,9 +98,9 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk
+FUZZ_TARGETS = reqfile sign verify dechunk resources template
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
-	tests/fuzz/dechunk_replay
+	tests/fuzz/dechunk_replay tests/fuzz/resources_replay tests/fuzz/template_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -101,9 +113,14 @@ tests_fuzz_verify_replay_SOURCES = tests/fuzz/fuzz_verify.c tests/fuzz/harness.h
 tests_fuzz_verify_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
 tests_fuzz_dechunk_replay_SOURCES = tests/fuzz/fuzz_dechunk.c tests/fuzz/replay_main.c
 tests_fuzz_dechunk_replay_LDADD = sigv4/libsigv4.a $(OPENSSL_LIBS)
+tests_fuzz_resources_replay_SOURCES = tests/fuzz/fuzz_resources.c tests/fuzz/replay_main.c
+tests_fuzz_resources_replay_LDADD = $(RBAC_LIBS)
+tests_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/replay_main.c
+tests_fuzz_template_replay_LDADD = $(RBAC_LIBS)
 
 if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
+noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
+	tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -120,7 +137,16 @@ tests_fuzz_fuzz_dechunk_SOURCES = tests/fuzz/fuzz_dechunk.c
 tests_fuzz_fuzz_dechunk_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_dechunk_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_dechunk_LDADD = sigv4/libsigv4_fuzz.a $(OPENSSL_LIBS)
-fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk
+tests_fuzz_fuzz_resources_SOURCES = tests/fuzz/fuzz_resources.c
+tests_fuzz_fuzz_resources_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_resources_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_resources_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c
+tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_template_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_template_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
+	tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
