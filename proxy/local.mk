@@ -9,6 +9,7 @@ proxy_libproxy_a_SOURCES = \
 	proxy/ctl_sigv4.c \
 	proxy/duration.c \
 	proxy/file.c \
+	proxy/resources.c \
 	proxy/timearg.c
 proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
 

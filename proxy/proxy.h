@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rbac/rbac.h"
+
 /* Error codes (proxy's range is -400..-499). */
 #define PX_ERR_NOMEM -401
 #define PX_ERR_DURATION -402 /* not a duration: see px_duration_parse() */
@@ -37,6 +39,17 @@ int px_file_read(const char *path, size_t max, char **data, size_t *len, char *e
  * "2015-08-30T12:36:00Z" or an integer of seconds since the epoch.
  * This function returns 0 if it succeeds, or PX_ERR_RANGE. */
 int px_time_parse(const char *s, int64_t *t);
+
+/* Loads every "*.json" file of the resources directory |dir|, in name
+ * order, into |pol| (not frozen), reporting through |fn|; counts the files
+ * read in |*nfiles|. Hidden files are skipped: writers create ".NAME.tmp"
+ * and rename it into place.
+ * This function returns 0 if every file loaded, else the first error
+ * (PX_ERR_IO, PX_ERR_TOO_LARGE, or an RBAC_ERR_*). */
+int px_resources_load(struct rbac_policy *pol, const char *dir, rbac_diag_fn *fn, void *arg, size_t *nfiles);
+
+/* Prints |d| as FILE:LINE:COLUMN: error|warning: PATH: message. */
+void px_diag_print(FILE *f, const struct rbac_diag *d);
 
 /* The commands of awsgatectl: argv[0] is the command's name ("sigv4",
  * "ca", ...). Each returns the exit status. */

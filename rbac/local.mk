@@ -3,9 +3,16 @@
 noinst_LIBRARIES += rbac/librbac.a
 rbac_librbac_a_SOURCES = \
 	rbac/rbac.h \
+	rbac/rbac_int.h \
 	rbac/duration.c \
 	rbac/error.c \
-	rbac/jsonpos.c
+	rbac/explain.c \
+	rbac/identity.c \
+	rbac/jsonpos.c \
+	rbac/pattern.c \
+	rbac/resource.c \
+	rbac/subject.c \
+	rbac/template.c
 rbac_librbac_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
 RBAC_LIBS = rbac/librbac.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
 

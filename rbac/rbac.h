@@ -68,6 +68,10 @@ int rbac_duration_parse(const char *s, uint32_t *secs);
  */
 int rbac_json_locate(const char *text, size_t len, const char *path, int *line, int *column);
 
+/* Writes |t| (seconds since the epoch) as "2026-11-22T05:30:00Z" to |buf|
+ * (|size| bytes; 21 are enough for years 0 to 9999). */
+void rbac_time_format(int64_t t, char *buf, size_t size);
+
 /* --- identities --------------------------------------------------------- */
 
 /* One trait: a name and its values (multi-valued, as Teleport's). */
@@ -87,8 +91,8 @@ struct rbac_identity {
 	size_t nroles;
 	struct rbac_trait *traits;
 	size_t ntraits;
-	int64_t not_before; /* seconds since the epoch; the certificate's validity */
-	int64_t not_after;
+	int64_t not_before; /* seconds since the epoch; the certificate's validity; */
+	int64_t not_after;  /* 0 for no bound (an identity made without a certificate) */
 	unsigned from_extension : 1;    /* roles and traits came from the identity CA's extension */
 	unsigned extension_ignored : 1; /* an identity extension was present, but not from the identity CA */
 };
@@ -141,9 +145,9 @@ void rbac_policy_unref(struct rbac_policy *pol);
 
 /*
  * Adds the resource documents in |text| (|len| bytes, one document or an
- * array of them, as `tctl get --format=json` writes) from |file| (borrowed,
- * used in messages and kept for the policy's life: it must outlive |pol|,
- * or be a string literal). Reports every error and warning through |fn|.
+ * array of them, as `tctl get --format=json` writes) from |file| (named in
+ * messages; the policy keeps its own copy). Reports every error and warning
+ * through |fn|.
  * Documents with errors are not added; the others are.
  * This function returns 0 if it succeeds (warnings allowed), or the code of
  * the first error: RBAC_ERR_SYNTAX, RBAC_ERR_INVALID, RBAC_ERR_DUPLICATE,
@@ -159,12 +163,14 @@ int rbac_policy_load(struct rbac_policy *pol, const char *file, const char *text
  * come this way.
  */
 int rbac_policy_load_json(struct rbac_policy *pol, const char *file, const char *text, size_t len,
-			  const void *docs, const char *path, rbac_diag_fn *fn, void *arg);
+			  void *docs, const char *path, rbac_diag_fn *fn, void *arg);
 
 /*
- * Ends loading: checks what spans documents (a user's role that does not
- * exist, a role that can grant nothing, a template that can never resolve,
- * a deny rule Teleport would read differently) and reports it as warnings.
+ * Ends loading: checks what spans documents (a user's or a lock's role
+ * that does not exist) and reports it as warnings; rbac_policy_load() has
+ * already warned of what one document shows (a role that can grant
+ * nothing, a template that can never resolve, a deny rule Teleport would
+ * read differently, an app without aws_account_id).
  * Nothing may be loaded after. This function returns 0 if it succeeds, or
  * RBAC_ERR_NOMEM.
  */
@@ -230,8 +236,10 @@ struct rbac_subject;
  * Builds the subject of |id| (borrowed; the subject copies what it keeps)
  * under |pol|. Problems that do not stop it (a role that does not exist, a
  * template value that resolves to nothing) go to |fn| as warnings.
+ * A trait value that makes an invalid pattern is skipped with a warning in
+ * an allow rule, and is an error in a deny rule (a deny must not narrow).
  * This function returns 0 if it succeeds, or one of the following negative
- * error codes: RBAC_ERR_NOMEM, RBAC_ERR_INVALID (a template or a trait
+ * error codes: RBAC_ERR_NOMEM, RBAC_ERR_INVALID (a bad user name, or a deny
  * value that makes an invalid pattern), RBAC_ERR_TOO_LARGE.
  */
 int rbac_subject_new(struct rbac_policy *pol, const struct rbac_identity *id, struct rbac_subject **out,
@@ -240,8 +248,10 @@ int rbac_subject_new(struct rbac_policy *pol, const struct rbac_identity *id, st
 /* Frees |s|; NULL is accepted. */
 void rbac_subject_del(struct rbac_subject *s);
 
-/* The subject's user name and, in order, its roles' names. */
+/* The subject's user name; its policy; and, in name order, the role names
+ * it carries (defined or not), NULL past the end. */
 const char *rbac_subject_user(const struct rbac_subject *s);
+const struct rbac_policy *rbac_subject_policy(const struct rbac_subject *s);
 const char *rbac_subject_role_at(const struct rbac_subject *s, size_t i);
 
 enum rbac_reason {
@@ -312,7 +322,7 @@ struct rbac_role_choice {
  * when the app has an aws_account_id label, that rbac_decide() allows;
  * sorted, without duplicates. Writes up to |max| to |out| and the number
  * found to |*n| (which may exceed |max|).
- * This function returns 0.
+ * This function returns 0 if it succeeds, or RBAC_ERR_NOMEM.
  */
 int rbac_subject_roles(struct rbac_subject *s, const struct rbac_app *app, int64_t now, struct rbac_role_choice *out,
 		       size_t max, size_t *n);
@@ -320,9 +330,12 @@ int rbac_subject_roles(struct rbac_subject *s, const struct rbac_app *app, int64
 /*
  * Chooses a role for |s| in |app| by |want|: a full ARN (taken as is: the
  * decision is rbac_decide()'s), or a name that matches the last path
- * segment or the whole path after "role/" of a listed ARN. |want| NULL
- * chooses the only listed role. Writes the ARN (borrowed from the subject)
- * to |*arn|. On RBAC_ERR_AMBIGUOUS and RBAC_ERR_NOT_FOUND, |diag->msg|
+ * segment or the whole path after "role/" of an exact ARN that an allow
+ * rule matching the app names, in the app's account. Names resolve before
+ * deny rules, locks and the clock are considered, so that the decision on
+ * the chosen ARN can say why it is denied. |want| NULL
+ * chooses the only listed role. Writes the ARN (borrowed from the subject,
+ * or |want| itself when it is an ARN) to |*arn|. On RBAC_ERR_AMBIGUOUS and RBAC_ERR_NOT_FOUND, |diag->msg|
  * lists the candidates.
  * This function returns 0 if it succeeds, or one of the following negative
  * error codes: RBAC_ERR_NOT_FOUND, RBAC_ERR_AMBIGUOUS.

@@ -19,6 +19,8 @@ UNIT_TESTS = \
 	tests/unit/rbac/jsonpos.utest \
 	tests/unit/rbac/decide.utest \
 	tests/unit/rbac/resource.utest \
+	tests/unit/rbac/pattern.utest \
+	tests/unit/rbac/template.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest
 check_PROGRAMS += $(UNIT_TESTS)
@@ -71,6 +73,14 @@ tests_unit_rbac_resource_utest_SOURCES = tests/unit/rbac/resource_test.c
 tests_unit_rbac_resource_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_resource_utest_LDADD = $(RBAC_TEST_LDADD)
 
+tests_unit_rbac_pattern_utest_SOURCES = tests/unit/rbac/pattern_test.c
+tests_unit_rbac_pattern_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_pattern_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_rbac_template_utest_SOURCES = tests/unit/rbac/template_test.c
+tests_unit_rbac_template_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_template_utest_LDADD = $(RBAC_TEST_LDADD)
+
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
@@ -84,8 +94,10 @@ TESTS += \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4-verify.test \
-	tests/integration/sigv4-chunked.test
+	tests/integration/sigv4-chunked.test \
+	tests/integration/rbac-cli.test
 dist_noinst_SCRIPTS += \
+	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
 	tests/integration/sigv4-botocore.test \
 	tests/integration/sigv4_botocore.py \
