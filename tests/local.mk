@@ -17,6 +17,8 @@ UNIT_TESTS = \
 	tests/unit/sigv4/suite.utest \
 	tests/unit/sigv4/vectors.utest \
 	tests/unit/rbac/jsonpos.utest \
+	tests/unit/rbac/decide.utest \
+	tests/unit/rbac/resource.utest \
 	tests/unit/rbac/pattern.utest \
 	tests/unit/rbac/template.utest \
 	tests/unit/proxy/config.utest \
@@ -62,6 +64,16 @@ tests_unit_sigv4_vectors_utest_LDADD = $(SIGV4_TEST_LDADD) $(JANSSON_LIBS)
 tests_unit_rbac_jsonpos_utest_SOURCES = tests/unit/rbac/jsonpos_test.c
 tests_unit_rbac_jsonpos_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_jsonpos_utest_LDADD = $(RBAC_TEST_LDADD)
+
+# The decision table (tests/data/rbac/decisions/) and the resource loader's
+# errors, warnings and a real Teleport export (tests/data/rbac/).
+tests_unit_rbac_decide_utest_SOURCES = tests/unit/rbac/decide_test.c
+tests_unit_rbac_decide_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_decide_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_rbac_resource_utest_SOURCES = tests/unit/rbac/resource_test.c
+tests_unit_rbac_resource_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_rbac_resource_utest_LDADD = $(RBAC_TEST_LDADD)
 
 tests_unit_rbac_pattern_utest_SOURCES = tests/unit/rbac/pattern_test.c
 tests_unit_rbac_pattern_utest_CFLAGS = $(TEST_CFLAGS)
@@ -112,9 +124,10 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config
+FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
-	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay
+	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay \
+	tests/fuzz/resources_replay tests/fuzz/template_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -132,10 +145,14 @@ tests_fuzz_identity_ext_replay_LDADD = $(RBAC_LIBS)
 tests_fuzz_config_replay_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/harness.h tests/fuzz/replay_main.c
 tests_fuzz_config_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_config_replay_LDADD = proxy/libproxy.a $(RBAC_LIBS)
+tests_fuzz_resources_replay_SOURCES = tests/fuzz/fuzz_resources.c tests/fuzz/replay_main.c
+tests_fuzz_resources_replay_LDADD = $(RBAC_LIBS)
+tests_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/replay_main.c
+tests_fuzz_template_replay_LDADD = $(RBAC_LIBS)
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
-	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config
+	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -163,8 +180,16 @@ tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/harness.h p
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_config_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+tests_fuzz_fuzz_resources_SOURCES = tests/fuzz/fuzz_resources.c
+tests_fuzz_fuzz_resources_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_resources_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_resources_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c
+tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_template_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_template_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
-	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config
+	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
