@@ -106,7 +106,7 @@ void rbac_identity_free(struct rbac_identity *id);
  * OID, X.667: no registration needed), not critical. Its extnValue is the DER
  * of a UTF8String holding compact JSON:
  *   {"v":1,"roles":["dev","ops"],"traits":{"logins":["alice"],"email":["a@x.org"]}}
- * docs/IDENTITY.md documents it.
+ * docs/CA.md documents it.
  */
 #define RBAC_IDENTITY_EXT_OID "2.25.119318852735231482774201551391242687845"
 #define RBAC_MAX_IDENTITY_EXT 65536 /* bytes of JSON */

@@ -572,7 +572,7 @@ static void role_read(struct load *ld, json_t *spec, const char *path, struct rb
 				path_key(pp, p, "max_session_ttl");
 				if (!json_is_string(v) || rbac_duration_parse(json_string_value(v), &secs) != 0 ||
 				    secs == 0)
-					err(ld, pp, RBAC_ERR_DURATION,
+					err(ld, pp, RBAC_ERR_INVALID,
 					    "max_session_ttl must be a duration such as \"8h\" or \"30h0m0s\"");
 				else
 					role->max_session_ttl = secs;

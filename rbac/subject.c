@@ -553,8 +553,12 @@ static const struct app_memo *app_memo(struct rbac_subject *s, const struct rbac
 		if (sels_match(s, sr->allow, sr->nallow, app, false))
 			m->allow[r >> 6] |= 1ull << (r & 63);
 		if (sr->ndeny == 0) {
+			/* No labels: every app. ARNs written but all resolved
+			 * to nothing deny the whole app, as with labels. */
 			if (sr->deny_arns > 0)
 				m->deny_arn[r >> 6] |= 1ull << (r & 63);
+			else if (sr->role->deny.narns > 0 && m->deny_all < 0)
+				m->deny_all = (int)r;
 		} else if (sels_match(s, sr->deny, sr->ndeny, app, true)) {
 			if (sr->deny_arns > 0)
 				m->deny_arn[r >> 6] |= 1ull << (r & 63);
