@@ -132,11 +132,23 @@ static int cmd_check(int argc, char **argv)
 		free(text);
 		return PX_EXIT_USAGE;
 	}
-	/* resources: checked by px_resources_check(), added with rbac: the files
-	 * of cfg->resources_dir (px_resources_load()) and the inline cfg->apps
-	 * (rbac_policy_load_json() with |text| for positions), reported through
-	 * px_diags_rbac_fn into |diags|, so that one run and one exit status
-	 * cover the daemon file and every resource. Only when cfg != NULL. */
+	/* The resources: the files of resources_dir and the inline apps,
+	 * into the same diagnostics, so that one run and one exit status
+	 * cover the daemon file and every resource. */
+	struct rbac_policy_stats st = {0};
+	int have_stats = 0;
+	if (cfg != NULL) {
+		struct rbac_policy *pol = NULL;
+		rv = px_policy_load(cfg, path, text, len, (flags & PX_CONFIG_CHECK_FILES) != 0, px_diags_rbac_fn, &diags,
+		                    &pol);
+		if (pol == NULL) {
+			fputs("awsgatectl: out of memory\n", stderr);
+		} else {
+			rbac_policy_stats(pol, &st);
+			have_stats = 1;
+		}
+		rbac_policy_unref(pol);
+	}
 
 	int bad = diags.nerrors > 0 || (strict && diags.nwarnings > 0);
 	int status = bad ? PX_EXIT_NO : PX_EXIT_OK;
@@ -147,6 +159,9 @@ static int cmd_check(int argc, char **argv)
 		}
 	} else {
 		px_diags_print(&diags, stderr);
+		if (have_stats)
+			fprintf(stderr, "%s: %zu roles, %zu users, %zu apps, %zu locks\n", name, st.roles, st.users,
+			        st.apps, st.locks);
 		if (!bad)
 			fprintf(stderr, "%s: ok", name);
 		else

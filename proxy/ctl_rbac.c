@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "proxy.h"
 #include "rbac/rbac.h"
@@ -144,16 +146,13 @@ static int who_finish(struct who *w, const char *cmd, int64_t *now)
 		fprintf(stderr, "awsgatectl: rbac %s needs one of --config FILE and --resources DIR\n", cmd);
 		return -1;
 	}
-	if (w->config != NULL) {
-		fprintf(stderr, "awsgatectl: rbac %s --config: not built yet, use --resources DIR\n", cmd);
-		return -1;
-	}
 	if ((w->cert == NULL) == (w->id.user == NULL)) {
 		fprintf(stderr, "awsgatectl: rbac %s needs one of --cert FILE and --user NAME\n", cmd);
 		return -1;
 	}
-	if (w->cert != NULL) {
-		fprintf(stderr, "awsgatectl: rbac %s --cert: not built yet, use --user\n", cmd);
+	if (w->cert != NULL && (w->have_roles || w->id.ntraits > 0)) {
+		fprintf(stderr, "awsgatectl: rbac %s: --roles and --trait go with --user; a certificate carries its own\n",
+			cmd);
 		return -1;
 	}
 	if (w->app == NULL) {
@@ -162,7 +161,8 @@ static int who_finish(struct who *w, const char *cmd, int64_t *now)
 	}
 	/* --roles or --trait stand for what a certificate would carry;
 	 * without them the user resource gives both. */
-	w->id.from_extension = w->have_roles || w->id.ntraits > 0;
+	if (w->cert == NULL)
+		w->id.from_extension = w->have_roles || w->id.ntraits > 0;
 	if (w->time_arg != NULL) {
 		if (px_time_parse(w->time_arg, now) != 0) {
 			fprintf(stderr, "awsgatectl: bad --time '%s': use 2026-11-22T12:00:00Z or seconds since the epoch\n",
@@ -311,20 +311,118 @@ static void json_print(json_t *o)
 	json_decref(o);
 }
 
+/* Reads the first certificate of the PEM file |path|, or NULL (printed). */
+static X509 *pem_cert(const char *path, const char *what)
+{
+	char *text = NULL, err[256];
+	size_t len;
+	X509 *x = NULL;
+
+	if (px_file_read(path, 1 << 20, &text, &len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "awsgatectl: cannot read %s %s: %s\n", what, path, err);
+		return NULL;
+	}
+	BIO *b = BIO_new_mem_buf(text, (int)len);
+	if (b != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	free(text);
+	if (x == NULL)
+		fprintf(stderr, "awsgatectl: %s %s holds no PEM certificate\n", what, path);
+	return x;
+}
+
+/* Loads the policy of --resources DIR or --config FILE; with --config,
+ * also its identity CA file for --cert. */
+static int who_policy(struct who *w, struct rbac_policy **pol, char **identity_ca)
+{
+	if (w->resources != NULL)
+		return policy_open(w->resources, 0, pol);
+
+	char *text = NULL, err[256];
+	size_t len;
+	struct px_diags diags;
+	struct px_config *cfg = NULL;
+	int st = PX_EXIT_USAGE;
+
+	if (px_file_read(w->config, PX_CONFIG_MAX_BYTES, &text, &len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "awsgatectl: cannot read the daemon file %s: %s\n", w->config, err);
+		return PX_EXIT_USAGE;
+	}
+	px_diags_init(&diags, w->config);
+	if (px_config_load(w->config, text, len, 0, &cfg, &diags) == 0 && cfg != NULL) {
+		struct diag_sink sink = {0, 0, 0};
+		px_policy_load(cfg, w->config, text, len, 1, diag_print, &sink, pol);
+		if (sink.errors == 0 && *pol != NULL) {
+			st = PX_EXIT_OK;
+			if (cfg->tls.identity_ca_file != NULL && (*identity_ca = strdup(cfg->tls.identity_ca_file)) == NULL)
+				st = PX_EXIT_USAGE;
+		} else {
+			fprintf(stderr, "awsgatectl: the resources of %s have errors: awsgatectl config check %s shows them\n",
+				w->config, w->config);
+			rbac_policy_unref(*pol);
+			*pol = NULL;
+		}
+	} else {
+		px_diags_print(&diags, stderr);
+		fprintf(stderr, "awsgatectl: %s has errors: awsgatectl config check %s shows them all\n", w->config,
+			w->config);
+	}
+	px_config_unref(cfg);
+	px_diags_free(&diags);
+	free(text);
+	return st;
+}
+
+/* Reads the identity of --cert, trusting its extension only from the
+ * identity CA (--ca, else the daemon file's tls.identity_ca_file). */
+static int who_cert(struct who *w, const char *identity_ca)
+{
+	const char *ca_path = w->ca != NULL ? w->ca : identity_ca;
+	X509 *cert = pem_cert(w->cert, "certificate"), *ca = NULL;
+	struct rbac_diag d = {0};
+	int st = PX_EXIT_USAGE;
+
+	if (cert == NULL)
+		return PX_EXIT_USAGE;
+	if (ca_path != NULL && (ca = pem_cert(ca_path, "identity CA")) == NULL)
+		goto out;
+	if (rbac_identity_from_cert(cert, ca, &w->id, &d) != 0) {
+		fprintf(stderr, "awsgatectl: no identity in %s: %s\n", w->cert, d.msg);
+		goto out;
+	}
+	if (w->id.extension_ignored)
+		fprintf(stderr,
+			"awsgatectl: %s carries an identity extension from a CA that is not the identity CA%s; its roles "
+			"and traits are ignored\n",
+			w->cert, ca_path ? "" : " (none is configured: --ca FILE)");
+	st = PX_EXIT_OK;
+out:
+	X509_free(cert);
+	X509_free(ca);
+	return st;
+}
+
 /* Opens everything a decision needs. */
 static int who_open(struct who *w, const char *cmd, int64_t *now, struct rbac_policy **pol,
 		    struct rbac_subject **subj, const struct rbac_app **app)
 {
 	struct diag_sink sink = {0, 0, 1};
+	char *identity_ca = NULL;
 	int st;
 
 	if (who_finish(w, cmd, now) != 0)
 		return PX_EXIT_USAGE;
-	if ((st = policy_open(w->resources, 0, pol)) != PX_EXIT_OK)
+	st = who_policy(w, pol, &identity_ca);
+	if (st == PX_EXIT_OK && w->cert != NULL)
+		st = who_cert(w, identity_ca);
+	free(identity_ca);
+	if (st != PX_EXIT_OK)
 		return st;
+	const char *where = w->resources != NULL ? w->resources : w->config;
 	*app = rbac_policy_app(*pol, w->app, strlen(w->app));
 	if (*app == NULL) {
-		fprintf(stderr, "awsgatectl: no app \"%s\" in %s", w->app, w->resources);
+		fprintf(stderr, "awsgatectl: no app \"%s\" in %s", w->app, where);
 		const struct rbac_app *a;
 		for (size_t i = 0; (a = rbac_policy_app_at(*pol, i)) != NULL; i++) {
 			struct rbac_app_info ai;
@@ -352,7 +450,7 @@ static int rbac_check(int argc, char **argv)
 
 	if (who_parse(argc, argv, &w, &st) != 0)
 		goto out;
-	if (w.role == NULL && w.id.user != NULL) {
+	if (w.role == NULL && (w.id.user != NULL || w.cert != NULL)) {
 		fputs("awsgatectl: rbac check needs --aws-role ARN|NAME\n", stderr);
 		goto out;
 	}

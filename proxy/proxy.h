@@ -75,6 +75,18 @@ int px_time_parse(const char *s, int64_t *t);
  * (PX_ERR_IO, PX_ERR_TOO_LARGE, or an RBAC_ERR_*). */
 int px_resources_load(struct rbac_policy *pol, const char *dir, rbac_diag_fn *fn, void *arg, size_t *nfiles);
 
+struct px_config;
+
+/* Builds the frozen policy of the daemon file |cfg| (loaded from |file|,
+ * whose bytes are |text|/|len|, for the inline apps' positions): every
+ * resource file of resources_dir, then the inline apps. With |need_dir| 0 a
+ * missing resources directory is skipped. Writes the policy to |*out|
+ * (+1 reference) even when there were errors, for `config check`.
+ * This function returns 0 if everything loaded, else the first error
+ * (PX_ERR_NOMEM, PX_ERR_IO, PX_ERR_TOO_LARGE, or an RBAC_ERR_*). */
+int px_policy_load(const struct px_config *cfg, const char *file, const char *text, size_t len, int need_dir,
+		   rbac_diag_fn *fn, void *arg, struct rbac_policy **out);
+
 /* Prints |d| as FILE:LINE:COLUMN: error|warning: PATH: message. */
 void px_diag_print(FILE *f, const struct rbac_diag *d);
 

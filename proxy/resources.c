@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "proxy.h"
 #include "rbac/rbac.h"
@@ -59,5 +62,33 @@ int px_resources_load(struct rbac_policy *pol, const char *dir, rbac_diag_fn *fn
 		free(names[i]);
 	}
 	free(names);
+	return first;
+}
+
+int px_policy_load(const struct px_config *cfg, const char *file, const char *text, size_t len, int need_dir,
+		   rbac_diag_fn *fn, void *arg, struct rbac_policy **out)
+{
+	struct rbac_policy *pol = rbac_policy_new();
+	int first = 0, rv;
+	size_t nfiles = 0;
+
+	if (pol == NULL)
+		return PX_ERR_NOMEM;
+	/* Without file checks (config check --no-files) a resources directory
+	 * that is not there yet is no error: the daemon file alone is checked. */
+	if (cfg->resources_dir != NULL && (need_dir || access(cfg->resources_dir, R_OK | X_OK) == 0)) {
+		rv = px_resources_load(pol, cfg->resources_dir, fn, arg, &nfiles);
+		if (rv != 0)
+			first = rv;
+	}
+	if (cfg->apps != NULL && json_array_size(cfg->apps) > 0) {
+		rv = rbac_policy_load_json(pol, file, text, len, cfg->apps, "apps", fn, arg);
+		if (rv != 0 && first == 0)
+			first = rv;
+	}
+	rv = rbac_policy_freeze(pol, fn, arg);
+	if (rv != 0 && first == 0)
+		first = rv;
+	*out = pol;
 	return first;
 }
