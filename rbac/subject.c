@@ -758,7 +758,8 @@ int rbac_subject_roles(struct rbac_subject *s, const struct rbac_app *app, int64
 
 	if (rv != 0)
 		return rv;
-	memcpy(out, c, (k < max ? k : max) * sizeof(*c));
+	if (out != NULL && max > 0 && k > 0)
+		memcpy(out, c, (k < max ? k : max) * sizeof(*c));
 	*n = k;
 	free(c);
 	return 0;
