@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ctl_rbac.c: `awsgatectl rbac check|roles` (decisions explained) and `awsgatectl lock add|ls|rm`. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -594,54 +592,6 @@ static void lock_usage(FILE *f)
 	      f);
 }
 
-/* Writes |data| to |dir|/|name| atomically: a hidden temporary file in the
- * same directory, then rename(), so a reader sees all of it or nothing.
- * With |excl|, an existing file is not replaced (returns EEXIST). */
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len, int excl, char *err,
-			size_t errlen)
-{
-	char path[4096], tmp[4096];
-	int fd = -1, e = 0;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp)) {
-		snprintf(err, errlen, "path too long");
-		return ENAMETOOLONG;
-	}
-	if (excl && access(path, F_OK) == 0) {
-		snprintf(err, errlen, "%s exists", path);
-		return EEXIST;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		return e;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			e = w < 0 ? errno : EIO;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (e == 0 && fsync(fd) != 0)
-		e = errno;
-	if (close(fd) != 0 && e == 0)
-		e = errno;
-	/* link() refuses to replace: the O_EXCL of a rename. */
-	if (e == 0 && (excl ? link(tmp, path) : rename(tmp, path)) != 0)
-		e = errno;
-	if (excl || e != 0)
-		unlink(tmp);
-	if (e != 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-	return e;
-}
-
 static int lock_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -657,7 +607,7 @@ static int lock_add(int argc, char **argv)
 	};
 	const char *dir = NULL, *user = NULL, *role = NULL, *ttl_arg = NULL, *message = NULL, *name = NULL;
 	const char *time_arg = NULL;
-	char gen[RBAC_MAX_NAME + 1], fname[RBAC_MAX_NAME + 16], err[4400];
+	char gen[RBAC_MAX_NAME + 1], path[4096], err[256];
 	int64_t now;
 	uint32_t ttl = 0;
 	int c;
@@ -741,18 +691,24 @@ static int lock_add(int argc, char **argv)
 		fputs("awsgatectl: out of memory\n", stderr);
 		return PX_EXIT_USAGE;
 	}
-	snprintf(fname, sizeof(fname), "lock-%s.json", name);
+	/* px_file_write's temporary file does not end in ".json", so a running
+	 * gate never reads half a lock; link() never replaces another's. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/lock-%s.json", dir, name) >= sizeof(path)) {
+		free(text);
+		fputs("awsgatectl: the resources directory's path is too long\n", stderr);
+		return PX_EXIT_USAGE;
+	}
 	size_t tl = strlen(text);
 	text[tl] = '\n';
-	int e = write_atomic(dir, fname, text, tl + 1, 1, err, sizeof(err));
+	int rv = px_file_write(path, text, tl + 1, 0644, 0, err, sizeof(err));
 	free(text);
-	if (e == EEXIST) {
+	if (rv == PX_ERR_EXISTS) {
 		fprintf(stderr, "awsgatectl: a lock named \"%s\" exists already (%s); choose another --name\n", name,
-			err);
+			path);
 		return PX_EXIT_NO;
 	}
-	if (e != 0) {
-		fprintf(stderr, "awsgatectl: cannot write the lock: %s\n", err);
+	if (rv != 0) {
+		fprintf(stderr, "awsgatectl: cannot write the lock %s: %s\n", path, err);
 		return PX_EXIT_USAGE;
 	}
 	printf("%s\n", name);
