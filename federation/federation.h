@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* federation.h: AWS credentials, STS, the credential cache, console sign-in
+ * and the partition/endpoint table.
+ *
+ * The module does no I/O of its own, reads no clock and logs nothing. The
+ * caller gives it the outside world through two small interfaces:
+ *
+ *   struct fed_env        environment values, file contents, the time,
+ *                         random numbers (plain synchronous calls);
+ *   struct fed_transport  one per event loop: HTTP requests, timers,
+ *                         posting work to that loop from another thread,
+ *                         and running a credential_process command; all
+ *                         asynchronous, completions on that loop.
+ *
+ * proxy/ implements the transport with the libcurl multi interface on a
+ * libev loop (and a blocking libcurl one for the command-line tools); the
+ * unit tests implement both with canned replies and a fake clock.
+ *
+ * Secrets (secret access keys, session tokens, web identity tokens, sign-in
+ * tokens) are wiped with OPENSSL_cleanse when freed and never appear in a
+ * message this module writes. Error codes are federation's range,
+ * -300..-399. */
+#ifndef AWSGATE_FEDERATION_H
+#define AWSGATE_FEDERATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- errors ------------------------------------------------------------- */
+
+#define FED_ERR_NOMEM -301          /* out of memory */
+#define FED_ERR_INVALID -302        /* an argument is malformed or out of range */
+#define FED_ERR_TOO_LARGE -303      /* an input or a response is over its limit */
+#define FED_ERR_TRANSPORT -304      /* could not connect, TLS failed, connection dropped */
+#define FED_ERR_TIMEOUT -305        /* connect or total timeout */
+#define FED_ERR_CANCELLED -306      /* the caller cancelled */
+#define FED_ERR_PARSE -307          /* a response is not what the protocol says */
+#define FED_ERR_DENIED -308         /* AWS said AccessDenied (final, not retried) */
+#define FED_ERR_REJECTED -309       /* AWS said the request is invalid: ValidationError, ... (final) */
+#define FED_ERR_THROTTLED -310      /* throttled, and the retries ran out */
+#define FED_ERR_UNAVAILABLE -311    /* 5xx or transport failures, and the retries ran out */
+#define FED_ERR_NO_CREDENTIALS -312 /* no source of base credentials found anything */
+#define FED_ERR_CONFIG -313         /* a shared config/credentials file or a setting is wrong */
+#define FED_ERR_SESSION_TOO_SHORT -314 /* under 900 s of the user's session left: log in again */
+#define FED_ERR_EXPIRED -315        /* credentials are past their expiry */
+
+/* Returns a short English description of |err|. */
+const char *fed_strerror(int err);
+
+/* --- credentials --------------------------------------------------------- */
+
+/* One set of AWS credentials. All strings owned and NUL-terminated. */
+struct fed_creds {
+	char *access_key_id;
+	char *secret_access_key; /* secret */
+	char *session_token;     /* secret; NULL for long-term keys */
+	int64_t expiration;      /* Unix seconds; 0: does not expire */
+	bool long_term;          /* IAM user (or root) keys rather than STS temporaries:
+	                          * decides whether the console SessionDuration may be set */
+	char source[96];         /* where they came from, for logs and `aws whoami`:
+	                          * "environment", "web-identity", "profile prod (shared credentials file)",
+	                          * "credential_process (profile prod)", "ecs", "imds", "sts:AssumeRole" */
+};
+
+/* Wipes the secrets and frees what |c| owns; |c| is then empty. NULL is fine. */
+void fed_creds_free(struct fed_creds *c);
+
+/* Deep copy. This function returns 0 if it succeeds, or FED_ERR_NOMEM. */
+int fed_creds_copy(struct fed_creds *dst, const struct fed_creds *src);
+
+/* --- the outside world --------------------------------------------------- */
+
+/* Synchronous services, safe to call from any thread. */
+struct fed_env {
+	void *arg;
+	/* The value of environment variable |name|, or NULL. Borrowed: valid
+	 * until the next call. */
+	const char *(*getenv)(void *arg, const char *name);
+	/* Reads the whole file at |path|, at most |max| bytes, into a malloc()ed
+	 * |*data| (NUL-terminated, |*len| without the NUL). Returns 0, or
+	 * FED_ERR_NO_CREDENTIALS when the file does not exist, FED_ERR_TOO_LARGE,
+	 * FED_ERR_CONFIG when it cannot be read (permission, a directory). */
+	int (*read_file)(void *arg, const char *path, size_t max, char **data, size_t *len);
+	/* The wall clock, Unix milliseconds. */
+	int64_t (*now_ms)(void *arg);
+	/* 32 random bits (for retry jitter). */
+	uint32_t (*random)(void *arg);
+};
+
+struct fed_header {
+	const char *name;
+	const char *value;
+};
+
+/* An HTTP request the module wants made. Borrowed by start(): the transport
+ * copies what it needs before start() returns. */
+struct fed_http_request {
+	const char *method;
+	const char *url; /* absolute: https://host[:port]/path[?query]; http:// only for IMDS and ECS */
+	const struct fed_header *headers;
+	size_t nheaders;
+	const void *body;
+	size_t body_len;
+	uint32_t connect_timeout_ms;
+	uint32_t timeout_ms;  /* total, from start to the last byte of the response */
+	size_t max_response;  /* bytes of body; more: error FED_ERR_TOO_LARGE */
+};
+
+/* What came back. Borrowed: valid only during the callback. */
+struct fed_http_response {
+	int error;  /* 0, or FED_ERR_TRANSPORT, FED_ERR_TIMEOUT, FED_ERR_TOO_LARGE, FED_ERR_NOMEM */
+	int status; /* HTTP status when error is 0 */
+	const struct fed_header *headers;
+	size_t nheaders;
+	const char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
+	size_t body_len;
+};
+
+typedef void fed_http_done_fn(void *arg, const struct fed_http_response *res);
+typedef void fed_task_fn(void *arg);
+/* |status| is the command's exit status (-1: killed or could not start);
+ * |out| its standard output (borrowed during the call). */
+typedef void fed_process_done_fn(void *arg, int status, const char *out, size_t len);
+
+struct fed_call;  /* an HTTP request in flight, the transport's */
+struct fed_timer; /* a pending timer, the transport's */
+
+/*
+ * The services of one event loop. Every completion callback runs on that
+ * loop's thread, later: never from inside the call that started it. After
+ * a cancel, the callback is not called.
+ */
+struct fed_transport {
+	void *arg;
+	/* Starts |req|; |done| is called exactly once. Returns 0 and the handle
+	 * in |*call|, or a FED_ERR_* (then |done| is never called). */
+	int (*http_start)(void *arg, const struct fed_http_request *req, fed_http_done_fn *done, void *done_arg,
+	                  struct fed_call **call);
+	void (*http_cancel)(void *arg, struct fed_call *call);
+	/* Calls |fn|(|fn_arg|) after |delay_ms|. */
+	int (*timer_start)(void *arg, uint32_t delay_ms, fed_task_fn *fn, void *fn_arg, struct fed_timer **timer);
+	void (*timer_cancel)(void *arg, struct fed_timer *timer);
+	/* Runs |fn|(|fn_arg|) on this transport's loop soon. The one function
+	 * here that may be called from any thread; it cannot fail for want of
+	 * anything but memory (FED_ERR_NOMEM). */
+	int (*post)(void *arg, fed_task_fn *fn, void *fn_arg);
+	/* Runs |command| with /bin/sh -c, without a terminal, and collects at
+	 * most |max| bytes of its standard output (credential_process). May be
+	 * NULL: the source is then reported as unavailable. */
+	int (*process_start)(void *arg, const char *command, size_t max, uint32_t timeout_ms,
+	                     fed_process_done_fn *done, void *done_arg);
+};
+
+/* --- STS (sts.c) ----------------------------------------------------------
+ *
+ * The Query API over HTTPS, signed with sigv4, XML answers read by a small
+ * bounded extractor. One call = one action, retried inside the call on
+ * throttling, 5xx and transport failures with jittered exponential backoff
+ * (at most |max_attempts| tries in all), never on AccessDenied or
+ * validation errors, which are final. */
+
+enum fed_sts_action {
+	FED_STS_ASSUME_ROLE,
+	FED_STS_ASSUME_ROLE_WITH_WEB_IDENTITY, /* unsigned: the token is the credential */
+	FED_STS_GET_CALLER_IDENTITY,
+	FED_STS_GET_FEDERATION_TOKEN,
+};
+
+struct fed_tag {
+	const char *key;
+	const char *value;
+};
+
+/* Borrowed by fed_sts_start(): copied before it returns. */
+struct fed_sts_params {
+	enum fed_sts_action action;
+	const char *region;       /* signing region and regional endpoint; NULL: the partition's global one */
+	const char *endpoint_url; /* NULL: https://sts.<region>.<partition suffix>; else this
+	                           * (the caller resolves AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) */
+	const char *role_arn;            /* AssumeRole* */
+	const char *role_session_name;   /* AssumeRole*: already reduced, see fed_session_name() */
+	const char *external_id;         /* AssumeRole; NULL: none */
+	const char *source_identity;     /* AssumeRole; NULL: none */
+	uint32_t duration_seconds;       /* 0: leave to STS's default */
+	const struct fed_tag *tags;      /* AssumeRole session tags */
+	size_t ntags;
+	const char *web_identity_token;  /* AssumeRoleWithWebIdentity (secret) */
+	const char *federated_name;      /* GetFederationToken */
+	const char *policy;              /* GetFederationToken / AssumeRole session policy JSON; NULL: none */
+	uint32_t connect_timeout_ms;     /* 0: 3000 */
+	uint32_t timeout_ms;             /* per attempt; 0: 10000 */
+	uint32_t max_attempts;           /* 0: 3 */
+};
+
+/* The answer; borrowed by the callback: copy what you keep. */
+struct fed_sts_result {
+	struct fed_creds creds;       /* AssumeRole*, GetFederationToken (long_term false) */
+	const char *assumed_role_arn; /* AssumeRole*: AssumedRoleUser.Arn */
+	const char *assumed_role_id;
+	const char *federated_user_arn; /* GetFederationToken */
+	const char *account;          /* GetCallerIdentity */
+	const char *arn;
+	const char *user_id;
+	const char *source_identity;  /* as STS echoed it; NULL if none */
+	const char *request_id;
+};
+
+/* AWS's error, when there was one. */
+struct fed_sts_error {
+	int status;          /* HTTP status; 0: none came */
+	char code[64];       /* "AccessDenied", "ValidationError", "Throttling", ... */
+	char message[512];
+	char request_id[64];
+	uint32_t attempts;   /* how many tries were made */
+};
+
+/* |err| is 0 with |res| set, or a FED_ERR_* with |e| saying what AWS said. */
+typedef void fed_sts_done_fn(void *arg, int err, const struct fed_sts_result *res, const struct fed_sts_error *e);
+
+struct fed_sts_call;
+
+/* Starts |p| on |t|, signed with |creds| (borrowed; may be NULL for
+ * AssumeRoleWithWebIdentity). |done| runs once on |t|'s loop, never from
+ * inside this call. This function returns 0 and the handle in |*call| (may
+ * be NULL if unwanted), or FED_ERR_INVALID or FED_ERR_NOMEM (then |done|
+ * is not called). */
+int fed_sts_start(struct fed_transport *t, const struct fed_env *env, const struct fed_sts_params *p,
+                  const struct fed_creds *creds, fed_sts_done_fn *done, void *arg, struct fed_sts_call **call);
+
+/* Stops |call|; its callback will not run. */
+void fed_sts_cancel(struct fed_sts_call *call);
+
+#endif

@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: Apache-2.0
+# federation/local.mk: libfederation.a, AWS credentials, STS, the credential cache, console sign-in and the partition table.
+noinst_LIBRARIES += federation/libfederation.a
+federation_libfederation_a_SOURCES = \
+	federation/federation.h \
+	federation/creds.c \
+	federation/error.c
+federation_libfederation_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+FEDERATION_LIBS = federation/libfederation.a sigv4/libsigv4.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+# The same sources instrumented for libFuzzer (see sigv4/local.mk).
+if ENABLE_FUZZING
+noinst_LIBRARIES += federation/libfederation_fuzz.a
+federation_libfederation_fuzz_a_SOURCES = $(federation_libfederation_a_SOURCES)
+federation_libfederation_fuzz_a_CFLAGS = $(federation_libfederation_a_CFLAGS) $(FUZZ_CFLAGS)
+endif
