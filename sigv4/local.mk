@@ -8,6 +8,7 @@ sigv4_libsigv4_a_SOURCES = \
 	sigv4/canon.c \
 	sigv4/chunked.c \
 	sigv4/reqfile.c \
+	sigv4/sha256.c \
 	sigv4/sign.c \
 	sigv4/time.c \
 	sigv4/verify.c

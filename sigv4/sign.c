@@ -196,19 +196,17 @@ struct sv4_signer *sv4_signer_new(void)
 	struct sv4_signer *s = OPENSSL_zalloc(sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	s->md = EVP_MD_CTX_new();
+	int lowlevel = sv4_sha256_lowlevel();
 	s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (s->sha256 == NULL || s->md == NULL || s->hmac == NULL)
+	if (sv4_sha256_new(&s->md, lowlevel) != 0 || s->hmac == NULL)
 		goto fail;
 	s->derive = EVP_MAC_CTX_new(s->hmac);
 	if (s->derive == NULL)
 		goto fail;
 	for (size_t i = 0; i < SV4_KEY_SLOTS; i++) {
 		s->slots[i].mac = EVP_MAC_CTX_new(s->hmac);
-		s->slots[i].inner = EVP_MD_CTX_new();
-		s->slots[i].outer = EVP_MD_CTX_new();
-		if (s->slots[i].mac == NULL || s->slots[i].inner == NULL || s->slots[i].outer == NULL)
+		if (s->slots[i].mac == NULL || sv4_sha256_new(&s->slots[i].inner, lowlevel) != 0 ||
+		    sv4_sha256_new(&s->slots[i].outer, lowlevel) != 0)
 			goto fail;
 	}
 	s->day = -1;
@@ -229,13 +227,12 @@ void sv4_signer_del(struct sv4_signer *s)
 		return;
 	for (size_t i = 0; i < SV4_KEY_SLOTS; i++) {
 		EVP_MAC_CTX_free(s->slots[i].mac);
-		EVP_MD_CTX_free(s->slots[i].inner);
-		EVP_MD_CTX_free(s->slots[i].outer);
+		sv4_sha256_del(&s->slots[i].inner);
+		sv4_sha256_del(&s->slots[i].outer);
 	}
 	EVP_MAC_CTX_free(s->derive);
 	EVP_MAC_free(s->hmac);
-	EVP_MD_CTX_free(s->md);
-	EVP_MD_free(s->sha256);
+	sv4_sha256_del(&s->md);
 	sv4_buf_free(&s->canon);
 	sv4_buf_free(&s->sts);
 	sv4_buf_free(&s->scratch);
@@ -753,12 +750,12 @@ static int secret_equal(const unsigned char *a, const char *b, size_t n)
 }
 
 /* Keys |md| with the HMAC pad of the 32-byte |key| (0x36 inner, 0x5c outer). */
-static int pad_init(struct sv4_signer *s, EVP_MD_CTX *md, const unsigned char key[32], unsigned char pad)
+static int pad_init(struct sv4_sha256 *md, const unsigned char key[32], unsigned char pad)
 {
 	unsigned char block[64];
 	for (size_t i = 0; i < 64; i++)
 		block[i] = (unsigned char)((i < 32 ? key[i] : 0) ^ pad);
-	int ok = EVP_DigestInit_ex2(md, s->sha256, NULL) && EVP_DigestUpdate(md, block, sizeof(block));
+	int ok = sv4_sha256_init(md) == 0 && sv4_sha256_update(md, block, sizeof(block)) == 0;
 	OPENSSL_cleanse(block, sizeof(block));
 	return ok;
 }
@@ -805,8 +802,8 @@ int sv4_signing_key(struct sv4_signer *s, const struct sv4_scope *sc, const char
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	if (!EVP_MAC_init(victim->mac, k2, 32, params) || !pad_init(s, victim->inner, k2, 0x36) ||
-	    !pad_init(s, victim->outer, k2, 0x5c)) {
+	if (!EVP_MAC_init(victim->mac, k2, 32, params) || !pad_init(&victim->inner, k2, 0x36) ||
+	    !pad_init(&victim->outer, k2, 0x5c)) {
 		rv = SV4_ERR_CRYPTO;
 		victim->used = 0;
 		goto out;
@@ -1096,11 +1093,10 @@ int sv4_emit_signature(struct sv4_signer *s, const char *date, const struct sv4_
 {
 	struct sv4_buf *c = &s->canon, *t = &s->sts;
 	unsigned char md[32];
-	unsigned int mdlen = 0;
 	int rv;
 
-	if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, c->data, c->len) ||
-	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
+	if (sv4_sha256_init(&s->md) != 0 || sv4_sha256_update(&s->md, c->data, c->len) != 0 ||
+	    sv4_sha256_final(&s->md, md) != 0)
 		return SV4_ERR_CRYPTO;
 	/* The key first: its slot holds the scope written out. */
 	struct sv4_key_slot *k;
@@ -1118,9 +1114,9 @@ int sv4_emit_signature(struct sv4_signer *s, const char *date, const struct sv4_
 	t->len += 64;
 
 	/* HMAC from the key's two pre-padded states. */
-	if (!EVP_MD_CTX_copy_ex(s->md, k->inner) || !EVP_DigestUpdate(s->md, t->data, t->len) ||
-	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32 || !EVP_MD_CTX_copy_ex(s->md, k->outer) ||
-	    !EVP_DigestUpdate(s->md, md, 32) || !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32)
+	if (sv4_sha256_copy(&s->md, &k->inner) != 0 || sv4_sha256_update(&s->md, t->data, t->len) != 0 ||
+	    sv4_sha256_final(&s->md, md) != 0 || sv4_sha256_copy(&s->md, &k->outer) != 0 ||
+	    sv4_sha256_update(&s->md, md, 32) != 0 || sv4_sha256_final(&s->md, md) != 0)
 		return SV4_ERR_CRYPTO;
 	sv4_hex_encode(sig, md, 32);
 	if (slot != NULL)
@@ -1233,9 +1229,8 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		payloadlen = sizeof(SV4_UNSIGNED_PAYLOAD) - 1;
 	} else if (r->body != NULL && r->bodylen > 0) {
 		unsigned char bmd[32];
-		unsigned int bmdlen = 0;
-		if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) || !EVP_DigestUpdate(s->md, r->body, r->bodylen) ||
-		    !EVP_DigestFinal_ex(s->md, bmd, &bmdlen) || bmdlen != 32)
+		if (sv4_sha256_init(&s->md) != 0 || sv4_sha256_update(&s->md, r->body, r->bodylen) != 0 ||
+		    sv4_sha256_final(&s->md, bmd) != 0)
 			return SV4_ERR_CRYPTO;
 		sv4_hex_encode(s->payload, bmd, 32);
 		payload = s->payload;

@@ -243,6 +243,27 @@ struct sv4_scope {
 	size_t servicelen;
 };
 
+/* A SHA-256 state (sha256.c): OpenSSL's low-level SHA256_CTX kept inline
+ * when configure found that API (copied by assignment) and the process
+ * does not ask for FIPS, else an EVP context. Each function returns 0 or SV4_ERR_CRYPTO (new: SV4_ERR_NOMEM). */
+struct sv4_sha256 {
+	union {
+		_Alignas(16) unsigned char state[128]; /* a SHA256_CTX: 112 bytes */
+		EVP_MD_CTX *evp;
+	} u;
+	int lowlevel; /* u.state, not u.evp; copies of a state keep its kind */
+};
+
+/* 1 when states should be low-level ones: compiled in and FIPS not asked for. */
+int sv4_sha256_lowlevel(void);
+/* Makes |h| a low-level state when |lowlevel|, else an EVP one. */
+int sv4_sha256_new(struct sv4_sha256 *h, int lowlevel);
+void sv4_sha256_del(struct sv4_sha256 *h);
+int sv4_sha256_init(struct sv4_sha256 *h);
+int sv4_sha256_update(struct sv4_sha256 *h, const void *data, size_t len);
+int sv4_sha256_final(struct sv4_sha256 *h, unsigned char md[32]);
+int sv4_sha256_copy(struct sv4_sha256 *dst, const struct sv4_sha256 *src);
+
 struct sv4_key_slot {
 	int used;
 	uint64_t stamp; /* last use, for eviction */
@@ -259,8 +280,8 @@ struct sv4_key_slot {
 	/* The same HMAC as two SHA-256 states with the key's inner and outer
 	 * pad already hashed: copying a state costs less than EVP_MAC_init()
 	 * re-keying, which copies two. */
-	EVP_MD_CTX *inner;
-	EVP_MD_CTX *outer;
+	struct sv4_sha256 inner;
+	struct sv4_sha256 outer;
 };
 
 /* A header as it enters the canonical form: lower-cased name in scratch.
@@ -304,8 +325,7 @@ static inline uint64_t sv4_name_key(const char *p, size_t n)
 }
 
 struct sv4_signer {
-	EVP_MD *sha256;
-	EVP_MD_CTX *md;
+	struct sv4_sha256 md; /* the canonical request's and the body's hash, and the HMAC */
 	EVP_MAC *hmac;
 	EVP_MAC_CTX *derive; /* for deriving signing keys */
 	struct sv4_key_slot slots[SV4_KEY_SLOTS];

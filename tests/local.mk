@@ -12,6 +12,7 @@ UNIT_TESTS = \
 	tests/unit/sigv4/chunked.utest \
 	tests/unit/sigv4/verify.utest \
 	tests/unit/sigv4/sign.utest \
+	tests/unit/sigv4/sha256.utest \
 	tests/unit/sigv4/reqfile.utest \
 	tests/unit/sigv4/time.utest \
 	tests/unit/sigv4/suite.utest \
@@ -43,6 +44,10 @@ tests_unit_sigv4_verify_utest_LDADD = $(SIGV4_TEST_LDADD)
 tests_unit_sigv4_sign_utest_SOURCES = tests/unit/sigv4/sign_test.c
 tests_unit_sigv4_sign_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_sigv4_sign_utest_LDADD = $(SIGV4_TEST_LDADD)
+
+tests_unit_sigv4_sha256_utest_SOURCES = tests/unit/sigv4/sha256_test.c
+tests_unit_sigv4_sha256_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_sigv4_sha256_utest_LDADD = $(SIGV4_TEST_LDADD)
 
 tests_unit_sigv4_reqfile_utest_SOURCES = tests/unit/sigv4/reqfile_test.c
 tests_unit_sigv4_reqfile_utest_CFLAGS = $(TEST_CFLAGS)
