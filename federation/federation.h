@@ -115,6 +115,8 @@ struct fed_http_response {
 	size_t nheaders;
 	const char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
 	size_t body_len;
+	const char *detail; /* when error is set: what failed, for messages ("TLS: certificate
+	                     * verify failed"); NULL otherwise. Never holds a secret. */
 };
 
 typedef void fed_http_done_fn(void *arg, const struct fed_http_response *res);

@@ -12,12 +12,14 @@ proxy_libproxy_a_SOURCES = \
 	proxy/duration.c \
 	proxy/file.c \
 	proxy/resources.c \
-	proxy/timearg.c
-proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
+	proxy/timearg.c \
+	proxy/transport.c
+proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS) \
+	$(LIBEV_CFLAGS)
 
 bin_PROGRAMS += awsgatectl
 awsgatectl_SOURCES = proxy/ctl_main.c
-awsgatectl_LDADD = proxy/libproxy.a $(RBAC_LIBS) sigv4/libsigv4.a $(OPENSSL_LIBS)
+awsgatectl_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 # llhttp: from pkg-config, or compiled here from Debian's node-llhttp
 # sources, as generated code, without our warnings. Nothing is copied into

@@ -313,4 +313,32 @@ int px_ctl_config(int argc, char **argv); /* config check|options (ctl_config.c)
 int px_ctl_rbac(int argc, char **argv);   /* rbac check|roles (ctl_rbac.c) */
 int px_ctl_lock(int argc, char **argv);   /* lock add|ls|rm (ctl_rbac.c) */
 
+
+/* --- federation's transport and environment (transport.c) ------------------ */
+
+struct ev_loop;
+struct fed_env;
+struct fed_transport;
+struct px_transport;
+
+/* A struct fed_transport on |loop|: HTTP through a libcurl multi handle
+ * driven by the loop, timers, posts from other threads (ev_async) and
+ * credential_process commands (posix_spawn of /bin/sh -c). Upstream
+ * certificates are verified against |ca_file| (NULL: the system store);
+ * hosts matching one of the |nct| connect-to patterns are connected to its
+ * address, Host and SNI unchanged. The caller has run curl_global_init().
+ * Returns NULL when out of memory. */
+struct px_transport *px_transport_new(struct ev_loop *loop, const char *ca_file, const struct px_connect_to *ct,
+                                      size_t nct);
+
+/* Cancels what is in flight (no callback runs) and frees |t|. NULL is fine. */
+void px_transport_del(struct px_transport *t);
+
+/* The vtable to hand to federation; borrowed, valid while |t| lives. */
+struct fed_transport *px_transport_fed(struct px_transport *t);
+
+/* The process's environment, files (read as secrets), wall clock and
+ * OpenSSL's random numbers as a struct fed_env. */
+void px_env_init(struct fed_env *env);
+
 #endif

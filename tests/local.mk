@@ -25,6 +25,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/config.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
+	tests/unit/proxy/transport.utest \
 	tests/unit/rbac/cert.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -99,6 +100,10 @@ tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
 tests_unit_proxy_timearg_utest_SOURCES = tests/unit/proxy/timearg_test.c
 tests_unit_proxy_timearg_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
+
+tests_unit_proxy_transport_utest_SOURCES = tests/unit/proxy/transport_test.c
+tests_unit_proxy_transport_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS)
+tests_unit_proxy_transport_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
