@@ -5,6 +5,9 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 SIGV4_TEST_LDADD = sigv4/libsigv4.a $(CMOCKA_LIBS) $(OPENSSL_LIBS)
 RBAC_TEST_LDADD = $(RBAC_LIBS) $(CMOCKA_LIBS)
 PROXY_TEST_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(SIGV4_TEST_LDADD)
+# Federation's tests run against the fake env and transport (fake.h).
+FED_TEST_SOURCES = tests/unit/federation/fake.c tests/unit/federation/fake.h
+FED_TEST_LDADD = $(FEDERATION_LIBS) $(CMOCKA_LIBS) -lpthread
 
 # Unit tests: one per source file, named after it.
 UNIT_TESTS = \
@@ -24,7 +27,8 @@ UNIT_TESTS = \
 	tests/unit/proxy/config.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
-	tests/unit/rbac/cert.utest
+	tests/unit/rbac/cert.utest \
+	tests/unit/federation/fake.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -98,6 +102,10 @@ tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_cert_utest_LDADD = $(RBAC_TEST_LDADD)
+
+tests_unit_federation_fake_utest_SOURCES = tests/unit/federation/fake_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_fake_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_fake_utest_LDADD = $(FED_TEST_LDADD)
 
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
