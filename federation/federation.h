@@ -152,6 +152,80 @@ struct fed_transport {
 	                     fed_process_done_fn *done, void *done_arg);
 };
 
+/* --- partitions and endpoints (partition.c) --------------------------------
+ *
+ * One table drives everything partition-specific: DNS suffixes, region
+ * patterns, the global region, the STS, console and sign-in hosts. Its facts
+ * come from botocore's endpoints.json and AWS's public documentation; see
+ * docs/FEDERATION.md. */
+
+#define FED_MAX_HOST 253     /* bytes of a DNS name, without a trailing dot */
+#define FED_MAX_LABEL 63     /* bytes of one DNS label */
+#define FED_MAX_REGION 32    /* bytes of a region name */
+#define FED_MAX_SERVICE 48   /* bytes of a service label */
+
+struct fed_partition {
+	const char *name;             /* "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b" */
+	const char *dns_suffix;       /* "amazonaws.com" */
+	const char *dualstack_suffix; /* "api.aws"; NULL: none */
+	const char *const *region_prefixes; /* a region is <prefix>-<word>-<digits>; NULL-terminated */
+	const char *global_region;    /* where global endpoints sign: "us-east-1" */
+	const char *sts_global_host;  /* "sts.amazonaws.com"; NULL: the global region's regional host */
+	const char *console_host;     /* "console.aws.amazon.com"; NULL: no console sign-in known */
+	const char *signin_host;      /* "signin.aws.amazon.com"; NULL with console_host */
+	const char *signin_regional_suffix; /* "signin.aws.amazon.com": <region>.<this>; NULL: none */
+	const char *const *regions;   /* the regions botocore knows, NULL-terminated */
+};
+
+/* The table, in a fixed order, ending with a NULL name; the first is "aws". */
+const struct fed_partition *fed_partitions(void);
+
+/* The partition named |name|, or NULL. */
+const struct fed_partition *fed_partition_by_name(const char *name);
+
+/* The partition of |region|: a known region, else the one whose pattern it
+ * matches, else "aws" for a well-formed unknown region (as botocore does).
+ * This function returns 0 and sets |*p|, or FED_ERR_INVALID when |region| is
+ * not [a-z0-9-], 1..FED_MAX_REGION bytes, starting and ending alphanumeric. */
+int fed_partition_for_region(const char *region, const struct fed_partition **p);
+
+/* Writes "sts.<region>.<suffix>" (or, for a NULL |region|, the partition's
+ * global STS host) and a NUL to |dst| of |size| bytes.
+ * This function returns 0 if it succeeds, or FED_ERR_INVALID (bad region),
+ * FED_ERR_TOO_LARGE (|dst| too small). */
+int fed_sts_host(const struct fed_partition *p, const char *region, char *dst, size_t size);
+
+enum fed_host_kind {
+	FED_HOST_NOT_AWS = 0,  /* under no AWS suffix */
+	FED_HOST_SERVICE,      /* an AWS service endpoint: service (and region) known */
+	FED_HOST_CUSTOMER,     /* under an AWS suffix but a customer's resource (refuse by default) */
+	FED_HOST_UNRECOGNISED, /* under an AWS suffix, in no shape we know (refuse by default) */
+};
+
+struct fed_host_info {
+	enum fed_host_kind kind;
+	const struct fed_partition *partition; /* NULL for FED_HOST_NOT_AWS */
+	char service[FED_MAX_SERVICE + 1];     /* "s3", "sts", "ec2", ...: the endpoint label without -fips */
+	char region[FED_MAX_REGION + 1];       /* "" for a global endpoint */
+	const char *customer;                  /* FED_HOST_CUSTOMER: static, what it is ("ec2-instance", ...) */
+	bool fips;
+	bool dualstack;
+	bool s3_virtual_host;                  /* bucket or access point name in front of the S3 endpoint */
+};
+
+/* Classifies the DNS name |host| (|len| bytes; any case; no port, no
+ * trailing dot): which partition, service and region it looks like, or
+ * whether it belongs to a customer. Labels are matched whole
+ * ("x.amazonaws.com.evil.com" and "evilamazonaws.com" are not AWS).
+ * This function returns 0 and fills |out|, or FED_ERR_INVALID when |host|
+ * is not a DNS name (empty or over-long labels or name, a trailing dot,
+ * bytes outside [A-Za-z0-9-], a label starting or ending with '-', an IP
+ * literal); then |out| is untouched. */
+int fed_host_classify(const char *host, size_t len, struct fed_host_info *out);
+
+/* Returns "not-aws", "service", "customer" or "unrecognised". */
+const char *fed_host_kind_name(enum fed_host_kind k);
+
 /* --- STS (sts.c) ----------------------------------------------------------
  *
  * The Query API over HTTPS, signed with sigv4, XML answers read by a small

@@ -28,7 +28,8 @@ UNIT_TESTS = \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
 	tests/unit/rbac/cert.utest \
-	tests/unit/federation/fake.utest
+	tests/unit/federation/fake.utest \
+	tests/unit/federation/partition.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -107,6 +108,12 @@ tests_unit_federation_fake_utest_SOURCES = tests/unit/federation/fake_test.c $(F
 tests_unit_federation_fake_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_fake_utest_LDADD = $(FED_TEST_LDADD)
 
+# Host classification is checked against botocore's own hostnames
+# (tests/data/federation/endpoints.txt, made by generate_endpoints.py).
+tests_unit_federation_partition_utest_SOURCES = tests/unit/federation/partition_test.c
+tests_unit_federation_partition_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_partition_utest_LDADD = $(FED_TEST_LDADD)
+
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
 	tests/integration/config.test \
@@ -127,7 +134,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/sigv4_chunked.py \
 	tests/integration/ca.test \
-	tests/data/sigv4/generate.py
+	tests/data/sigv4/generate.py \
+	tests/data/federation/generate_endpoints.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
