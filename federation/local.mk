@@ -7,7 +7,8 @@ federation_libfederation_a_SOURCES = \
 	federation/creds.c \
 	federation/error.c \
 	federation/partition.c \
-	federation/util.c
+	federation/util.c \
+	federation/xml.c
 federation_libfederation_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 FEDERATION_LIBS = federation/libfederation.a sigv4/libsigv4.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
