@@ -292,6 +292,31 @@ struct fed_sts_error {
 /* |err| is 0 with |res| set, or a FED_ERR_* with |e| saying what AWS said. */
 typedef void fed_sts_done_fn(void *arg, int err, const struct fed_sts_result *res, const struct fed_sts_error *e);
 
+/* Limits and retry timing of STS calls (documented in docs/FEDERATION.md). */
+#define FED_STS_MAX_REQUEST_BODY 65536  /* bytes of the form we send (a web identity token is up to 20000) */
+#define FED_STS_MAX_RESPONSE 65536      /* bytes of an answer we accept */
+#define FED_STS_MAX_TAGS 50             /* session tags, as STS allows */
+#define FED_STS_MAX_ATTEMPTS 10         /* max_attempts is capped here */
+#define FED_STS_DEFAULT_ATTEMPTS 3
+#define FED_STS_DEFAULT_CONNECT_MS 3000
+#define FED_STS_DEFAULT_TIMEOUT_MS 10000
+#define FED_STS_RETRY_BASE_MS 100       /* first backoff after a 5xx or transport failure */
+#define FED_STS_THROTTLE_BASE_MS 500    /* first backoff after throttling */
+#define FED_STS_RETRY_CAP_MS 5000       /* no backoff is longer; each is uniform in [d/2, d] */
+#define FED_STS_MIN_DURATION 900        /* seconds: STS's minimum DurationSeconds */
+#define FED_STS_MAX_DURATION 129600     /* seconds: GetFederationToken's maximum (36 h) */
+
+/* Where fed_sts_start() sends |p| and how it signs: the URL, the Host
+ * header and the signing region, written to |url| and |host| (of |urlsize|
+ * and |hostsize| bytes) and |region| (FED_MAX_REGION + 1 bytes). For the
+ * callers' logs and `awsgatectl aws whoami`. This function returns 0, or
+ * FED_ERR_INVALID (bad region or endpoint_url), FED_ERR_TOO_LARGE. */
+int fed_sts_endpoint(const struct fed_sts_params *p, char *url, size_t urlsize, char *host, size_t hostsize,
+                     char *region);
+
+/* The action's name as the Query API spells it ("AssumeRole", ...). */
+const char *fed_sts_action_name(enum fed_sts_action a);
+
 struct fed_sts_call;
 
 /* Starts |p| on |t|, signed with |creds| (borrowed; may be NULL for

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "federation/federation.h"
 
@@ -38,6 +39,12 @@ bool fed_str_copy(char *dst, size_t size, const char *src);
 
 /* Frees |s| after wiping its bytes. NULL is fine. */
 void fed_secret_free(char *s);
+
+/* Parses an ISO 8601 UTC time as AWS writes it: "YYYY-MM-DDTHH:MM:SSZ",
+ * optionally with a fraction of seconds (".123") before the Z, and "+00:00"
+ * in place of the Z, into Unix seconds (fraction dropped). Years 1970..9999.
+ * This function returns 0 if it succeeds, or FED_ERR_PARSE. */
+int fed_iso8601_parse(const char *s, size_t len, int64_t *t);
 
 /* --- the XML extractor (xml.c) -------------------------------------------- */
 

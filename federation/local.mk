@@ -7,6 +7,8 @@ federation_libfederation_a_SOURCES = \
 	federation/creds.c \
 	federation/error.c \
 	federation/partition.c \
+	federation/sts.c \
+	federation/sts_int.h \
 	federation/util.c \
 	federation/xml.c
 federation_libfederation_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)

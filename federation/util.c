@@ -132,3 +132,57 @@ void fed_secret_free(char *s)
 		free(s);
 	}
 }
+
+static int digits(const char *s, size_t n, int *v)
+{
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		r = r * 10 + (s[i] - '0');
+	}
+	*v = r;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil algorithm, re-derived here). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int fed_iso8601_parse(const char *s, size_t len, int64_t *t)
+{
+	int y, mo, d, h, mi, se;
+	if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+		return FED_ERR_PARSE;
+	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
+	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+		return FED_ERR_PARSE;
+	size_t i = 19;
+	if (s[i] == '.') {
+		size_t f = ++i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == f || i - f > 9)
+			return FED_ERR_PARSE;
+	}
+	bool z = (len - i == 1 && (s[i] == 'Z' || s[i] == 'z')) || (len - i == 6 && memcmp(s + i, "+00:00", 6) == 0);
+	if (!z)
+		return FED_ERR_PARSE;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
+	    mi > 59 || se > 60)
+		return FED_ERR_PARSE;
+	if (se == 60)
+		se = 59; /* a leap second: the second before is close enough for an expiry */
+	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	return 0;
+}

@@ -30,7 +30,8 @@ UNIT_TESTS = \
 	tests/unit/rbac/cert.utest \
 	tests/unit/federation/fake.utest \
 	tests/unit/federation/partition.utest \
-	tests/unit/federation/xml.utest
+	tests/unit/federation/xml.utest \
+	tests/unit/federation/sts.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -119,6 +120,10 @@ tests_unit_federation_xml_utest_SOURCES = tests/unit/federation/xml_test.c
 tests_unit_federation_xml_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_xml_utest_LDADD = $(FED_TEST_LDADD)
 
+tests_unit_federation_sts_utest_SOURCES = tests/unit/federation/sts_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_sts_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_sts_utest_LDADD = $(FED_TEST_LDADD)
+
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
 	tests/integration/config.test \
@@ -145,10 +150,11 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template xml
+FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template xml sts
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
 	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay \
-	tests/fuzz/resources_replay tests/fuzz/template_replay tests/fuzz/xml_replay
+	tests/fuzz/resources_replay tests/fuzz/template_replay tests/fuzz/xml_replay \
+	tests/fuzz/sts_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -172,11 +178,13 @@ tests_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/repla
 tests_fuzz_template_replay_LDADD = $(RBAC_LIBS)
 tests_fuzz_xml_replay_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/harness.h tests/fuzz/replay_main.c
 tests_fuzz_xml_replay_LDADD = $(FEDERATION_LIBS)
+tests_fuzz_sts_replay_SOURCES = tests/fuzz/fuzz_sts.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_sts_replay_LDADD = $(FEDERATION_LIBS)
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
-	tests/fuzz/fuzz_xml
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -216,9 +224,13 @@ tests_fuzz_fuzz_xml_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/harness.h
 tests_fuzz_fuzz_xml_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_xml_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_xml_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
+tests_fuzz_fuzz_sts_SOURCES = tests/fuzz/fuzz_sts.c tests/fuzz/harness.h
+tests_fuzz_fuzz_sts_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_sts_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_sts_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
-	tests/fuzz/fuzz_xml
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
