@@ -226,6 +226,35 @@ int fed_host_classify(const char *host, size_t len, struct fed_host_info *out);
 /* Returns "not-aws", "service", "customer" or "unrecognised". */
 const char *fed_host_kind_name(enum fed_host_kind k);
 
+/* --- session names and durations (session.c) -------------------------- */
+
+#define FED_SESSION_NAME_MIN 2   /* characters of a RoleSessionName, as STS requires */
+#define FED_SESSION_NAME_MAX 64
+#define FED_SESSION_HASH_HEX 8   /* hex digits of SHA-256(user) in the suffix */
+#define FED_SESSION_MAX_USER 4096 /* bytes of a user name we accept */
+#define FED_SESSION_DEFAULT_DURATION 3600 /* seconds, when nothing else is asked */
+#define FED_SESSION_ROLE_DEFAULT_MAX 3600 /* a role's maximum when the caller does not know it (IAM's default) */
+#define FED_SESSION_MAX_DURATION 43200    /* the most any role allows */
+#define FED_SESSION_CHAINED_MAX 3600      /* role chaining: STS's cap when the base credentials are temporary */
+
+/* Writes the RoleSessionName for |user| and a NUL to |dst|: |user| with
+ * every character outside [A-Za-z0-9_+=,.@-] replaced by '_' (one per
+ * UTF-8 character), and, when anything was replaced, the name was shorter
+ * than 2 or longer than 64 characters, '-' and the first 8 hex digits of
+ * SHA-256(|user|) appended (the name cut to leave room), so CloudTrail
+ * still tells users apart. This function returns 0 if it succeeds, or
+ * FED_ERR_INVALID (|user| NULL, empty or over FED_SESSION_MAX_USER bytes). */
+int fed_session_name(const char *user, char dst[FED_SESSION_NAME_MAX + 1]);
+
+/* The DurationSeconds to ask for: the shortest of |requested| (0:
+ * FED_SESSION_DEFAULT_DURATION), the user's session time left
+ * |user_left_s|, the role's maximum |role_max| (0: FED_SESSION_ROLE_DEFAULT_MAX),
+ * FED_SESSION_MAX_DURATION and, when |chained| (base credentials are
+ * temporary), FED_SESSION_CHAINED_MAX. This function returns 0 and sets
+ * |*out|, or FED_ERR_SESSION_TOO_SHORT when that is under
+ * FED_STS_MIN_DURATION (the user must log in again). */
+int fed_session_duration(uint32_t requested, int64_t user_left_s, uint32_t role_max, bool chained, uint32_t *out);
+
 /* --- STS (sts.c) ----------------------------------------------------------
  *
  * The Query API over HTTPS, signed with sigv4, XML answers read by a small

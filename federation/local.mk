@@ -7,6 +7,7 @@ federation_libfederation_a_SOURCES = \
 	federation/creds.c \
 	federation/error.c \
 	federation/partition.c \
+	federation/session.c \
 	federation/sts.c \
 	federation/sts_int.h \
 	federation/util.c \

@@ -31,7 +31,8 @@ UNIT_TESTS = \
 	tests/unit/federation/fake.utest \
 	tests/unit/federation/partition.utest \
 	tests/unit/federation/xml.utest \
-	tests/unit/federation/sts.utest
+	tests/unit/federation/sts.utest \
+	tests/unit/federation/session.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -123,6 +124,10 @@ tests_unit_federation_xml_utest_LDADD = $(FED_TEST_LDADD)
 tests_unit_federation_sts_utest_SOURCES = tests/unit/federation/sts_test.c $(FED_TEST_SOURCES)
 tests_unit_federation_sts_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_sts_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_session_utest_SOURCES = tests/unit/federation/session_test.c
+tests_unit_federation_session_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_session_utest_LDADD = $(FED_TEST_LDADD)
 
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
