@@ -8,6 +8,7 @@ federation_libfederation_a_SOURCES = \
 	federation/error.c \
 	federation/partition.c \
 	federation/session.c \
+	federation/signin.c \
 	federation/sts.c \
 	federation/sts_int.h \
 	federation/util.c \
