@@ -314,6 +314,48 @@ void fed_signin_cancel(struct fed_signin_call *call);
 int fed_signin_token_url(const struct fed_signin_params *p, const struct fed_creds *session, char **url);
 int fed_signin_login_url(const struct fed_signin_params *p, const char *signin_token, char **url);
 
+/* --- IAM policies for `awsgatectl aws iam-policy` (policy.c) ----------- */
+
+struct fed_policy_params {
+	const char *role_arn;       /* the target role: arn:<partition>:iam::<account>:role/<path><name> */
+	const char *gate_principal; /* the gate's identity: an IAM role or user ARN, an assumed-role ARN
+	                             * (its role is named, without path), or a 12-digit account */
+	const char *external_id;    /* NULL: no sts:ExternalId condition */
+	bool source_identity;       /* the gate sets SourceIdentity: allow sts:SetSourceIdentity */
+	bool tag_session;           /* the gate passes session tags: allow sts:TagSession */
+};
+
+/* The trust policy the target role needs (for `aws iam create-role
+ * --assume-role-policy-document` / `update-assume-role-policy`), pretty
+ * JSON in a malloc()ed |*json|. This function returns 0, or
+ * FED_ERR_INVALID (an ARN or the account is malformed), FED_ERR_NOMEM. */
+int fed_policy_trust(const struct fed_policy_params *p, char **json);
+
+/* The permission policy the gate's own identity needs (`aws iam
+ * put-role-policy` / `put-user-policy`), likewise. */
+int fed_policy_permissions(const struct fed_policy_params *p, char **json);
+
+/* Which permission an AccessDenied from AssumeRole most likely lacks. */
+#define FED_POLICY_GATE_ASSUME_ROLE 0x01   /* the gate's identity policy: sts:AssumeRole on the role */
+#define FED_POLICY_TRUST_ASSUME_ROLE 0x02  /* the role's trust policy: the gate as principal of sts:AssumeRole */
+#define FED_POLICY_EXTERNAL_ID 0x04        /* the trust policy's sts:ExternalId condition differs (or is absent) */
+#define FED_POLICY_SET_SOURCE_IDENTITY 0x08 /* sts:SetSourceIdentity in the trust (and identity) policy */
+#define FED_POLICY_TAG_SESSION 0x10        /* sts:TagSession in the trust (and identity) policy */
+
+struct fed_policy_sent {
+	bool external_id;
+	bool source_identity;
+	bool tags;
+};
+
+/* Reads STS's AccessDenied |message| ("User: ... is not authorized to
+ * perform: sts:SetSourceIdentity on resource: ... because no
+ * resource-based policy allows ...") with what the request |sent|, writes
+ * an English explanation and what to run to |text| (of |size| bytes, cut
+ * if needed) and returns the FED_POLICY_* bits that are likely missing
+ * (0 when nothing can be told). */
+unsigned fed_policy_explain_denied(const char *message, const struct fed_policy_sent *sent, char *text, size_t size);
+
 /* --- STS (sts.c) ----------------------------------------------------------
  *
  * The Query API over HTTPS, signed with sigv4, XML answers read by a small
