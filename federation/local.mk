@@ -7,7 +7,9 @@ federation_libfederation_a_SOURCES = \
 	federation/creds.c \
 	federation/error.c \
 	federation/partition.c \
+	federation/policy.c \
 	federation/session.c \
+	federation/signin.c \
 	federation/sts.c \
 	federation/sts_int.h \
 	federation/util.c \

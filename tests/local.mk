@@ -34,7 +34,9 @@ UNIT_TESTS = \
 	tests/unit/federation/partition.utest \
 	tests/unit/federation/xml.utest \
 	tests/unit/federation/sts.utest \
-	tests/unit/federation/session.utest
+	tests/unit/federation/session.utest \
+	tests/unit/federation/signin.utest \
+	tests/unit/federation/policy.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -138,6 +140,14 @@ tests_unit_federation_sts_utest_LDADD = $(FED_TEST_LDADD)
 tests_unit_federation_session_utest_SOURCES = tests/unit/federation/session_test.c
 tests_unit_federation_session_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_session_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_signin_utest_SOURCES = tests/unit/federation/signin_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_signin_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_signin_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_policy_utest_SOURCES = tests/unit/federation/policy_test.c
+tests_unit_federation_policy_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_policy_utest_LDADD = $(FED_TEST_LDADD)
 
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
