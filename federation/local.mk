@@ -4,9 +4,13 @@ noinst_LIBRARIES += federation/libfederation.a
 federation_libfederation_a_SOURCES = \
 	federation/federation.h \
 	federation/creds.c \
-	federation/error.c
+	federation/creds_int.h \
+	federation/credjson.c \
+	federation/error.c \
+	federation/flight.c \
+	federation/ini.c
 federation_libfederation_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
-FEDERATION_LIBS = federation/libfederation.a sigv4/libsigv4.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
+FEDERATION_LIBS = federation/libfederation.a sigv4/libsigv4.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
 
 # The same sources instrumented for libFuzzer (see sigv4/local.mk).
 if ENABLE_FUZZING

@@ -107,6 +107,22 @@ tests_unit_federation_fake_utest_SOURCES = tests/unit/federation/fake_test.c $(F
 tests_unit_federation_fake_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_fake_utest_LDADD = $(FED_TEST_LDADD)
 
+# The base credential chain and the credential cache: the INI and credential
+# JSON parsers, the sources, single flight and the cache.
+FED_CREDS_TESTS = \
+	tests/unit/federation/ini.utest \
+	tests/unit/federation/credjson.utest
+check_PROGRAMS += $(FED_CREDS_TESTS)
+TESTS += $(FED_CREDS_TESTS)
+
+tests_unit_federation_ini_utest_SOURCES = tests/unit/federation/ini_test.c
+tests_unit_federation_ini_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_ini_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_credjson_utest_SOURCES = tests/unit/federation/credjson_test.c
+tests_unit_federation_credjson_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_credjson_utest_LDADD = $(FED_TEST_LDADD)
+
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
 	tests/integration/config.test \
@@ -133,9 +149,11 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
 FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template
+FUZZ_TARGETS += ini credjson
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
 	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay \
 	tests/fuzz/resources_replay tests/fuzz/template_replay
+FUZZ_REPLAY += tests/fuzz/ini_replay tests/fuzz/credjson_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -157,6 +175,11 @@ tests_fuzz_resources_replay_SOURCES = tests/fuzz/fuzz_resources.c tests/fuzz/rep
 tests_fuzz_resources_replay_LDADD = $(RBAC_LIBS)
 tests_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/replay_main.c
 tests_fuzz_template_replay_LDADD = $(RBAC_LIBS)
+tests_fuzz_ini_replay_SOURCES = tests/fuzz/fuzz_ini.c tests/fuzz/replay_main.c
+tests_fuzz_ini_replay_LDADD = $(FEDERATION_LIBS)
+tests_fuzz_credjson_replay_SOURCES = tests/fuzz/fuzz_credjson.c tests/fuzz/replay_main.c
+tests_fuzz_credjson_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_credjson_replay_LDADD = $(FEDERATION_LIBS)
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
@@ -196,6 +219,16 @@ tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c
 tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_template_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_template_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_ini tests/fuzz/fuzz_credjson
+tests_fuzz_fuzz_ini_SOURCES = tests/fuzz/fuzz_ini.c
+tests_fuzz_fuzz_ini_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_ini_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_ini_LDADD = federation/libfederation_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
+tests_fuzz_fuzz_credjson_SOURCES = tests/fuzz/fuzz_credjson.c
+tests_fuzz_fuzz_credjson_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_credjson_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_credjson_LDADD = federation/libfederation_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_ini tests/fuzz/fuzz_credjson
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
 else
