@@ -152,6 +152,109 @@ struct fed_transport {
 	                     fed_process_done_fn *done, void *done_arg);
 };
 
+/* --- partitions and endpoints (partition.c) --------------------------------
+ *
+ * One table drives everything partition-specific: DNS suffixes, region
+ * patterns, the global region, the STS, console and sign-in hosts. Its facts
+ * come from botocore's endpoints.json and AWS's public documentation; see
+ * docs/FEDERATION.md. */
+
+#define FED_MAX_HOST 253     /* bytes of a DNS name, without a trailing dot */
+#define FED_MAX_LABEL 63     /* bytes of one DNS label */
+#define FED_MAX_REGION 32    /* bytes of a region name */
+#define FED_MAX_SERVICE 48   /* bytes of a service label */
+
+struct fed_partition {
+	const char *name;             /* "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b" */
+	const char *dns_suffix;       /* "amazonaws.com" */
+	const char *dualstack_suffix; /* "api.aws"; NULL: none */
+	const char *const *region_prefixes; /* a region is <prefix>-<word>-<digits>; NULL-terminated */
+	const char *global_region;    /* where global endpoints sign: "us-east-1" */
+	const char *sts_global_host;  /* "sts.amazonaws.com"; NULL: the global region's regional host */
+	const char *console_host;     /* "console.aws.amazon.com"; NULL: no console sign-in known */
+	const char *signin_host;      /* "signin.aws.amazon.com"; NULL with console_host */
+	const char *signin_regional_suffix; /* "signin.aws.amazon.com": <region>.<this>; NULL: none */
+	const char *const *regions;   /* the regions botocore knows, NULL-terminated */
+};
+
+/* The table, in a fixed order, ending with a NULL name; the first is "aws". */
+const struct fed_partition *fed_partitions(void);
+
+/* The partition named |name|, or NULL. */
+const struct fed_partition *fed_partition_by_name(const char *name);
+
+/* The partition of |region|: a known region, else the one whose pattern it
+ * matches, else "aws" for a well-formed unknown region (as botocore does).
+ * This function returns 0 and sets |*p|, or FED_ERR_INVALID when |region| is
+ * not [a-z0-9-], 1..FED_MAX_REGION bytes, starting and ending alphanumeric. */
+int fed_partition_for_region(const char *region, const struct fed_partition **p);
+
+/* Writes "sts.<region>.<suffix>" (or, for a NULL |region|, the partition's
+ * global STS host) and a NUL to |dst| of |size| bytes.
+ * This function returns 0 if it succeeds, or FED_ERR_INVALID (bad region),
+ * FED_ERR_TOO_LARGE (|dst| too small). */
+int fed_sts_host(const struct fed_partition *p, const char *region, char *dst, size_t size);
+
+enum fed_host_kind {
+	FED_HOST_NOT_AWS = 0,  /* under no AWS suffix */
+	FED_HOST_SERVICE,      /* an AWS service endpoint: service (and region) known */
+	FED_HOST_CUSTOMER,     /* under an AWS suffix but a customer's resource (refuse by default) */
+	FED_HOST_UNRECOGNISED, /* under an AWS suffix, in no shape we know (refuse by default) */
+};
+
+struct fed_host_info {
+	enum fed_host_kind kind;
+	const struct fed_partition *partition; /* NULL for FED_HOST_NOT_AWS */
+	char service[FED_MAX_SERVICE + 1];     /* "s3", "sts", "ec2", ...: the endpoint label without -fips */
+	char region[FED_MAX_REGION + 1];       /* "" for a global endpoint */
+	const char *customer;                  /* FED_HOST_CUSTOMER: static, what it is ("ec2-instance", ...) */
+	bool fips;
+	bool dualstack;
+	bool s3_virtual_host;                  /* bucket or access point name in front of the S3 endpoint */
+};
+
+/* Classifies the DNS name |host| (|len| bytes; any case; no port, no
+ * trailing dot): which partition, service and region it looks like, or
+ * whether it belongs to a customer. Labels are matched whole
+ * ("x.amazonaws.com.evil.com" and "evilamazonaws.com" are not AWS).
+ * This function returns 0 and fills |out|, or FED_ERR_INVALID when |host|
+ * is not a DNS name (empty or over-long labels or name, a trailing dot,
+ * bytes outside [A-Za-z0-9-], a label starting or ending with '-', an IP
+ * literal); then |out| is untouched. */
+int fed_host_classify(const char *host, size_t len, struct fed_host_info *out);
+
+/* Returns "not-aws", "service", "customer" or "unrecognised". */
+const char *fed_host_kind_name(enum fed_host_kind k);
+
+/* --- session names and durations (session.c) -------------------------- */
+
+#define FED_SESSION_NAME_MIN 2   /* characters of a RoleSessionName, as STS requires */
+#define FED_SESSION_NAME_MAX 64
+#define FED_SESSION_HASH_HEX 8   /* hex digits of SHA-256(user) in the suffix */
+#define FED_SESSION_MAX_USER 4096 /* bytes of a user name we accept */
+#define FED_SESSION_DEFAULT_DURATION 3600 /* seconds, when nothing else is asked */
+#define FED_SESSION_ROLE_DEFAULT_MAX 3600 /* a role's maximum when the caller does not know it (IAM's default) */
+#define FED_SESSION_MAX_DURATION 43200    /* the most any role allows */
+#define FED_SESSION_CHAINED_MAX 3600      /* role chaining: STS's cap when the base credentials are temporary */
+
+/* Writes the RoleSessionName for |user| and a NUL to |dst|: |user| with
+ * every character outside [A-Za-z0-9_+=,.@-] replaced by '_' (one per
+ * UTF-8 character), and, when anything was replaced, the name was shorter
+ * than 2 or longer than 64 characters, '-' and the first 8 hex digits of
+ * SHA-256(|user|) appended (the name cut to leave room), so CloudTrail
+ * still tells users apart. This function returns 0 if it succeeds, or
+ * FED_ERR_INVALID (|user| NULL, empty or over FED_SESSION_MAX_USER bytes). */
+int fed_session_name(const char *user, char dst[FED_SESSION_NAME_MAX + 1]);
+
+/* The DurationSeconds to ask for: the shortest of |requested| (0:
+ * FED_SESSION_DEFAULT_DURATION), the user's session time left
+ * |user_left_s|, the role's maximum |role_max| (0: FED_SESSION_ROLE_DEFAULT_MAX),
+ * FED_SESSION_MAX_DURATION and, when |chained| (base credentials are
+ * temporary), FED_SESSION_CHAINED_MAX. This function returns 0 and sets
+ * |*out|, or FED_ERR_SESSION_TOO_SHORT when that is under
+ * FED_STS_MIN_DURATION (the user must log in again). */
+int fed_session_duration(uint32_t requested, int64_t user_left_s, uint32_t role_max, bool chained, uint32_t *out);
+
 /* --- STS (sts.c) ----------------------------------------------------------
  *
  * The Query API over HTTPS, signed with sigv4, XML answers read by a small
@@ -217,6 +320,31 @@ struct fed_sts_error {
 
 /* |err| is 0 with |res| set, or a FED_ERR_* with |e| saying what AWS said. */
 typedef void fed_sts_done_fn(void *arg, int err, const struct fed_sts_result *res, const struct fed_sts_error *e);
+
+/* Limits and retry timing of STS calls (documented in docs/FEDERATION.md). */
+#define FED_STS_MAX_REQUEST_BODY 65536  /* bytes of the form we send (a web identity token is up to 20000) */
+#define FED_STS_MAX_RESPONSE 65536      /* bytes of an answer we accept */
+#define FED_STS_MAX_TAGS 50             /* session tags, as STS allows */
+#define FED_STS_MAX_ATTEMPTS 10         /* max_attempts is capped here */
+#define FED_STS_DEFAULT_ATTEMPTS 3
+#define FED_STS_DEFAULT_CONNECT_MS 3000
+#define FED_STS_DEFAULT_TIMEOUT_MS 10000
+#define FED_STS_RETRY_BASE_MS 100       /* first backoff after a 5xx or transport failure */
+#define FED_STS_THROTTLE_BASE_MS 500    /* first backoff after throttling */
+#define FED_STS_RETRY_CAP_MS 5000       /* no backoff is longer; each is uniform in [d/2, d] */
+#define FED_STS_MIN_DURATION 900        /* seconds: STS's minimum DurationSeconds */
+#define FED_STS_MAX_DURATION 129600     /* seconds: GetFederationToken's maximum (36 h) */
+
+/* Where fed_sts_start() sends |p| and how it signs: the URL, the Host
+ * header and the signing region, written to |url| and |host| (of |urlsize|
+ * and |hostsize| bytes) and |region| (FED_MAX_REGION + 1 bytes). For the
+ * callers' logs and `awsgatectl aws whoami`. This function returns 0, or
+ * FED_ERR_INVALID (bad region or endpoint_url), FED_ERR_TOO_LARGE. */
+int fed_sts_endpoint(const struct fed_sts_params *p, char *url, size_t urlsize, char *host, size_t hostsize,
+                     char *region);
+
+/* The action's name as the Query API spells it ("AssumeRole", ...). */
+const char *fed_sts_action_name(enum fed_sts_action a);
 
 struct fed_sts_call;
 

@@ -3,12 +3,19 @@
 noinst_LIBRARIES += federation/libfederation.a
 federation_libfederation_a_SOURCES = \
 	federation/federation.h \
+	federation/federation_int.h \
 	federation/creds.c \
-	federation/creds_int.h \
 	federation/credjson.c \
+	federation/creds_int.h \
 	federation/error.c \
 	federation/flight.c \
-	federation/ini.c
+	federation/ini.c \
+	federation/partition.c \
+	federation/session.c \
+	federation/sts.c \
+	federation/sts_int.h \
+	federation/util.c \
+	federation/xml.c
 federation_libfederation_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 FEDERATION_LIBS = federation/libfederation.a sigv4/libsigv4.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
 

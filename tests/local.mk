@@ -28,7 +28,11 @@ UNIT_TESTS = \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
 	tests/unit/rbac/cert.utest \
-	tests/unit/federation/fake.utest
+	tests/unit/federation/fake.utest \
+	tests/unit/federation/partition.utest \
+	tests/unit/federation/xml.utest \
+	tests/unit/federation/sts.utest \
+	tests/unit/federation/session.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -123,6 +127,24 @@ tests_unit_federation_credjson_utest_SOURCES = tests/unit/federation/credjson_te
 tests_unit_federation_credjson_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_credjson_utest_LDADD = $(FED_TEST_LDADD)
 
+# Host classification is checked against botocore's own hostnames
+# (tests/data/federation/endpoints.txt, made by generate_endpoints.py).
+tests_unit_federation_partition_utest_SOURCES = tests/unit/federation/partition_test.c
+tests_unit_federation_partition_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_partition_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_xml_utest_SOURCES = tests/unit/federation/xml_test.c
+tests_unit_federation_xml_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_xml_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_sts_utest_SOURCES = tests/unit/federation/sts_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_sts_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_sts_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_session_utest_SOURCES = tests/unit/federation/session_test.c
+tests_unit_federation_session_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_session_utest_LDADD = $(FED_TEST_LDADD)
+
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
 	tests/integration/config.test \
@@ -143,16 +165,18 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/sigv4_chunked.py \
 	tests/integration/ca.test \
-	tests/data/sigv4/generate.py
+	tests/data/sigv4/generate.py \
+	tests/data/federation/generate_endpoints.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template
-FUZZ_TARGETS += ini credjson
+FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template xml sts
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
 	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay \
-	tests/fuzz/resources_replay tests/fuzz/template_replay
+	tests/fuzz/resources_replay tests/fuzz/template_replay tests/fuzz/xml_replay \
+	tests/fuzz/sts_replay
+FUZZ_TARGETS += ini credjson
 FUZZ_REPLAY += tests/fuzz/ini_replay tests/fuzz/credjson_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
@@ -181,9 +205,15 @@ tests_fuzz_credjson_replay_SOURCES = tests/fuzz/fuzz_credjson.c tests/fuzz/repla
 tests_fuzz_credjson_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_credjson_replay_LDADD = $(FEDERATION_LIBS)
 
+tests_fuzz_xml_replay_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_xml_replay_LDADD = $(FEDERATION_LIBS)
+tests_fuzz_sts_replay_SOURCES = tests/fuzz/fuzz_sts.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_sts_replay_LDADD = $(FEDERATION_LIBS)
+
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
-	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
+	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -229,8 +259,18 @@ tests_fuzz_fuzz_credjson_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_credjson_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_credjson_LDADD = federation/libfederation_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
 fuzz-targets: tests/fuzz/fuzz_ini tests/fuzz/fuzz_credjson
+
+tests_fuzz_fuzz_xml_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/harness.h
+tests_fuzz_fuzz_xml_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_xml_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_xml_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
+tests_fuzz_fuzz_sts_SOURCES = tests/fuzz/fuzz_sts.c tests/fuzz/harness.h
+tests_fuzz_fuzz_sts_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_sts_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_sts_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
-	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
+	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
