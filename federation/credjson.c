@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "federation/creds_int.h"
+#include "federation/federation_int.h"
 
 static void say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *why, size_t whylen, const char *fmt, ...)
@@ -19,68 +20,6 @@ static void say(char *why, size_t whylen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
-}
-
-static int digits(const char *s, int n, int *v)
-{
-	int x = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		x = x * 10 + (s[i] - '0');
-	}
-	*v = x;
-	return 0;
-}
-
-/* Days from 1970-01-01 to |y|-|m|-|d| in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int fed_iso8601_parse(const char *s, int64_t *t)
-{
-	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, zh = 0, zm = 0, sign = 0;
-	size_t n = strlen(s);
-
-	if (n < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) || s[13] != ':' ||
-	    digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
-		return FED_ERR_PARSE;
-	const char *p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return FED_ERR_PARSE;
-		for (int i = 0; *p >= '0' && *p <= '9'; i++, p++)
-			if (i == 9)
-				return FED_ERR_PARSE;
-	}
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
-		sign = 0;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && !digits(p + 1, 2, &zh) && p[3] == ':' &&
-		   !digits(p + 4, 2, &zm)) {
-		sign = *p == '+' ? 1 : -1;
-		if (zh > 23 || zm > 59)
-			return FED_ERR_PARSE;
-	} else {
-		return FED_ERR_PARSE;
-	}
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
-		return FED_ERR_PARSE;
-	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return FED_ERR_PARSE;
-	if (sec == 60)
-		sec = 59; /* a leap second: one second early is the safe side for an expiry */
-	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - sign * (zh * 3600 + zm * 60);
-	return 0;
 }
 
 /* The string member |name| of |o|: NULL when absent; *bad when present but not a non-empty string. */
@@ -167,7 +106,7 @@ int fed_credjson_parse(enum fed_credjson_kind kind, const char *body, size_t len
 		}
 	}
 	if (exp != NULL) {
-		if (fed_iso8601_parse(exp, &c.expiration) != 0) {
+		if (fed_iso8601_parse(exp, strlen(exp), &c.expiration) != 0) {
 			say(why, whylen, "%s: \"Expiration\" is not an ISO 8601 time", what);
 			goto out;
 		}

@@ -82,14 +82,6 @@ enum fed_credjson_kind {
 int fed_credjson_parse(enum fed_credjson_kind kind, const char *body, size_t len, int64_t now, struct fed_creds *out,
                        char *why, size_t whylen);
 
-/*
- * Parses an ISO 8601 UTC time as AWS writes it: "2026-12-04T15:00:00Z",
- * with optional fractional seconds and a "Z", "+hh:mm" or "-hh:mm" zone,
- * into Unix seconds. This function returns 0 if it succeeds, or
- * FED_ERR_PARSE.
- */
-int fed_iso8601_parse(const char *s, int64_t *t);
-
 /* --- snapshots and single flight (flight.c) -------------------------------- */
 
 /* Makes a snapshot holding |c| (taken: |c| is left empty), one reference. */

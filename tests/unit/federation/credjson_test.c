@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credjson_test.c: the credential_process, ECS and IMDS credential documents, and ISO 8601 times. */
+/* credjson_test.c: the credential_process, ECS and IMDS credential documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,50 +13,6 @@
 
 /* 2026-12-04T14:00:00Z, checked with: date -u -d 2026-12-04T14:00:00Z +%s */
 #define NOW INT64_C(1796392800)
-
-struct time_case {
-	const char *s;
-	int rv;
-	int64_t t;
-};
-
-static const struct time_case time_cases[] = {
-	{"2026-12-04T14:00:00Z", 0, NOW},
-	{"2026-12-04T14:00:00.123Z", 0, NOW},
-	{"2026-12-04T15:00:00+01:00", 0, NOW},
-	{"2026-12-04T13:30:00-00:30", 0, NOW},
-	{"2026-12-04t14:00:00z", 0, NOW},
-	{"1970-01-01T00:00:00Z", 0, 0},
-	{"2000-02-29T00:00:00Z", 0, 951782400},
-	{"2100-03-01T00:00:00Z", 0, 4107542400},
-	{"2026-12-31T23:59:60Z", 0, 1798761599},
-	{"2026-12-04 14:00:00Z", FED_ERR_PARSE, 0},
-	{"2026-12-04T14:00:00", FED_ERR_PARSE, 0},
-	{"2026-12-04T14:00Z", FED_ERR_PARSE, 0},
-	{"2026-13-04T14:00:00Z", FED_ERR_PARSE, 0},
-	{"2026-02-29T14:00:00Z", FED_ERR_PARSE, 0},
-	{"2100-02-29T00:00:00Z", FED_ERR_PARSE, 0},
-	{"2026-04-31T14:00:00Z", FED_ERR_PARSE, 0},
-	{"2026-12-04T24:00:00Z", FED_ERR_PARSE, 0},
-	{"2026-12-04T14:00:00.Z", FED_ERR_PARSE, 0},
-	{"2026-12-04T14:00:00.1234567890Z", FED_ERR_PARSE, 0},
-	{"2026-12-04T14:00:00+0100", FED_ERR_PARSE, 0},
-	{"2026-12-04T14:00:00Zjunk", FED_ERR_PARSE, 0},
-	{"1969-12-31T23:59:59Z", FED_ERR_PARSE, 0},
-	{"", FED_ERR_PARSE, 0},
-	{"1796392800", FED_ERR_PARSE, 0},
-};
-
-static void test_iso8601(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof(time_cases) / sizeof(time_cases[0]); i++) {
-		int64_t t = 42;
-		print_message("time %s\n", time_cases[i].s);
-		assert_int_equal(fed_iso8601_parse(time_cases[i].s, &t), time_cases[i].rv);
-		assert_int_equal(t, time_cases[i].rv == 0 ? time_cases[i].t : 42);
-	}
-}
 
 struct json_case {
 	const char *name;
@@ -106,6 +62,10 @@ static const struct json_case json_cases[] = {
 	{"process-trailing-garbage", P, "{\"Version\":1," KEYS "} x", FED_ERR_PARSE, NULL, 0, false},
 	{"ecs", E, "{\"RoleArn\":\"arn:aws:iam::1:role/t\"," KEYS ",\"Token\":\"tok\",\"Expiration\":\"2026-12-04T20:00:00Z\"}",
 	 0, "tok", NOW + 6 * 3600, false},
+	{"ecs-utc-offset", E, "{" KEYS ",\"Token\":\"tok\",\"Expiration\":\"2026-12-04T20:00:00+00:00\"}", 0, "tok",
+	 NOW + 6 * 3600, false},
+	{"ecs-other-offset", E, "{" KEYS ",\"Token\":\"tok\",\"Expiration\":\"2026-12-04T20:00:00+01:00\"}",
+	 FED_ERR_PARSE, NULL, 0, false},
 	{"ecs-no-token", E, "{" KEYS ",\"Expiration\":\"2026-12-04T20:00:00Z\"}", FED_ERR_PARSE, NULL, 0, false},
 	{"ecs-no-expiration", E, "{" KEYS ",\"Token\":\"tok\"}", FED_ERR_PARSE, NULL, 0, false},
 	{"ecs-sessiontoken-name", E, "{" KEYS ",\"SessionToken\":\"tok\",\"Expiration\":\"2026-12-04T20:00:00Z\"}",
@@ -174,7 +134,6 @@ static void test_too_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_iso8601),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_too_large),
 	};
