@@ -137,6 +137,9 @@ int fed_slot_join(struct fed_slot *s, pthread_mutex_t *lock, struct fed_transpor
 int fed_slot_finish(struct fed_slot *s, pthread_mutex_t *lock, struct fed_transport *t, int err,
                      struct fed_snap *snap, int64_t expires_ms, const struct fed_sts_error *e, int64_t neg_until_ms);
 
+/* Frees the waiters of |s| without calling them (the owner is going away). */
+void fed_slot_abandon(struct fed_slot *s);
+
 /* Drops what |s| holds (the snapshot, the cached failure). No waiters may remain. */
 void fed_slot_clear(struct fed_slot *s);
 

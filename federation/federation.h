@@ -572,8 +572,10 @@ void fed_cache_del(struct fed_cache *c);
  *     A failure of this key cached for FED_CACHE_NEG_FINAL_MS (the first
  *     two) or FED_CACHE_NEG_TRANSIENT_MS; |why| (may be NULL) gets AWS's code
  *     and message.
+ * FED_ERR_SESSION_TOO_SHORT
+ *     |key|'s duration is under 900 seconds (STS's least): the user must log in again.
  * FED_ERR_INVALID
- *     |key| lacks a role ARN, session name or partition, or its duration is under 900.
+ *     |t|, |done|, |base| or the key's role ARN, session name or partition is missing.
  * FED_ERR_TOO_LARGE
  *     The key's fields are over FED_CACHE_MAX_KEY bytes together.
  * FED_ERR_NOMEM

@@ -225,3 +225,13 @@ void fed_slot_clear(struct fed_slot *s)
 	s->neg_until_ms = 0;
 	OPENSSL_cleanse(&s->neg_e, sizeof(s->neg_e));
 }
+
+void fed_slot_abandon(struct fed_slot *s)
+{
+	while (s->waiters != NULL) {
+		struct fed_wait *w = s->waiters;
+		s->waiters = w->next;
+		free(w);
+	}
+	s->running = false;
+}

@@ -4,6 +4,7 @@ noinst_LIBRARIES += federation/libfederation.a
 federation_libfederation_a_SOURCES = \
 	federation/federation.h \
 	federation/federation_int.h \
+	federation/base.c \
 	federation/creds.c \
 	federation/credjson.c \
 	federation/creds_int.h \

@@ -115,7 +115,8 @@ tests_unit_federation_fake_utest_LDADD = $(FED_TEST_LDADD)
 # JSON parsers, the sources, single flight and the cache.
 FED_CREDS_TESTS = \
 	tests/unit/federation/ini.utest \
-	tests/unit/federation/credjson.utest
+	tests/unit/federation/credjson.utest \
+	tests/unit/federation/base.utest
 check_PROGRAMS += $(FED_CREDS_TESTS)
 TESTS += $(FED_CREDS_TESTS)
 
@@ -126,6 +127,10 @@ tests_unit_federation_ini_utest_LDADD = $(FED_TEST_LDADD)
 tests_unit_federation_credjson_utest_SOURCES = tests/unit/federation/credjson_test.c
 tests_unit_federation_credjson_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_credjson_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_base_utest_SOURCES = tests/unit/federation/base_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_base_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_base_utest_LDADD = $(FED_TEST_LDADD)
 
 # Host classification is checked against botocore's own hostnames
 # (tests/data/federation/endpoints.txt, made by generate_endpoints.py).
