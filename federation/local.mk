@@ -5,6 +5,7 @@ federation_libfederation_a_SOURCES = \
 	federation/federation.h \
 	federation/federation_int.h \
 	federation/base.c \
+	federation/cache.c \
 	federation/creds.c \
 	federation/credjson.c \
 	federation/creds_int.h \

@@ -116,7 +116,9 @@ tests_unit_federation_fake_utest_LDADD = $(FED_TEST_LDADD)
 FED_CREDS_TESTS = \
 	tests/unit/federation/ini.utest \
 	tests/unit/federation/credjson.utest \
-	tests/unit/federation/base.utest
+	tests/unit/federation/base.utest \
+	tests/unit/federation/cache.utest \
+	tests/unit/federation/cache_threads.utest
 check_PROGRAMS += $(FED_CREDS_TESTS)
 TESTS += $(FED_CREDS_TESTS)
 
@@ -131,6 +133,15 @@ tests_unit_federation_credjson_utest_LDADD = $(FED_TEST_LDADD)
 tests_unit_federation_base_utest_SOURCES = tests/unit/federation/base_test.c $(FED_TEST_SOURCES)
 tests_unit_federation_base_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_base_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_cache_utest_SOURCES = tests/unit/federation/cache_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_cache_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_cache_utest_LDADD = $(FED_TEST_LDADD)
+
+# Real threads on one cache (run it under ASan too; see docs/CREDENTIALS.md).
+tests_unit_federation_cache_threads_utest_SOURCES = tests/unit/federation/cache_threads_test.c
+tests_unit_federation_cache_threads_utest_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_federation_cache_threads_utest_LDADD = $(FED_TEST_LDADD)
 
 # Host classification is checked against botocore's own hostnames
 # (tests/data/federation/endpoints.txt, made by generate_endpoints.py).
