@@ -462,4 +462,236 @@ int fed_sts_start(struct fed_transport *t, const struct fed_env *env, const stru
 /* Stops |call|; its callback will not run. */
 void fed_sts_cancel(struct fed_sts_call *call);
 
+/* --- shared credentials: snapshots and waits (flight.c) --------------------
+ *
+ * The base chain and the cache hand out credentials as refcounted
+ * immutable snapshots rather than copies: a hit costs a reference count
+ * increment under a short lock, and the pipeline can sign any number of
+ * requests with one snapshot from any thread. The last fed_snap_unref()
+ * wipes the secrets. */
+
+struct fed_snap;
+
+/* The credentials in |s|: immutable, valid while the caller holds its reference. */
+const struct fed_creds *fed_snap_creds(const struct fed_snap *s);
+/* +1 reference; returns |s|. */
+struct fed_snap *fed_snap_ref(struct fed_snap *s);
+/* -1 reference; the last one wipes and frees. NULL is fine. Any thread. */
+void fed_snap_unref(struct fed_snap *s);
+
+/* Returned by the asynchronous getters when the answer will come through
+ * the callback. */
+#define FED_PENDING 1
+
+/* The answer of an asynchronous getter: |err| is 0 with |creds| (+1
+ * reference, the callee's to unref), or a FED_ERR_* with |creds| NULL and
+ * |why| saying what happened (AWS's code and message when AWS answered; for
+ * the base chain, |why->message| explains which source failed and how). */
+typedef void fed_creds_done_fn(void *arg, int err, struct fed_snap *creds, const struct fed_sts_error *why);
+
+/* One caller waiting for an asynchronous getter. */
+struct fed_wait;
+
+/* Stops waiting: |w|'s callback will not run. Only from the loop of the
+ * transport |w| was made on, and only before its callback ran. The call it
+ * waited for goes on for the other waiters and its result is still cached. */
+void fed_wait_cancel(struct fed_wait *w);
+
+/* --- base credentials: the gate's own (base.c) -----------------------------
+ *
+ * The sources, in the AWS SDKs' (botocore's) order, and what each needs:
+ *
+ *   1. environment    AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
+ *                     [+ AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION]
+ *   2. profile role   the profile (AWS_PROFILE, else "default") has role_arn, with
+ *                     source_profile, credential_source or web_identity_token_file
+ *   3. web identity   AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]
+ *   4. profile keys   aws_access_key_id/aws_secret_access_key in the shared
+ *                     credentials file, then credential_process, then keys in the config file
+ *   5. container      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI
+ *                     [+ AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)]
+ *   6. imds           EC2 instance metadata, IMDSv2 only, unless AWS_EC2_METADATA_DISABLED=true
+ *
+ * The first source whose settings are present is used, and its failure is
+ * final (a broken profile does not fall through to IMDS). docs/CREDENTIALS.md
+ * has every variable and limit. */
+
+enum fed_base_source {
+	FED_BASE_DEFAULT,     /* the chain above */
+	FED_BASE_ENVIRONMENT, /* only 1 */
+	FED_BASE_PROFILE,     /* only 2 and 4 */
+	FED_BASE_WEB_IDENTITY,/* only 3 */
+	FED_BASE_CONTAINER,   /* only 5 */
+	FED_BASE_IMDS,        /* only 6 */
+};
+
+/* Parses the daemon's aws.credential_source value ("default", "environment",
+ * "profile", "web_identity", "container", "imds"). This function returns 0
+ * if it succeeds, or FED_ERR_INVALID. */
+int fed_base_source_parse(const char *s, enum fed_base_source *out);
+
+/* Credentials are refreshed when less than this is left of them... */
+#define FED_BASE_REFRESH_AHEAD_S 300
+/* ...and not handed out with less than this left. */
+#define FED_BASE_MIN_VALID_S 60
+/* A failure to get base credentials is remembered this long (so a broken
+ * source is not asked again by every request). */
+#define FED_BASE_RETRY_MS 5000
+/* Longest chain of role_arn/source_profile hops. */
+#define FED_BASE_MAX_CHAIN 8
+/* Timeouts: IMDS and ECS are local, a credential_process may prompt a
+ * helper that talks to an IdP. */
+#define FED_IMDS_TIMEOUT_MS 1000
+#define FED_ECS_TIMEOUT_MS 2000
+#define FED_PROCESS_TIMEOUT_MS 60000
+#define FED_PROCESS_MAX_OUTPUT 65536
+#define FED_TOKEN_FILE_MAX 16384 /* web identity and container authorization token files */
+#define FED_IMDS_TOKEN_TTL_S 21600
+
+struct fed_base_options {
+	enum fed_base_source source;
+	const char *profile; /* NULL: AWS_PROFILE, else "default" (aws.profile) */
+};
+
+struct fed_base;
+
+/*
+ * Makes a base chain reading the world through |env| (borrowed; must
+ * outlive the chain). Nothing is read until the first get. This function
+ * returns 0 and the chain in |*out| if it succeeds, or FED_ERR_NOMEM.
+ */
+int fed_base_new(const struct fed_env *env, const struct fed_base_options *opt, struct fed_base **out);
+
+/* Frees |b| (NULL is fine). Only when no get is in flight: after the loops
+ * that used it have stopped. */
+void fed_base_del(struct fed_base *b);
+
+/*
+ * Gets the base credentials, from any thread, through transport |t| (the
+ * caller's loop). Single flight: one resolution runs at a time, whoever
+ * asks.
+ *
+ * This function returns 0 with |*creds| (+1 reference) when credentials with
+ * more than FED_BASE_MIN_VALID_S left are held (when under
+ * FED_BASE_REFRESH_AHEAD_S are left, a refresh is started on |t| in the
+ * background); FED_PENDING with |*wait| when |done| will be called on |t|'s
+ * loop; or one of the following negative error codes, at once:
+ *
+ * FED_ERR_* of a failure remembered for FED_BASE_RETRY_MS, with |why| when
+ *     not NULL filled in;
+ * FED_ERR_EXPIRED
+ *     |done| is NULL (a peek) and nothing usable is held; a fetch was
+ *     started on |t|.
+ * FED_ERR_NOMEM
+ *     Out of memory.
+ */
+int fed_base_get(struct fed_base *b, struct fed_transport *t, fed_creds_done_fn *done, void *arg,
+                 struct fed_snap **creds, struct fed_wait **wait, struct fed_sts_error *why);
+
+/* Forgets the held credentials and any remembered failure, so the next get
+ * resolves the chain again (after the files changed, on SIGHUP). */
+void fed_base_reset(struct fed_base *b);
+
+/* What the chain last found, for `aws whoami` and the logs; thread-safe
+ * copies into |region| (the region setting, "" if none; |rsize| bytes) and
+ * |source| (|ssize| bytes). Either may be NULL. */
+void fed_base_describe(struct fed_base *b, char *region, size_t rsize, char *source, size_t ssize);
+
+/* --- the credential cache (cache.c) ---------------------------------------
+ *
+ * One per process, shared by every worker thread: the role credentials that
+ * STS AssumeRole gave, keyed by the base identity (access key id), role
+ * ARN, external ID, session name, source identity, duration class, session
+ * tags and partition (and the STS region and endpoint). Single flight across
+ * threads; failures cached briefly; bounded, least recently used evicted;
+ * secrets wiped on eviction and on free. */
+
+#define FED_CACHE_REFRESH_AHEAD_S 300 /* default refresh window */
+#define FED_CACHE_MIN_VALID_S 60      /* credentials with less left are not handed out */
+#define FED_CACHE_MAX_ENTRIES 10000   /* default bound */
+#define FED_CACHE_NEG_FINAL_MS 30000  /* AccessDenied, validation errors */
+#define FED_CACHE_NEG_TRANSIENT_MS 5000 /* throttling, 5xx, timeouts, transport */
+#define FED_CACHE_DURATION_CLASS_S 900 /* durations are rounded down to a multiple of this */
+#define FED_CACHE_MAX_KEY 8192         /* bytes of a key's fields together */
+
+struct fed_cache_options {
+	uint32_t max_entries;      /* 0: FED_CACHE_MAX_ENTRIES */
+	uint32_t refresh_ahead_s;  /* 0: FED_CACHE_REFRESH_AHEAD_S */
+	uint32_t sts_max_attempts; /* 0: fed_sts_start()'s default */
+	uint32_t sts_timeout_ms;   /* 0: fed_sts_start()'s default */
+};
+
+/* What credentials are asked for. Borrowed by fed_cache_get(). */
+struct fed_cache_key {
+	const char *role_arn;
+	const char *external_id;      /* NULL: none */
+	const char *session_name;     /* already reduced (fed_session_name()) */
+	const char *source_identity;  /* NULL: none */
+	uint32_t duration_seconds;    /* at least 900; the call asks for it rounded down to
+	                               * a multiple of FED_CACHE_DURATION_CLASS_S */
+	const struct fed_tag *tags;
+	size_t ntags;
+	const char *partition;        /* "aws", "aws-cn", ... */
+	const char *region;           /* STS region; NULL: the global endpoint */
+	const char *endpoint_url;     /* NULL: the partition's */
+};
+
+struct fed_cache_stats {
+	uint64_t hits;          /* fresh credentials handed out at once */
+	uint64_t misses;        /* a request that had to wait (started or joined a call) */
+	uint64_t joins;         /* of the misses, those that joined a call in flight */
+	uint64_t refreshes;     /* background refreshes started ahead of expiry */
+	uint64_t negative_hits; /* a cached failure answered */
+	uint64_t evictions;     /* entries dropped for the size bound */
+	uint64_t sts_calls;     /* AssumeRole calls started */
+	uint64_t sts_failures;
+	uint64_t post_failures; /* deliveries lost because a transport's post failed */
+	uint64_t entries;       /* now */
+};
+
+struct fed_cache;
+
+/* This function returns 0 and the cache in |*out| if it succeeds, or
+ * FED_ERR_NOMEM or FED_ERR_INVALID. |env| is borrowed for the cache's life. */
+int fed_cache_new(const struct fed_env *env, const struct fed_cache_options *opt, struct fed_cache **out);
+
+/* Frees |c| (NULL is fine), wiping every secret. Only after the loops that
+ * used it stopped: calls in flight are cancelled, their waiters dropped. */
+void fed_cache_del(struct fed_cache *c);
+
+/*
+ * Gets role credentials for |key|, signing the AssumeRole with |base|
+ * (borrowed; its access key id is part of the key, so get it from
+ * fed_base_get() first), from any thread, through transport |t|.
+ *
+ * This function returns 0 with |*creds| (+1 reference) on a hit (inside the
+ * refresh window a refresh is started on |t|); FED_PENDING with |*wait| when
+ * |done| will be called on |t|'s loop (a miss: this request started the
+ * AssumeRole or joined the one in flight); or one of the following negative
+ * error codes, at once:
+ *
+ * FED_ERR_DENIED, FED_ERR_REJECTED, FED_ERR_THROTTLED, FED_ERR_UNAVAILABLE,
+ * FED_ERR_TIMEOUT, FED_ERR_TRANSPORT, FED_ERR_PARSE
+ *     A failure of this key cached for FED_CACHE_NEG_FINAL_MS (the first
+ *     two) or FED_CACHE_NEG_TRANSIENT_MS; |why| (may be NULL) gets AWS's code
+ *     and message.
+ * FED_ERR_SESSION_TOO_SHORT
+ *     |key|'s duration is under 900 seconds (STS's least): the user must log in again.
+ * FED_ERR_INVALID
+ *     |t|, |done|, |base| or the key's role ARN, session name or partition is missing.
+ * FED_ERR_TOO_LARGE
+ *     The key's fields are over FED_CACHE_MAX_KEY bytes together.
+ * FED_ERR_NOMEM
+ *     Out of memory.
+ */
+int fed_cache_get(struct fed_cache *c, struct fed_transport *t, const struct fed_cache_key *key,
+                  const struct fed_creds *base, fed_creds_done_fn *done, void *arg, struct fed_snap **creds,
+                  struct fed_wait **wait, struct fed_sts_error *why);
+
+/* A copy of the counters, taken under the lock. */
+void fed_cache_stats(struct fed_cache *c, struct fed_cache_stats *out);
+
+/* Drops every entry not in flight (after a configuration reload). */
+void fed_cache_clear(struct fed_cache *c);
+
 #endif

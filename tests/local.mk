@@ -123,6 +123,38 @@ tests_unit_federation_fake_utest_SOURCES = tests/unit/federation/fake_test.c $(F
 tests_unit_federation_fake_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_fake_utest_LDADD = $(FED_TEST_LDADD)
 
+# The base credential chain and the credential cache: the INI and credential
+# JSON parsers, the sources, single flight and the cache.
+FED_CREDS_TESTS = \
+	tests/unit/federation/ini.utest \
+	tests/unit/federation/credjson.utest \
+	tests/unit/federation/base.utest \
+	tests/unit/federation/cache.utest \
+	tests/unit/federation/cache_threads.utest
+check_PROGRAMS += $(FED_CREDS_TESTS)
+TESTS += $(FED_CREDS_TESTS)
+
+tests_unit_federation_ini_utest_SOURCES = tests/unit/federation/ini_test.c
+tests_unit_federation_ini_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_ini_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_credjson_utest_SOURCES = tests/unit/federation/credjson_test.c
+tests_unit_federation_credjson_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_credjson_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_base_utest_SOURCES = tests/unit/federation/base_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_base_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_base_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_cache_utest_SOURCES = tests/unit/federation/cache_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_cache_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_cache_utest_LDADD = $(FED_TEST_LDADD)
+
+# Real threads on one cache (run it under ASan too; see docs/CREDENTIALS.md).
+tests_unit_federation_cache_threads_utest_SOURCES = tests/unit/federation/cache_threads_test.c
+tests_unit_federation_cache_threads_utest_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_federation_cache_threads_utest_LDADD = $(FED_TEST_LDADD)
+
 # Host classification is checked against botocore's own hostnames
 # (tests/data/federation/endpoints.txt, made by generate_endpoints.py).
 tests_unit_federation_partition_utest_SOURCES = tests/unit/federation/partition_test.c
@@ -180,6 +212,8 @@ FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify
 	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay \
 	tests/fuzz/resources_replay tests/fuzz/template_replay tests/fuzz/xml_replay \
 	tests/fuzz/sts_replay
+FUZZ_TARGETS += ini credjson
+FUZZ_REPLAY += tests/fuzz/ini_replay tests/fuzz/credjson_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -201,6 +235,12 @@ tests_fuzz_resources_replay_SOURCES = tests/fuzz/fuzz_resources.c tests/fuzz/rep
 tests_fuzz_resources_replay_LDADD = $(RBAC_LIBS)
 tests_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/replay_main.c
 tests_fuzz_template_replay_LDADD = $(RBAC_LIBS)
+tests_fuzz_ini_replay_SOURCES = tests/fuzz/fuzz_ini.c tests/fuzz/replay_main.c
+tests_fuzz_ini_replay_LDADD = $(FEDERATION_LIBS)
+tests_fuzz_credjson_replay_SOURCES = tests/fuzz/fuzz_credjson.c tests/fuzz/replay_main.c
+tests_fuzz_credjson_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_credjson_replay_LDADD = $(FEDERATION_LIBS)
+
 tests_fuzz_xml_replay_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/harness.h tests/fuzz/replay_main.c
 tests_fuzz_xml_replay_LDADD = $(FEDERATION_LIBS)
 tests_fuzz_sts_replay_SOURCES = tests/fuzz/fuzz_sts.c tests/fuzz/harness.h tests/fuzz/replay_main.c
@@ -245,6 +285,17 @@ tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c
 tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_template_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_template_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_ini tests/fuzz/fuzz_credjson
+tests_fuzz_fuzz_ini_SOURCES = tests/fuzz/fuzz_ini.c
+tests_fuzz_fuzz_ini_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_ini_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_ini_LDADD = federation/libfederation_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
+tests_fuzz_fuzz_credjson_SOURCES = tests/fuzz/fuzz_credjson.c
+tests_fuzz_fuzz_credjson_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_credjson_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_credjson_LDADD = federation/libfederation_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_ini tests/fuzz/fuzz_credjson
+
 tests_fuzz_fuzz_xml_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/harness.h
 tests_fuzz_fuzz_xml_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_xml_LDFLAGS = $(FUZZ_LDFLAGS)
