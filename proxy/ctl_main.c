@@ -11,6 +11,10 @@ static void usage(FILE *f)
 	fputs("Usage: awsgatectl COMMAND [options]\n"
 	      "\n"
 	      "Commands:\n"
+	      "  aws whoami    the gate's AWS credential source and identity (STS GetCallerIdentity)\n"
+	      "  aws assume    AssumeRole as the gate would for a user, explaining an AccessDenied\n"
+	      "  aws console-url  a console sign-in URL for a role, as the gate makes it\n"
+	      "  aws iam-policy   the trust and permission policies the role and the gate need\n"
 	      "  ca init       create the built-in certificate authority\n"
 	      "  ca pin        print the CA's public-key pin (sha256:...)\n"
 	      "  ca crl        write the CA's certificate revocation list\n"
@@ -53,7 +57,7 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int argc, char **argv);
 	} commands[] = {
-		{"ca", px_ctl_ca},         {"certs", px_ctl_certs}, {"config", px_ctl_config},
+		{"aws", px_ctl_aws},       {"ca", px_ctl_ca},         {"certs", px_ctl_certs}, {"config", px_ctl_config},
 		{"lock", px_ctl_lock},     {"rbac", px_ctl_rbac},   {"sigv4", px_ctl_sigv4},
 	};
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -4,6 +4,7 @@ noinst_LIBRARIES += proxy/libproxy.a
 proxy_libproxy_a_SOURCES = \
 	proxy/proxy.h \
 	proxy/config.c \
+	proxy/ctl_aws.c \
 	proxy/ctl_ca.c \
 	proxy/ctl_config.c \
 	proxy/ctl_rbac.c \

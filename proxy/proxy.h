@@ -312,6 +312,7 @@ int px_ctl_certs(int argc, char **argv);  /* certs user|server|revoke|show (ctl_
 int px_ctl_config(int argc, char **argv); /* config check|options (ctl_config.c) */
 int px_ctl_rbac(int argc, char **argv);   /* rbac check|roles (ctl_rbac.c) */
 int px_ctl_lock(int argc, char **argv);   /* lock add|ls|rm (ctl_rbac.c) */
+int px_ctl_aws(int argc, char **argv);    /* aws whoami|assume|console-url|iam-policy (ctl_aws.c) */
 
 
 /* --- federation's transport and environment (transport.c) ------------------ */
