@@ -462,6 +462,9 @@ def _s3(app, req):
             if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", name):
                 raise S3Error(400, "InvalidBucketName", "The specified bucket "
                               "is not valid.")
+            # us-east-1 answers 200 to its owner re-creating a bucket.
+            if name in store.buckets and req.verdict.region == "us-east-1":
+                return _empty(200, req, [("Location", "/" + name)])
             if name in store.buckets:
                 raise S3Error(409, "BucketAlreadyOwnedByYou", "Your previous "
                               "request to create the named bucket succeeded "
