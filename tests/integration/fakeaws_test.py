@@ -801,6 +801,72 @@ def test_faults():
                                  "drop"})
 
 
+def _raw_head(host, head):
+    """Send a request head (no body) and return (status, answer)."""
+    return _raw_tls(host, head.encode("latin-1"))
+
+
+def test_limits():
+    sts_host = "sts.us-east-1.amazonaws.com"
+    st, resp = _raw_head(sts_host, "POST / HTTP/1.1\r\nHost: %s\r\n"
+                         "Content-Length: %d\r\nConnection: close\r\n\r\n"
+                         % (sts_host, 64 * 1024 * 1024 + 1))
+    eq("limit.body-413", st, 413)
+    body = "Action=GetCallerIdentity&Version=2011-06-15"
+    st, resp = _raw_head(sts_host, "POST / HTTP/1.1\r\nHost: %s\r\n"
+                         "Content-Type: application/x-www-form-urlencoded\r\n"
+                         "Authorization: AWS4-HMAC-SHA256 Credential=x\r\n"
+                         "Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                         % (sts_host, len(body), body))
+    check("limit.malformed-auth", st == 400 and b"IncompleteSignature" in resp,
+          resp[:300])
+    st, resp = _raw_head(sts_host, "POST / HTTP/1.1\r\nHost: %s\r\n"
+                         "Content-Type: application/x-www-form-urlencoded\r\n"
+                         "Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                         % (sts_host, len(body), body))
+    check("limit.unsigned-sts", st == 403 and
+          b"MissingAuthenticationToken" in resp, resp[:300])
+    st, resp = _raw_head("bkt-one.s3.amazonaws.com",
+                         "GET /dir/a.txt HTTP/1.1\r\nHost: bkt-one.s3."
+                         "amazonaws.com\r\nConnection: close\r\n\r\n")
+    check("limit.unsigned-s3", st == 403 and b"<Code>AccessDenied" in resp,
+          resp[:300])
+    e = error_of(client(session(*GATE), "sts")._make_api_call,
+                 "GetCallerIdentity", {})
+    check("limit.sts-ok-baseline", e is None, repr(e))
+    s3 = client(session(*GATE), "s3", signature_version="s3v4")
+    url = s3.generate_presigned_url("get_object", Params={
+        "Bucket": "bkt-one", "Key": "dir/a.txt"}, ExpiresIn=604801)
+    st, _, body = https_get(url)
+    check("limit.presign-over-7-days", st == 400 and
+          b"AuthorizationHeaderMalformed" in body, "%d %r" % (st, body[:200]))
+    imds = "http://127.0.0.1:%d/latest/api/token" % FAKE.info["imds"]
+    st, _ = http_call(imds, method="PUT", headers={
+        "X-aws-ec2-metadata-token-ttl-seconds": "21601"})
+    eq("limit.imds-ttl", st, 400)
+    st, _ = http_call(imds, method="PUT", headers={
+        "X-aws-ec2-metadata-token-ttl-seconds": "60",
+        "X-Forwarded-For": "10.0.0.1"})
+    eq("limit.imds-forwarded", st, 403)
+    for rule, why in (({"kind": "explode"}, "kind"),
+                      ({"kind": "drop", "count": 0}, "count"),
+                      ({"kind": "slow", "delay": 301}, "delay"),
+                      ({"kind": "error", "status": 404}, "status"),
+                      ({"kind": "drop", "hots": "x"}, "unknown")):
+        req = urllib.request.Request(FAKE.admin + "/faults", method="POST",
+                                     data=json.dumps(rule).encode())
+        try:
+            urllib.request.urlopen(req, timeout=5)
+            check("limit.admin-%s" % why, False, "accepted %r" % rule)
+        except urllib.error.HTTPError as exc:
+            msg = exc.read()
+            check("limit.admin-%s" % why, exc.code == 400 and
+                  why.encode() in msg, "%d %r" % (exc.code, msg))
+    e = error_of(client(session(*GATE), "sts")._make_api_call,
+                 "DecodeAuthorizationMessage", {"EncodedMessage": "x"})
+    check("limit.sts-unknown-action", e and e[0] == "InvalidAction", repr(e))
+
+
 def test_records():
     recs = records.read(FAKE.records)
     check("records.written", len(recs) > 50, "%d" % len(recs))
@@ -841,6 +907,7 @@ def main(argv):
     test_signin(role, chained, fed)
     test_imds_ecs()
     test_faults()
+    test_limits()
     test_records()
     print("fakeaws_test: %d failed (%.1fs)" % (len(FAILED), time.time() - t))
     return 1 if FAILED else 0
