@@ -319,6 +319,14 @@ class Request:
         return ",".join(vals) if vals else None
 
 
+def _utf8(text):
+    raw = text.encode("latin-1", "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def version_string(self):
@@ -380,9 +388,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         sni = getattr(self.connection, "fakeaws_sni", None)
-        req = Request(listener, self.command, self.path,
-                      list(self.headers.items()), body, sni,
-                      self.client_address[0])
+        # http.server decodes the head as Latin-1; signatures cover the
+        # bytes, which clients write as UTF-8.
+        req = Request(listener, self.command, _utf8(self.path),
+                      [(n, _utf8(v)) for n, v in self.headers.items()], body,
+                      sni, self.client_address[0])
         started = app.clock.now()
         fault = None
         try:
@@ -733,12 +743,17 @@ def main(argv):
     records = args.records or os.path.join(args.state_dir, "records.jsonl")
     certs = Certs(args.state_dir, args.ca_cert, args.ca_key)
     app = App(config, args.state_dir, records, args.verbose)
-    servers = {
-        "https": Server(app, "https", args.port, certs.server_context()),
-        "imds": Server(app, "imds", args.imds_port),
-        "ecs": Server(app, "ecs", args.ecs_port),
-        "admin": Server(app, "admin", args.admin_port),
-    }
+    servers = {}
+    for name, port, tls in (("https", args.port, certs.server_context()),
+                            ("imds", args.imds_port, None),
+                            ("ecs", args.ecs_port, None),
+                            ("admin", args.admin_port, None)):
+        try:
+            servers[name] = Server(app, name, port, tls)
+        except OSError as exc:
+            raise SystemExit("fakeaws: cannot listen on 127.0.0.1:%d for %s: "
+                             "%s (give another port, or 0 for a free one)"
+                             % (port, name, exc.strerror or exc))
     info = {name: s.server_address[1] for name, s in servers.items()}
     info.update({"ca": certs.ca_cert, "records": records, "pid": os.getpid(),
                  "state_dir": args.state_dir})

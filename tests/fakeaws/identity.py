@@ -103,8 +103,22 @@ def check_config(config):
         raise ValueError("unknown top-level keys: %s (known: %s)"
                          % (", ".join(sorted(unknown)),
                             ", ".join(sorted(known))))
+    def keys(obj, allowed, where):
+        if not isinstance(obj, dict):
+            raise ValueError("%s must be an object" % where)
+        bad = set(obj) - set(allowed)
+        if bad:
+            raise ValueError("%s: unknown keys %s (known: %s)"
+                             % (where, ", ".join(sorted(bad)),
+                                ", ".join(sorted(allowed))))
+    for name in ("users", "roles", "dynamodb_tables", "lambda_functions",
+                 "buckets", "faults"):
+        if not isinstance(config.get(name, []), list):
+            raise ValueError("%s must be a list" % name)
     for i, u in enumerate(config.get("users", [])):
         w = "users[%d]" % i
+        keys(u, ("name", "account", "access_key_id", "secret_access_key",
+                 "partition"), w)
         _need(u, "name", str, w)
         if not re.fullmatch(r"\d{12}", _need(u, "account", str, w)):
             raise ValueError("%s: account must be 12 digits" % w)
@@ -114,6 +128,7 @@ def check_config(config):
         _need(u, "secret_access_key", str, w)
     for i, r in enumerate(config.get("roles", [])):
         w = "roles[%d]" % i
+        keys(r, ("arn", "max_session_duration", "trust"), w)
         if not ROLE_ARN.fullmatch(_need(r, "arn", str, w)):
             raise ValueError("%s: arn %r is not an IAM role ARN" % (w, r["arn"]))
         mx = r.get("max_session_duration", 3600)
@@ -133,12 +148,29 @@ def check_config(config):
                                  "with a token" % w)
     imds = config.get("imds")
     if imds is not None:
-        _need(imds, "role_arn", str, "imds")
+        keys(imds, ("role_arn", "region", "instance_id", "duration"), "imds")
+        if not ROLE_ARN.fullmatch(_need(imds, "role_arn", str, "imds")):
+            raise ValueError("imds: role_arn is not an IAM role ARN")
     ecs = config.get("ecs")
     for i, e in enumerate(ecs if isinstance(ecs, list) else
                           ([ecs] if ecs else [])):
-        _need(e, "path", str, "ecs[%d]" % i)
-        _need(e, "role_arn", str, "ecs[%d]" % i)
+        w = "ecs[%d]" % i
+        keys(e, ("path", "authorization", "role_arn", "session_name",
+                 "duration"), w)
+        if not _need(e, "path", str, w).startswith("/"):
+            raise ValueError("%s: path must start with /" % w)
+        if not ROLE_ARN.fullmatch(_need(e, "role_arn", str, w)):
+            raise ValueError("%s: role_arn is not an IAM role ARN" % w)
+    for i, t in enumerate(config.get("dynamodb_tables", [])):
+        w = "dynamodb_tables[%d]" % i
+        keys(t, ("name", "key"), w)
+        _need(t, "name", str, w)
+        if not _need(t, "key", list, w) or not all(
+                isinstance(k, str) for k in t["key"]):
+            raise ValueError("%s: key is a list of attribute names" % w)
+    for what in ("lambda_functions", "buckets"):
+        if not all(isinstance(v, str) for v in config.get(what, [])):
+            raise ValueError("%s: a list of names" % what)
 
 
 class Identities:
