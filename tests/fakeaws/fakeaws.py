@@ -13,6 +13,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import socketserver
 import ssl
@@ -734,6 +735,9 @@ def main(argv):
                     "STATE_DIR/records.jsonl)")
     ap.add_argument("--ca-cert", help="use this CA instead of making one")
     ap.add_argument("--ca-key")
+    ap.add_argument("--lifetime", type=float, default=3600,
+                    help="exit after this many seconds (default 3600; 0: "
+                    "never), so a fake leaked by a killed test run ends")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     if bool(args.ca_cert) != bool(args.ca_key):
@@ -754,6 +758,17 @@ def main(argv):
             raise SystemExit("fakeaws: cannot listen on 127.0.0.1:%d for %s: "
                              "%s (give another port, or 0 for a free one)"
                              % (port, name, exc.strerror or exc))
+    # Signals end the process at once (records are flushed line by line),
+    # also while the main thread waits for a reader to open the --ready FIFO.
+    def on_signal(_sig, _frame):
+        os._exit(0)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if args.lifetime > 0:
+        # A fake leaked by a killed test run does not live forever.
+        t = threading.Timer(args.lifetime, os._exit, (0,))
+        t.daemon = True
+        t.start()
     info = {name: s.server_address[1] for name, s in servers.items()}
     info.update({"ca": certs.ca_cert, "records": records, "pid": os.getpid(),
                  "state_dir": args.state_dir})
@@ -769,14 +784,7 @@ def main(argv):
     if args.ready:
         with open(args.ready, "w", encoding="utf-8") as f:
             f.write("ready\n")
-    stop = threading.Event()
-
-    def on_signal(_sig, _frame):
-        stop.set()
-    import signal
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    stop.wait()
+    threading.Event().wait()
     return 0
 
 
