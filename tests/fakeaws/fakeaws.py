@@ -393,7 +393,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # bytes, which clients write as UTF-8.
         req = Request(listener, self.command, _utf8(self.path),
                       [(n, _utf8(v)) for n, v in self.headers.items()], body,
-                      sni, self.client_address[0])
+                      sni, "%s:%d" % self.client_address[:2])
         started = app.clock.now()
         fault = None
         try:
@@ -670,6 +670,7 @@ class App:
         rec = {
             "time": round(started, 3),
             "listener": req.listener,
+            "peer": req.client,
             "sni": req.sni,
             "host": req.host,
             "method": req.method,

@@ -729,6 +729,13 @@ def test_imds_ecs():
                       "gate-instance", headers={
                           "X-aws-ec2-metadata-token": "bogus"})
     eq("imds.bad-token-401", st, 401)
+    FAKE.clock(61)
+    try:
+        st, _ = http_call(imds + "/latest/meta-data/iam/security-credentials/",
+                          headers=h)
+        eq("imds.token-expired-401", st, 401)
+    finally:
+        FAKE.clock(0)
     who = client(session(c["AccessKeyId"], c["SecretAccessKey"], c["Token"]),
                  "sts").get_caller_identity()["Arn"]
     check("imds.creds-work", "assumed-role/gate-instance/" in who, who)
@@ -867,6 +874,22 @@ def test_limits():
     check("limit.sts-unknown-action", e and e[0] == "InvalidAction", repr(e))
 
 
+def test_concurrency():
+    """Threads on one botocore client (its pool keeps connections alive)."""
+    from concurrent.futures import ThreadPoolExecutor
+    sts = client(session(*GATE), "sts")
+    before = len(records.read(FAKE.records))
+    with ThreadPoolExecutor(8) as pool:
+        arns = list(pool.map(lambda _: sts.get_caller_identity()["Arn"],
+                             range(40)))
+    eq("concurrent.answers", set(arns), {"arn:aws:iam::111111111111:user/gate"})
+    recs = records.read(FAKE.records)[before:]
+    peers = [r["peer"] for r in recs if r["action"] == "GetCallerIdentity"]
+    eq("concurrent.recorded", len(peers), 40)
+    check("concurrent.keep-alive", len(set(peers)) < len(peers),
+          "%d connections for %d requests" % (len(set(peers)), len(peers)))
+
+
 def test_records():
     recs = records.read(FAKE.records)
     check("records.written", len(recs) > 50, "%d" % len(recs))
@@ -908,6 +931,7 @@ def main(argv):
     test_imds_ecs()
     test_faults()
     test_limits()
+    test_concurrency()
     test_records()
     print("fakeaws_test: %d failed (%.1fs)" % (len(FAILED), time.time() - t))
     return 1 if FAILED else 0
