@@ -189,7 +189,8 @@ TESTS += \
 	tests/integration/sigv4-verify.test \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/rbac-cli.test \
-	tests/integration/ca.test
+	tests/integration/ca.test \
+	tests/integration/fakeaws.test
 dist_noinst_SCRIPTS += \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
@@ -201,9 +202,12 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/sigv4_chunked.py \
 	tests/integration/ca.test \
+	tests/integration/fakeaws.test \
+	tests/integration/fakeaws_test.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py
-EXTRA_DIST += tests/data tests/fuzz/corpus
+# The fake AWS the integration tests start (Python; tests/fakeaws/README.md).
+EXTRA_DIST += tests/data tests/fuzz/corpus tests/fakeaws
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
