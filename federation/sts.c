@@ -479,6 +479,10 @@ static void http_done_cb(void *arg, const struct fed_http_response *res)
 	c->e.message[0] = c->e.request_id[0] = '\0';
 	c->e.status = 0;
 	if (res->error != 0) {
+		/* What the transport says failed (a TLS verification, a refused
+		 * connection) is the message: there is no AWS answer to quote. */
+		if (res->detail != NULL)
+			snprintf(c->e.message, sizeof(c->e.message), "%s: %s", fed_strerror(res->error), res->detail);
 		if (res->error == FED_ERR_TRANSPORT || res->error == FED_ERR_TIMEOUT) {
 			attempt_failed(c, CLASS_SERVER, 0);
 			return;

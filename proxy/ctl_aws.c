@@ -123,12 +123,15 @@ static void answer_free(struct answer *a)
 static void print_failure(const char *what, int err, const struct fed_sts_error *why)
 {
 	fprintf(stderr, "awsgatectl: %s: ", what);
-	if (why != NULL && why->code[0] != '\0')
-		fprintf(stderr, "%s: %s", why->code, why->message);
-	else if (why != NULL && why->message[0] != '\0')
-		fputs(why->message, stderr); /* says more than fed_strerror(err) */
+	if (why != NULL && why->code[0] != '\0') /* AWS answered */
+		fprintf(stderr, "%s: %s: %s", fed_strerror(err), why->code, why->message);
+	else if (why != NULL && why->message[0] != '\0') /* says more than fed_strerror(err) */
+		fprintf(stderr, "%s%s%s", why->message, err == FED_ERR_UNAVAILABLE ? "; " : "",
+		        err == FED_ERR_UNAVAILABLE ? fed_strerror(err) : "");
 	else
 		fputs(fed_strerror(err), stderr);
+	if (why != NULL && why->attempts > 1)
+		fprintf(stderr, " (after %u attempts)", why->attempts);
 	if (why != NULL && why->request_id[0] != '\0')
 		fprintf(stderr, " (request id %s)", why->request_id);
 	fputc('\n', stderr);
@@ -375,7 +378,8 @@ static int do_assume(struct aws_ctx *c, const struct assume_opts *o, struct answ
 		.role_arn = o->role_arn,
 		.role_session_name = session,
 		.external_id = o->external_id,
-		.source_identity = o->no_source_identity ? NULL : o->user,
+		/* The reduced name: STS takes the same alphabet and length for both. */
+		.source_identity = o->no_source_identity ? NULL : session,
 		.duration_seconds = duration,
 	};
 	if (ctx_sts(c, &p, base, a) == 0)

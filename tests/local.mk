@@ -190,8 +190,10 @@ TESTS += \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/ca.test \
-	tests/integration/fakeaws.test
+	tests/integration/fakeaws.test \
+	tests/integration/aws-federation.test
 dist_noinst_SCRIPTS += \
+	tests/integration/aws-federation.test \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
