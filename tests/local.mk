@@ -182,6 +182,12 @@ tests_unit_federation_policy_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_policy_utest_LDADD = $(FED_TEST_LDADD)
 
 # Integration tests: the real program, and botocore as the oracle.
+# A program the integration tests drive: the credential cache across threads.
+check_PROGRAMS += tests/integration/cache_threads
+tests_integration_cache_threads_SOURCES = tests/integration/cache_threads.c
+tests_integration_cache_threads_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS)
+tests_integration_cache_threads_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
 TESTS += \
 	tests/integration/config.test \
 	tests/integration/sigv4-cli.test \
@@ -191,8 +197,10 @@ TESTS += \
 	tests/integration/rbac-cli.test \
 	tests/integration/ca.test \
 	tests/integration/fakeaws.test \
-	tests/integration/aws-federation.test
+	tests/integration/aws-federation.test \
+	tests/integration/cache-threads.test
 dist_noinst_SCRIPTS += \
+	tests/integration/cache-threads.test \
 	tests/integration/aws-federation.test \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
