@@ -160,7 +160,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4_chunked.py \
 	tests/integration/ca.test \
 	tests/data/sigv4/generate.py \
-	tests/data/federation/generate_endpoints.py
+	tests/data/federation/generate_endpoints.py \
+	tests/data/federation/sts/botocore_sign.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
