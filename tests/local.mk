@@ -161,7 +161,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/ca.test \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
-	tests/data/federation/sts/botocore_sign.py
+	tests/data/federation/sts/botocore_sign.py \
+	tests/data/federation/generate_xml_cases.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
