@@ -455,11 +455,14 @@ struct fed_sts_call;
  * AssumeRoleWithWebIdentity). |done| runs once on |t|'s loop, never from
  * inside this call. This function returns 0 and the handle in |*call| (may
  * be NULL if unwanted), or FED_ERR_INVALID or FED_ERR_NOMEM (then |done|
- * is not called). */
+ * is not called). Call it on |t|'s loop thread (it starts timers there);
+ * from another thread, post() a task that calls it. The handle is valid
+ * until |done| returns. */
 int fed_sts_start(struct fed_transport *t, const struct fed_env *env, const struct fed_sts_params *p,
                   const struct fed_creds *creds, fed_sts_done_fn *done, void *arg, struct fed_sts_call **call);
 
-/* Stops |call|; its callback will not run. */
+/* Stops |call| (on |t|'s loop thread); its callback will not run. From
+ * inside its own callback it does nothing. */
 void fed_sts_cancel(struct fed_sts_call *call);
 
 /* --- shared credentials: snapshots and waits (flight.c) --------------------

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* signin.c: console sign-in: getSigninToken on the federation endpoint, and the login (and sign-out) URLs. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,26 @@ static int check_params(const struct fed_signin_params *p, const struct fed_part
 	return 0;
 }
 
+/* Adds |s| as a JSON string: quotes, with '"', '\\' and control bytes escaped. */
+static void json_string_add(struct fed_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	fed_buf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			fed_buf_addc(b, '\\');
+			fed_buf_addc(b, (char)c);
+		} else if (c < 0x20 || c == 0x7f) {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			fed_buf_add(b, e, 6);
+		} else {
+			fed_buf_addc(b, (char)c);
+		}
+	}
+	fed_buf_addc(b, '"');
+}
+
 int fed_signin_token_url(const struct fed_signin_params *p, const struct fed_creds *session, char **url)
 {
 	const struct fed_partition *part;
@@ -76,14 +97,22 @@ int fed_signin_token_url(const struct fed_signin_params *p, const struct fed_cre
 	    session->session_token == NULL)
 		return FED_ERR_INVALID; /* the console wants temporary credentials */
 
-	json_t *j = json_pack("{s:s, s:s, s:s}", "sessionId", session->access_key_id, "sessionKey",
-	                      session->secret_access_key, "sessionToken", session->session_token);
-	if (j == NULL)
-		return FED_ERR_INVALID; /* not UTF-8 */
-	char *js = json_dumps(j, JSON_COMPACT);
-	json_decref(j); /* jansson does not wipe its copies; the dump is wiped below */
-	if (js == NULL)
-		return FED_ERR_NOMEM;
+	/* The Session JSON is built here rather than with jansson, whose copies
+	 * of the secret would be freed without being wiped. */
+	struct fed_buf js;
+	fed_buf_init(&js, FED_SIGNIN_MAX_URL);
+	fed_buf_adds(&js, "{\"sessionId\":");
+	json_string_add(&js, session->access_key_id);
+	fed_buf_adds(&js, ",\"sessionKey\":");
+	json_string_add(&js, session->secret_access_key);
+	fed_buf_adds(&js, ",\"sessionToken\":");
+	json_string_add(&js, session->session_token);
+	fed_buf_addc(&js, '}');
+	if (js.err != 0) {
+		rv = js.err;
+		fed_buf_free(&js);
+		return rv;
+	}
 
 	struct fed_buf b;
 	fed_buf_init(&b, FED_SIGNIN_MAX_URL);
@@ -100,9 +129,8 @@ int fed_signin_token_url(const struct fed_signin_params *p, const struct fed_cre
 		fed_buf_add_u64(&b, p->session_duration);
 	}
 	fed_buf_adds(&b, "&Session=");
-	fed_buf_add_urlenc(&b, js, strlen(js));
-	OPENSSL_cleanse(js, strlen(js));
-	free(js);
+	fed_buf_add_urlenc(&b, js.p, js.len);
+	fed_buf_free(&js); /* wipes */
 	if (rv == 0)
 		rv = b.err;
 	if (rv != 0) {
@@ -263,6 +291,8 @@ static void http_done_cb(void *arg, const struct fed_http_response *res)
 	}
 	char *url = NULL;
 	int rv = fed_signin_login_url(&c->p, token, &url);
+	/* Wipe jansson's copy of the token before it is freed. */
+	OPENSSL_cleanse((char *)(uintptr_t)token, json_string_length(tok));
 	json_decref(j);
 	if (rv != 0) {
 		finish(c, rv, NULL, 200);

@@ -97,6 +97,17 @@ static void test_token_url(void **state)
 		free(url);
 	}
 
+	/* JSON escaping of what a credential could hold. */
+	char odd[] = "a\"b\\c\x01d/\xc3\xa9";
+	struct fed_creds oddc = {.access_key_id = ak, .secret_access_key = odd, .session_token = tk};
+	struct fed_signin_params plain = {0};
+	assert_int_equal(fed_signin_token_url(&plain, &oddc, &url), 0);
+	j = json_loads(qparam(url, "Session"), 0, &je);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "sessionKey")), odd);
+	json_decref(j);
+	free(url);
+
 	/* Refused. */
 	struct fed_creds longterm = {.access_key_id = ak, .secret_access_key = sk};
 	url = (char *)&p;
