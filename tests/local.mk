@@ -107,8 +107,10 @@ TESTS += \
 	tests/integration/sigv4-verify.test \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/rbac-cli.test \
-	tests/integration/ca.test
+	tests/integration/ca.test \
+	tests/integration/server-basic.test
 dist_noinst_SCRIPTS += \
+	tests/integration/server-basic.test \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
