@@ -74,7 +74,7 @@ void px_conn_close(struct px_conn *c)
 		px_h2_del(c);
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
-	if (c->state != PX_CONN_HANDSHAKE && !c->dead)
+	if (c->state != PX_CONN_HANDSHAKE && !c->lingering)
 		SSL_shutdown(c->ssl); /* best effort close_notify; never waits */
 	ERR_clear_error();
 	SSL_free(c->ssl);
@@ -142,6 +142,35 @@ void px_conn_shutdown(struct px_conn *c)
 	else
 		px_h2_shutdown(c);
 	px_conn_kick(c);
+}
+
+/* After a failed handshake OpenSSL has written its alert; closing now,
+ * with the client's first flight unread, would send a RST that can
+ * destroy the alert before the client reads it. So: half-close, discard
+ * what comes, and close on EOF or after PX_LINGER seconds. */
+#define PX_LINGER 2.0
+
+static void conn_linger(struct px_conn *c)
+{
+	c->lingering = 1;
+	shutdown(c->fd, SHUT_WR);
+	ev_io_stop(c->w->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_READ);
+	ev_io_start(c->w->loop, &c->io);
+	conn_timer_set(c, PX_LINGER);
+}
+
+static void conn_linger_read(struct px_conn *c)
+{
+	for (int i = 0; i < 4; i++) {
+		ssize_t n = recv(c->fd, c->w->scratch, sizeof(c->w->scratch), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			c->dead = 1;
+			return;
+		}
+		if (n < 0)
+			return;
+	}
 }
 
 static enum px_tls_fail tls_fail_reason(int err)
@@ -254,7 +283,7 @@ static int conn_handshake(struct px_conn *c)
 		PX_CLOG(c, PX_LOG_INFO, "TLS handshake failed: %s%s%s", px_tls_fail_str(why),
 			c->verify_err ? ": " : "", c->verify_err ? X509_verify_cert_error_string(c->verify_err) : "");
 		ERR_clear_error();
-		c->dead = 1;
+		conn_linger(c);
 		return -1;
 	}
 	conn_identity(c);
@@ -378,6 +407,15 @@ static int conn_flush(struct px_conn *c)
 
 static void conn_io(struct px_conn *c, int revents)
 {
+	if (c->lingering) {
+		if (revents & EV_TIMER)
+			c->dead = 1;
+		else
+			conn_linger_read(c);
+		if (c->dead)
+			px_conn_close(c);
+		return;
+	}
 	c->in_cb = 1;
 	if (c->dead)
 		goto out;
@@ -437,6 +475,10 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct px_conn *c = PX_CONTAINER_OF(w, struct px_conn, timer);
 	(void)loop;
 	(void)revents;
+	if (c->lingering) {
+		conn_io(c, EV_TIMER);
+		return;
+	}
 	if (c->state == PX_CONN_HANDSHAKE) {
 		px_metrics_tls_fail(PX_TLS_FAIL_TIMEOUT);
 		PX_CLOG(c, PX_LOG_INFO, "TLS handshake not complete within %" PRIu32 "s",

@@ -340,7 +340,8 @@ struct px_conn {
 	int verify_err;       /* the first X509_V_ERR_* of the handshake */
 	unsigned closing : 1, /* close once the output is flushed */
 		dead : 1,     /* close now */
-		want_write : 1, read_paused : 1, in_cb : 1, draining : 1;
+		want_write : 1, read_paused : 1, in_cb : 1, draining : 1,
+		lingering : 1; /* a failed handshake: waiting for the client to read the alert */
 	/* identity: once per connection */
 	int has_ident; /* 1 identity; 0 no certificate; -1 unusable certificate */
 	struct rbac_identity ident;
