@@ -822,6 +822,12 @@ int px_h1_after(struct px_conn *c)
 	return 1;
 }
 
+bool px_h1_wants_input(const struct px_conn *c)
+{
+	const struct px_h1 *h = c->h1;
+	return h->in == H1_HEAD || (h->in == H1_BODY && !h->body_paused);
+}
+
 void px_h1_timeout(struct px_conn *c)
 {
 	struct px_h1 *h = c->h1;
