@@ -36,7 +36,8 @@ UNIT_TESTS = \
 	tests/unit/federation/sts.utest \
 	tests/unit/federation/session.utest \
 	tests/unit/federation/signin.utest \
-	tests/unit/federation/policy.utest
+	tests/unit/federation/policy.utest \
+	tests/unit/proxy/h1.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -114,6 +115,12 @@ tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
 tests_unit_proxy_transport_utest_SOURCES = tests/unit/proxy/transport_test.c
 tests_unit_proxy_transport_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS)
 tests_unit_proxy_transport_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
+# The HTTP/1.1 scanners and codec, through a fake connection (h1_harness.h).
+PROXY_SERVER_TEST_LIBS = $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
+tests_unit_proxy_h1_utest_SOURCES = tests/unit/proxy/h1_test.c tests/unit/proxy/h1_harness.h
+tests_unit_proxy_h1_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) -D_GNU_SOURCE
+tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
@@ -198,10 +205,14 @@ TESTS += \
 	tests/integration/ca.test \
 	tests/integration/fakeaws.test \
 	tests/integration/aws-federation.test \
-	tests/integration/cache-threads.test
+	tests/integration/cache-threads.test \
+	tests/integration/server-basic.test \
+	tests/integration/server-h2.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/aws-federation.test \
+	tests/integration/server-basic.test \
+	tests/integration/server-h2.test \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
@@ -230,6 +241,8 @@ FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify
 	tests/fuzz/sts_replay tests/fuzz/host_replay
 FUZZ_TARGETS += ini credjson
 FUZZ_REPLAY += tests/fuzz/ini_replay tests/fuzz/credjson_replay
+FUZZ_TARGETS += h1
+FUZZ_REPLAY += tests/fuzz/h1_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -264,7 +277,20 @@ tests_fuzz_sts_replay_LDADD = $(FEDERATION_LIBS)
 tests_fuzz_host_replay_SOURCES = tests/fuzz/fuzz_host.c tests/fuzz/harness.h tests/fuzz/replay_main.c
 tests_fuzz_host_replay_LDADD = $(FEDERATION_LIBS)
 
+tests_fuzz_h1_replay_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h tests/fuzz/replay_main.c
+tests_fuzz_h1_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) -D_GNU_SOURCE
+tests_fuzz_h1_replay_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
 if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_h1
+# The codec and what it calls, compiled into the target with FUZZ_CFLAGS.
+tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
+	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
+	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c
+tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) \
+	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
+tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_h1_LDADD = rbac/librbac_fuzz.a $(PROXY_SERVER_TEST_LIBS) $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
 	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts tests/fuzz/fuzz_host
@@ -328,7 +354,7 @@ tests_fuzz_fuzz_host_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_host_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
-	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts tests/fuzz/fuzz_host
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts tests/fuzz/fuzz_host tests/fuzz/fuzz_h1
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
