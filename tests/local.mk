@@ -107,7 +107,8 @@ TESTS += \
 	tests/integration/sigv4-verify.test \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/rbac-cli.test \
-	tests/integration/ca.test
+	tests/integration/ca.test \
+	tests/integration/server-tls.test
 dist_noinst_SCRIPTS += \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
@@ -119,6 +120,9 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/sigv4_chunked.py \
 	tests/integration/ca.test \
+	tests/integration/server-tls.test \
+	tests/integration/server_tls.py \
+	tests/integration/gate_fixture.py \
 	tests/data/sigv4/generate.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
