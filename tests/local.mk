@@ -108,7 +108,9 @@ TESTS += \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/ca.test \
-	tests/integration/server-tls.test
+	tests/integration/server-tls.test \
+	tests/integration/server-h1.test \
+	tests/integration/server-h2.test
 dist_noinst_SCRIPTS += \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
@@ -122,6 +124,10 @@ dist_noinst_SCRIPTS += \
 	tests/integration/ca.test \
 	tests/integration/server-tls.test \
 	tests/integration/server_tls.py \
+	tests/integration/server-h1.test \
+	tests/integration/server_h1.py \
+	tests/integration/server-h2.test \
+	tests/integration/server_h2.py \
 	tests/integration/gate_fixture.py \
 	tests/data/sigv4/generate.py
 EXTRA_DIST += tests/data tests/fuzz/corpus

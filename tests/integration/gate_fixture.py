@@ -508,19 +508,59 @@ def hdr(h, name):
     return v[0] if v else None
 
 
+def send_reading(s, payload, timeout):
+    """Sends payload in 16 KiB pieces, reading whatever comes back in between,
+    so that a response sent before the gate stops reading is not lost to the
+    reset that a write to a closed connection brings: (data read, closed)."""
+    data = b''
+    off = 0
+    end = time.monotonic() + timeout
+    while off < len(payload):
+        left = end - time.monotonic()
+        if left <= 0:
+            return data, False
+        r, w, _ = select.select([s], [s], [], min(left, 0.5))
+        if r or s.pending():
+            s.settimeout(0.5)
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ssl.SSLWantReadError):
+                chunk = None
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError):
+                return data, True
+            if chunk == b'':
+                return data, True
+            if chunk:
+                data += chunk
+        if w:
+            s.settimeout(0.5)
+            try:
+                off += s.send(payload[off:off + 16384])
+            except (socket.timeout, ssl.SSLWantWriteError):
+                pass
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError):
+                more, _ = read_until_close(s, 0.5)
+                return data + more, True
+    return data, False
+
+
 def raw_exchange(gate, payload, cert=None, timeout=4.0, pieces=None, pause=0.0):
     """Sends payload (or the list pieces, pause seconds apart) on a new TLS
     connection and reads until close or timeout: (responses, closed, raw)."""
     s = gate.connect(cert, timeout=timeout)
+    data = b''
     try:
-        try:
-            for p in (pieces if pieces is not None else [payload]):
-                s.sendall(p)
-                if pause:
-                    time.sleep(pause)
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            pass
-        data, closed = read_until_close(s, timeout)
+        closed = False
+        for p in (pieces if pieces is not None else [payload]):
+            got, closed = send_reading(s, p, timeout)
+            data += got
+            if closed:
+                break
+            if pause:
+                time.sleep(pause)
+        if not closed:
+            more, closed = read_until_close(s, timeout)
+            data += more
     finally:
         s.close()
     return parse_h1(data), closed, data
@@ -577,8 +617,43 @@ class H2Raw:
         if self.sock.selected_alpn_protocol() != 'h2':
             raise RuntimeError('ALPN h2 not selected (got %r)' % self.sock.selected_alpn_protocol())
         self.buf = b''
-        self.closed = False
+        self.eof = False
+        self.send_failed = False
+        self.seen = []
+        import hpack
+        self.decoder = hpack.Decoder()
+        self.decoder.max_allowed_table_size = 65536
+        self.responses = {}
         self.sock.sendall(H2_PREFACE + settings_frame(settings))
+
+    def _decode(self, f):
+        # The server's header blocks, decoded once each and in order (HPACK
+        # state): responses[stream] = {name: value}.
+        t, flags, sid, p = f
+        if t != HEADERS:
+            return
+        if flags & PADDED:
+            p = p[1:len(p) - p[0]] if p else p
+        if flags & PRIO:
+            p = p[5:]
+        try:
+            self.responses[sid] = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
+                                   for k, v in self.decoder.decode(p, raw=True)}
+        except Exception as e:  # a block we cannot decode is recorded as such
+            self.responses[sid] = {'error': repr(e)}
+
+    def status(self, sid):
+        """The :status the server sent on stream sid, as an int, or None."""
+        v = self.responses.get(sid, {}).get(':status')
+        return int(v) if v else None
+
+    @property
+    def closed(self):
+        return self.eof or self.send_failed
+
+    @closed.setter
+    def closed(self, v):
+        self.send_failed = v
 
     def send(self, data):
         """Sends; returns False when the peer has closed or reset."""
@@ -586,12 +661,14 @@ class H2Raw:
             self.sock.sendall(data)
             return True
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
-            self.closed = True
+            self.send_failed = True
             return False
 
     def read_frames(self, timeout=2.0, until=None):
-        """Frames received until the peer closes, timeout, or until(frame) is true:
-        [(type, flags, stream, payload)]."""
+        """Frames received until the peer closes, timeout, or until(frame) is
+        true: [(type, flags, stream, payload)]. Every frame is also kept in
+        self.seen. After a failed send, what the peer sent before it closed is
+        still read."""
         frames = []
         end = time.monotonic() + timeout
         while True:
@@ -602,28 +679,32 @@ class H2Raw:
                 f = (self.buf[3], self.buf[4], struct.unpack('>I', self.buf[5:9])[0] & 0x7fffffff,
                      self.buf[9:9 + n])
                 self.buf = self.buf[9 + n:]
+                self._decode(f)
                 frames.append(f)
+                self.seen.append(f)
                 if until and until(f):
                     return frames
-            if self.closed:
+            if self.eof:
                 return frames
             left = end - time.monotonic()
-            if left <= 0:
-                return frames
-            # pending TLS bytes first, then the socket
             if not self.sock.pending():
-                r, _, _ = select.select([self.sock], [], [], left)
+                r, _, _ = select.select([self.sock], [], [], max(left, 0))
                 if not r:
-                    return frames
+                    if left <= 0:
+                        return frames
+                    continue
             try:
+                self.sock.settimeout(max(left, 0.05))
                 chunk = self.sock.recv(65536)
-            except (ssl.SSLWantReadError,):
+            except (ssl.SSLWantReadError, socket.timeout):
+                if left <= 0:
+                    return frames
                 continue
             except (ssl.SSLError, ConnectionResetError, OSError):
-                self.closed = True
+                self.eof = True
                 continue
             if not chunk:
-                self.closed = True
+                self.eof = True
                 continue
             self.buf += chunk
 
