@@ -110,7 +110,8 @@ TESTS += \
 	tests/integration/ca.test \
 	tests/integration/server-tls.test \
 	tests/integration/server-h1.test \
-	tests/integration/server-h2.test
+	tests/integration/server-h2.test \
+	tests/integration/server-process.test
 dist_noinst_SCRIPTS += \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
@@ -128,6 +129,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/server_h1.py \
 	tests/integration/server-h2.test \
 	tests/integration/server_h2.py \
+	tests/integration/server-process.test \
+	tests/integration/server_process.py \
 	tests/integration/gate_fixture.py \
 	tests/data/sigv4/generate.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
