@@ -12,21 +12,42 @@ proxy_libproxy_a_SOURCES = \
 	proxy/duration.c \
 	proxy/file.c \
 	proxy/resources.c \
-	proxy/timearg.c
-proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
+	proxy/timearg.c \
+	proxy/server.h \
+	proxy/conn.c \
+	proxy/gen.c \
+	proxy/h1.c \
+	proxy/h2.c \
+	proxy/log.c \
+	proxy/metrics.c \
+	proxy/routes.c \
+	proxy/server.c \
+	proxy/stream.c
+proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) \
+	$(LIBNGHTTP2_CFLAGS) $(LLHTTP_CFLAGS)
 
 bin_PROGRAMS += awsgatectl
 awsgatectl_SOURCES = proxy/ctl_main.c
 awsgatectl_LDADD = proxy/libproxy.a $(RBAC_LIBS) sigv4/libsigv4.a $(OPENSSL_LIBS)
 
+bin_PROGRAMS += awsgated
+awsgated_SOURCES = proxy/gated_main.c
+awsgated_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS)
+# The server's libraries: libev, nghttp2, llhttp (bundled or pkg-config), pthreads.
+PROXY_SERVER_LIBS = $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
+awsgated_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_LIBS) $(OPENSSL_LIBS)
+
 # llhttp: from pkg-config, or compiled here from Debian's node-llhttp
 # sources, as generated code, without our warnings. Nothing is copied into
 # the source tree.
 if BUNDLED_LLHTTP
+LLHTTP_LIBADD = proxy/libllhttp.a
 noinst_LIBRARIES += proxy/libllhttp.a
 nodist_proxy_libllhttp_a_SOURCES = proxy/llhttp/api.c proxy/llhttp/http.c proxy/llhttp/llhttp.c
 proxy_libllhttp_a_CFLAGS = $(LLHTTP_CFLAGS) -w
 proxy/llhttp/%.c: $(LLHTTP_SRCDIR)/%.c
 	$(AM_V_GEN)$(MKDIR_P) proxy/llhttp && cp $< $@
 CLEANFILES += $(nodist_proxy_libllhttp_a_SOURCES)
+else
+LLHTTP_LIBADD = $(LLHTTP_LIBS)
 endif

@@ -108,11 +108,13 @@ TESTS += \
 	tests/integration/sigv4-chunked.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/ca.test \
+	tests/integration/server-basic.test \
 	tests/integration/server-tls.test \
 	tests/integration/server-h1.test \
 	tests/integration/server-h2.test \
 	tests/integration/server-process.test
 dist_noinst_SCRIPTS += \
+	tests/integration/server-basic.test \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \

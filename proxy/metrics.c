@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* metrics.c: process-wide counters (relaxed atomics, no lock on the request path) and their Prometheus text. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+/* The statuses counted one by one; any other is counted as "other". */
+static const int statuses[] = {100, 200, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500, 503};
+#define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
+
+static uint64_t conns_open, conns_total, streams_h1, streams_h2, bytes_in, bytes_out;
+static uint64_t requests[PX_ROUTE_COUNT][NSTATUS + 1];
+static uint64_t tls_fail[PX_TLS_FAIL_COUNT];
+static uint64_t h2_calm[PX_H2_CALM_COUNT];
+
+static const char *const route_names[PX_ROUTE_COUNT] = {"healthz", "readyz", "apps", "not-found", "protocol"};
+static const char *const tls_fail_names[PX_TLS_FAIL_COUNT] = {"untrusted", "expired", "not-yet-valid", "revoked",
+							      "certificate", "protocol", "timeout"};
+static const char *const calm_names[PX_H2_CALM_COUNT] = {"rapid-reset", "control-flood", "continuation-flood"};
+
+#define ADD(v, n) __atomic_fetch_add(&(v), (n), __ATOMIC_RELAXED)
+#define GET(v) __atomic_load_n(&(v), __ATOMIC_RELAXED)
+
+void px_metrics_conn_open(void)
+{
+	ADD(conns_open, 1);
+	ADD(conns_total, 1);
+}
+
+void px_metrics_conn_close(void)
+{
+	__atomic_fetch_sub(&conns_open, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t px_metrics_conns_open(void)
+{
+	return GET(conns_open);
+}
+
+void px_metrics_stream(int h2)
+{
+	if (h2)
+		ADD(streams_h2, 1);
+	else
+		ADD(streams_h1, 1);
+}
+
+void px_metrics_request(enum px_route r, int status)
+{
+	size_t i;
+
+	for (i = 0; i < NSTATUS; i++)
+		if (statuses[i] == status)
+			break;
+	ADD(requests[r][i], 1);
+}
+
+void px_metrics_bytes(uint64_t in, uint64_t out)
+{
+	if (in)
+		ADD(bytes_in, in);
+	if (out)
+		ADD(bytes_out, out);
+}
+
+void px_metrics_tls_fail(enum px_tls_fail why)
+{
+	ADD(tls_fail[why], 1);
+}
+
+void px_metrics_h2_calm(enum px_h2_calm why)
+{
+	ADD(h2_calm[why], 1);
+}
+
+const char *px_tls_fail_str(enum px_tls_fail why)
+{
+	return tls_fail_names[why];
+}
+
+/* Enough for every line below. */
+#define METRICS_MAX 16384
+
+int px_metrics_render(char **out, size_t *len)
+{
+	char *b = malloc(METRICS_MAX);
+	size_t n = 0;
+
+#define P(...)                                                                                                 \
+	do {                                                                                                   \
+		int k_ = snprintf(b + n, METRICS_MAX - n, __VA_ARGS__);                                        \
+		if (k_ < 0 || (size_t)k_ >= METRICS_MAX - n)                                                   \
+			goto full;                                                                             \
+		n += (size_t)k_;                                                                               \
+	} while (0)
+	if (b == NULL)
+		return PX_ERR_NOMEM;
+	P("# HELP awsgate_connections_open Client connections open now.\n# TYPE awsgate_connections_open gauge\n");
+	P("awsgate_connections_open %" PRIu64 "\n", GET(conns_open));
+	P("# HELP awsgate_connections_total Client connections accepted.\n# TYPE awsgate_connections_total counter\n");
+	P("awsgate_connections_total %" PRIu64 "\n", GET(conns_total));
+	P("# HELP awsgate_streams_total Requests begun, by protocol.\n# TYPE awsgate_streams_total counter\n");
+	P("awsgate_streams_total{protocol=\"http/1.1\"} %" PRIu64 "\n", GET(streams_h1));
+	P("awsgate_streams_total{protocol=\"h2\"} %" PRIu64 "\n", GET(streams_h2));
+	P("# HELP awsgate_requests_total Responses, by route and status.\n# TYPE awsgate_requests_total counter\n");
+	for (size_t r = 0; r < PX_ROUTE_COUNT; r++)
+		for (size_t i = 0; i <= NSTATUS; i++) {
+			uint64_t v = GET(requests[r][i]);
+			if (v == 0)
+				continue;
+			if (i < NSTATUS)
+				P("awsgate_requests_total{route=\"%s\",status=\"%d\"} %" PRIu64 "\n", route_names[r],
+				  statuses[i], v);
+			else
+				P("awsgate_requests_total{route=\"%s\",status=\"other\"} %" PRIu64 "\n",
+				  route_names[r], v);
+		}
+	P("# HELP awsgate_bytes_received_total Bytes received from clients (TLS payload).\n"
+	  "# TYPE awsgate_bytes_received_total counter\n");
+	P("awsgate_bytes_received_total %" PRIu64 "\n", GET(bytes_in));
+	P("# HELP awsgate_bytes_sent_total Bytes sent to clients (TLS payload).\n"
+	  "# TYPE awsgate_bytes_sent_total counter\n");
+	P("awsgate_bytes_sent_total %" PRIu64 "\n", GET(bytes_out));
+	P("# HELP awsgate_tls_handshake_failures_total Failed TLS handshakes, by reason.\n"
+	  "# TYPE awsgate_tls_handshake_failures_total counter\n");
+	for (size_t i = 0; i < PX_TLS_FAIL_COUNT; i++)
+		P("awsgate_tls_handshake_failures_total{reason=\"%s\"} %" PRIu64 "\n", tls_fail_names[i],
+		  GET(tls_fail[i]));
+	P("# HELP awsgate_h2_goaway_calm_total HTTP/2 connections ended with ENHANCE_YOUR_CALM, by defence.\n"
+	  "# TYPE awsgate_h2_goaway_calm_total counter\n");
+	for (size_t i = 0; i < PX_H2_CALM_COUNT; i++)
+		P("awsgate_h2_goaway_calm_total{reason=\"%s\"} %" PRIu64 "\n", calm_names[i], GET(h2_calm[i]));
+#undef P
+	*out = b;
+	*len = n;
+	return 0;
+full:
+	free(b);
+	return PX_ERR_TOO_LARGE;
+}
