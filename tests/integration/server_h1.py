@@ -311,8 +311,12 @@ def run(t, gate):
         pass
     for th in threads:
         th.join()
-    t.ok('30 slow clients: others are served (%d/11, slowest %.2f s)' % (ok, max(lat)), ok == 11 and max(lat) < 1.5,
-         'latencies %s' % ['%.2f' % x for x in lat])
+    # A gate blocked by the slow clients would answer only when they are cut
+    # (header_read, 3 s): the median says it is not; the maximum allows for
+    # a busy machine.
+    med = sorted(lat)[len(lat) // 2]
+    t.ok('30 slow clients: others are served (%d/11, median %.2f s, slowest %.2f s)' % (ok, med, max(lat)),
+         ok == 11 and med < 1.0 and max(lat) < 2.5, 'latencies %s' % ['%.2f' % x for x in lat])
     t.ok('30 slow clients: all got 408 and were closed', all(r[0] == 408 and r[2] is True for r in results),
          repr(results))
 

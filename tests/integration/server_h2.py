@@ -83,8 +83,8 @@ def health_probe(gate, out, stop, interval=0.2):
 
 def healthy_meanwhile(t, name, probes):
     bad = [p for p in probes if not p[0]]
-    slow = [p for p in probes if p[0] and p[1] > 1.5]
-    t.ok('%s: others served meanwhile (%d probes, %d failed, %d slower than 1.5 s)' % (name, len(probes), len(bad), len(slow)),
+    slow = [p for p in probes if p[0] and p[1] > 2.5]
+    t.ok('%s: others served meanwhile (%d probes, %d failed, %d slower than 2.5 s)' % (name, len(probes), len(bad), len(slow)),
          probes and not bad and not slow, repr((bad + slow)[:5]))
 
 
