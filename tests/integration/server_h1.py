@@ -115,6 +115,8 @@ BAD_400_MORE = [
     ('chunk extension with a bare LF', POST + b'Transfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n'),
     ('chunk extension with a bare CR', POST + b'Transfer-Encoding: chunked\r\n\r\n5;a\rb\r\nhello\r\n0\r\n\r\n'),
     ('chunk extension with a NUL', POST + b'Transfer-Encoding: chunked\r\n\r\n5;a\x00\r\nhello\r\n0\r\n\r\n'),
+    ('chunk extension of 64 KiB', POST + b'Transfer-Encoding: chunked\r\n\r\n5;' + b'e' * 65536 + b'\r\nhello\r\n0\r\n\r\n'),
+    ('chunk extension with a quoted CRLF', POST + b'Transfer-Encoding: chunked\r\n\r\n5;a="\r\n"\r\nhello\r\n0\r\n\r\n'),
     ('last chunk with a bare LF trailer end', POST + b'Transfer-Encoding: chunked\r\n\r\n0\r\n\n'),
     ('trailer with obs-fold', POST + b'Transfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\r\n b\r\n\r\n'),
     # request line
@@ -212,6 +214,16 @@ def run(t, gate):
     t.eq('an empty value is fine', [r[0] for r in resps], [200], repr(raw[:200]))
     resps, closed, raw = gf.raw_exchange(gate, GET + b'X-A: caf\xc3\xa9 \x80\xff\r\n\r\n', timeout=2)
     t.eq('obs-text (bytes >= 0x80) in a value is fine', [r[0] for r in resps], [200], repr(raw[:200]))
+    # Valid bodies are not refused as framing errors: the 400s below are
+    # about the framing, not about bodies as such.
+    for name, payload in (('a Content-Length body', POST + b'Content-Length: 5\r\n\r\nhello'),
+                          ('a chunked body', POST + b'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'),
+                          ('a chunked body with an extension and a trailer',
+                           POST + b'Transfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n'),
+                          ('an upper-case hex chunk size', POST + b'Transfer-Encoding: chunked\r\n\r\nA\r\nhellohello\r\n0\r\n\r\n')):
+        resps, closed, raw = gf.raw_exchange(gate, payload + SMUG, timeout=2)
+        t.ok('%s is framed correctly: one answer (not 400), then the next request\'s 404' % name,
+             len(resps) == 2 and resps[0][0] != 400 and resps[0][0] < 500 and resps[1][0] == 404, repr(raw[:300]))
     resps, closed, raw = gf.raw_exchange(gate, b'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', timeout=3)
     t.ok('Connection: close is honoured', [r[0] for r in resps] == [200] and closed, repr(raw[:200]))
 
@@ -254,6 +266,10 @@ def run(t, gate):
     exchange_checks(t, gate, 'endless method without a space', b'G' * (line + 100), {400, 414})
     resps, closed, raw = gf.raw_exchange(gate, b'GET /healthz?' + b'q' * (line - 200) + b' HTTP/1.1\r\nHost: localhost\r\n\r\n', timeout=2)
     t.ok('a request line just under max_request_line is not 414', resps and resps[0][0] != 414 and resps[0][0] < 500, repr(raw[:200]))
+    resps, closed, raw = gf.raw_exchange(gate, POST + b'Transfer-Encoding: chunked\r\n\r\n0\r\n' + b''.join(
+        b'X-T%d: %s\r\n' % (i, b't' * 1000) for i in range(64)) + b'\r\n' + SMUG, timeout=4)
+    t.ok('trailers of 64 kB (over max_header_bytes): 400 or 431, closed, nothing smuggled',
+         len(resps) == 1 and resps[0][0] in (400, 431) and closed, repr(raw[:300]))
     exchange_checks(t, gate, 'a header line of 1 MiB', GET + b'X-Huge: ' + b'h' * (1 << 20) + b'\r\n\r\n', {431})
 
     print('-- slow clients: header_read', flush=True)

@@ -265,6 +265,36 @@ def run(t, gate):
         c.close()
         healthy_meanwhile(t, '%s flood' % name, probes)
 
+    # Floods that need no GOAWAY by the RFC but must not cost the gate:
+    # empty DATA frames on an open stream, PRIORITY frames, WINDOW_UPDATEs.
+    for name, mk in (('empty DATA frames', lambda: frame(gf.DATA, 0, 1, b'')),
+                     ('PRIORITY frames', lambda: frame(gf.PRIORITY, 0, 3, struct.pack('>IB', 1, 15))),
+                     ('WINDOW_UPDATE frames', lambda: frame(gf.WINDOW_UPDATE, 0, 0, struct.pack('>I', 1)))):
+        print('-- %s flood' % name, flush=True)
+        probes, stop = [], threading.Event()
+        th = threading.Thread(target=health_probe, args=(gate, probes, stop))
+        th.start()
+        c = gf.H2Raw(gate)
+        settle(c)
+        rss0 = gf.rss_kib(pid)
+        c.send(frame(HEADERS, END_HEADERS, 1, request_block('/healthz', 'POST')))
+        unit = mk()
+
+        def units(unit=unit):
+            batch = unit * (16384 // len(unit))
+            for _ in range(2000):
+                yield batch
+        sent, why = pump(c, units(), 10)
+        c.read_frames(2)
+        grew = gf.rss_kib(pid) - rss0
+        stop.set()
+        th.join()
+        print('   %d kB sent, stopped: %s, GOAWAY %s' % (sent // 1024, why, gf.goaway_of(c.seen)))
+        t.ok('%s flood: RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192)
+        c.close()
+        healthy_meanwhile(t, '%s flood' % name, probes)
+        t.ok('%s flood: still running' % name, gate.proc.poll() is None)
+
     print('-- other protocol errors', flush=True)
     for name, data, codes in (
             ('DATA on stream 0', frame(gf.DATA, 0, 0, b'x'), ('PROTOCOL_ERROR',)),

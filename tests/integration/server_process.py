@@ -275,10 +275,27 @@ def run(t, gate):
     t.ok('audit: the locked user\'s denial is there', any('locked' in x and 'dave' in x for x in flat), '\n'.join(flat[-5:]))
     t.ok('audit: alice\'s apps listing is there', any('alice' in x and 'apps' in x for x in flat), '\n'.join(flat[-5:]))
 
+    print('-- SIGUSR1 reopens the logs', flush=True)
+    os.rename(gate.audit, gate.audit + '.1')
+    os.rename(gate.errlog, gate.errlog + '.1')
+    gate.signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    for _ in range(3):
+        gate.get(APPS, cert='alice')
+        gate.get(APPS)
+    time.sleep(0.5)
+    t.ok('a new audit.log after SIGUSR1, with the new requests', os.path.exists(gate.audit)
+         and os.path.getsize(gate.audit) > 0, 'no %s' % gate.audit)
+    t.ok('a new error.log after SIGUSR1', os.path.exists(gate.errlog), 'no %s' % gate.errlog)
+    size1 = os.path.getsize(gate.audit + '.1')
+    gate.get(APPS, cert='alice')
+    time.sleep(0.3)
+    t.eq('the old audit log is no longer written', os.path.getsize(gate.audit + '.1'), size1)
+
     print('-- no secret in any log', flush=True)
     keys = glob.glob(gate.pki.dir + '/*.key') + glob.glob(gate.pki.dir + '/*/*.key')
     secrets = key_material(keys)
-    for name in ('audit.log', 'error.log', 'stdout.log'):
+    for name in ('audit.log', 'error.log', 'audit.log.1', 'error.log.1', 'stdout.log'):
         p = os.path.join(gate.tmp, name)
         if not os.path.exists(p):
             continue
