@@ -371,7 +371,7 @@ static int conn_read(struct px_conn *c)
 	}
 	/* More may be buffered inside TLS: come back after the others. */
 	if (SSL_pending(c->ssl) > 0 && !c->read_paused)
-		ev_feed_event(c->w->loop, &c->io, EV_READ);
+		c->again = 1;
 	return 0;
 }
 
@@ -447,6 +447,11 @@ static void conn_io(struct px_conn *c, int revents)
 		c->dead = 1;
 	if (c->closing && c->wlen == 0)
 		c->dead = 1;
+	/* Input left over (many pipelined requests, or output that drained):
+	 * come back after the other connections have had their turn. */
+	if (!c->dead && !c->closing && c->read_paused && c->wlen == 0 &&
+	    (c->state == PX_CONN_H2 || (c->state == PX_CONN_H1 && px_h1_wants_input(c))))
+		c->again = 1;
 out:
 	c->in_cb = 0;
 	if (c->dead) {
@@ -459,6 +464,11 @@ out:
 		ev_io_set(&c->io, c->fd, ev);
 		if (ev)
 			ev_io_start(c->w->loop, &c->io);
+	}
+	/* After the watcher's update: ev_io_stop() drops pending events. */
+	if (c->again) {
+		c->again = 0;
+		ev_feed_event(c->w->loop, &c->io, EV_CUSTOM);
 	}
 }
 

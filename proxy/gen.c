@@ -175,6 +175,9 @@ static SSL_CTX *ssl_ctx_new(const struct px_config *cfg)
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	/* TLS 1.3 sends two tickets by default; each is a cached session
+	 * (stateful without session_tickets): one is enough to resume. */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_sess_set_cache_size(ctx, PX_TLS_SESSION_CACHE);
 	SSL_CTX_set_timeout(ctx, PX_TLS_SESSION_TIMEOUT);
 	return ctx;

@@ -56,7 +56,13 @@ int px_h1_scan(struct px_h1_scan *s, const unsigned char *p, size_t len, size_t 
 				break;
 			}
 			s->state = PX_H1S_RL;
-			/* fall through */
+			if (ch != ' ' && (ch < 0x21 || ch > 0x7e))
+				goto bad;
+			if (++s->line_len > s->max_request_line) {
+				*used = i;
+				return 414;
+			}
+			break;
 		case PX_H1S_RL:
 			if (ch == '\r') {
 				s->state = PX_H1S_RL_CR;
@@ -816,6 +822,12 @@ int px_h1_after(struct px_conn *c)
 	return 1;
 }
 
+bool px_h1_wants_input(const struct px_conn *c)
+{
+	const struct px_h1 *h = c->h1;
+	return h->in == H1_HEAD || (h->in == H1_BODY && !h->body_paused);
+}
+
 void px_h1_timeout(struct px_conn *c)
 {
 	struct px_h1 *h = c->h1;
@@ -848,8 +860,8 @@ static int h1_respond(struct px_stream *st, const struct px_header *hdrs, size_t
 
 	if (st->has_body && !st->body_done)
 		h->keep_alive = 0;
-	if (c->draining)
-		h->keep_alive = 0;
+	if (c->draining || st->status == 400)
+		h->keep_alive = 0; /* after a malformed request nothing that follows is trusted */
 	h->resp_chunked = 0;
 	if (content_length < 0 && !st->head && st->status != 204 && st->status != 304) {
 		if (h->http10)

@@ -323,8 +323,16 @@ ssize_t px_h2_feed(struct px_conn *c, const unsigned char *p, size_t len)
 	if (c->h2->calm)
 		return (ssize_t)len;
 	if (n < 0) {
-		PX_CLOG(c, PX_LOG_INFO, "h2: %s", nghttp2_strerror((int)n));
-		return -1;
+		/* Say why before closing: GOAWAY with the error, then the
+		 * connection ends once it is flushed (px_h2_done()). */
+		if (n == NGHTTP2_ERR_FLOODED) {
+			calm(c, PX_H2_CALM_CONTROL_FLOOD, "nghttp2: flooded with frames to acknowledge");
+		} else {
+			PX_CLOG(c, PX_LOG_INFO, "h2: %s", nghttp2_strerror((int)n));
+			c->h2->calm = 1;
+			nghttp2_session_terminate_session(c->h2->sess, NGHTTP2_PROTOCOL_ERROR);
+		}
+		return (ssize_t)len;
 	}
 	return n;
 }

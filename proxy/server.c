@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* server.c: awsgated's process: generations, worker threads and their listeners, signals, reload, drain, metrics listener. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4 */
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -290,7 +292,7 @@ static void reload(int full)
 			same = o->listen[i].port == n->listen[i].port && strcmp(o->listen[i].host, n->listen[i].host) == 0;
 		if (!same)
 			PX_LOG(PX_LOG_WARN, "listen and workers change only on restart; the rest is reloaded");
-		px_log_open(n->log.file, n->log.level);
+		px_log_open(n->log.file, (int)n->log.level);
 		px_audit_open(n->audit.file, n->audit.fail_closed);
 	}
 	PX_LOG(PX_LOG_NOTICE, "%s: generation %" PRIu64 " in use", full ? "reloaded" : "resources changed", id);
@@ -520,7 +522,7 @@ int px_gated_main(int argc, char **argv)
 		px_gen_unref(g);
 		return PX_EXIT_OK;
 	}
-	px_log_open(g->cfg->log.file, g->cfg->log.level);
+	px_log_open(g->cfg->log.file, (int)g->cfg->log.level);
 	px_audit_open(g->cfg->audit.file, g->cfg->audit.fail_closed);
 	srv.gen = g;
 	srv.gen_id = g->id;

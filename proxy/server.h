@@ -341,7 +341,8 @@ struct px_conn {
 	unsigned closing : 1, /* close once the output is flushed */
 		dead : 1,     /* close now */
 		want_write : 1, read_paused : 1, in_cb : 1, draining : 1,
-		lingering : 1; /* a failed handshake: waiting for the client to read the alert */
+		lingering : 1, /* a failed handshake: waiting for the client to read the alert */
+		again : 1;     /* run the connection again from the loop (input left over) */
 	/* identity: once per connection */
 	int has_ident; /* 1 identity; 0 no certificate; -1 unusable certificate */
 	struct rbac_identity ident;
@@ -435,6 +436,8 @@ void px_h1_timeout(struct px_conn *c);
 int px_h1_after(struct px_conn *c);
 void px_h1_shutdown(struct px_conn *c);
 bool px_h1_idle(const struct px_conn *c);
+/* The codec would take input now (not waiting for a response or a consumer). */
+bool px_h1_wants_input(const struct px_conn *c);
 
 /* --- HTTP/2 (h2.c) --------------------------------------------------------- */
 int px_h2_new(struct px_conn *c);

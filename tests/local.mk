@@ -24,6 +24,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/config.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
+	tests/unit/proxy/h1.utest \
 	tests/unit/rbac/cert.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -95,6 +96,12 @@ tests_unit_proxy_timearg_utest_SOURCES = tests/unit/proxy/timearg_test.c
 tests_unit_proxy_timearg_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
 
+# The HTTP/1.1 scanners and codec, through a fake connection (h1_harness.h).
+PROXY_SERVER_TEST_LIBS = $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
+tests_unit_proxy_h1_utest_SOURCES = tests/unit/proxy/h1_test.c tests/unit/proxy/h1_harness.h
+tests_unit_proxy_h1_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) -D_GNU_SOURCE
+tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_cert_utest_LDADD = $(RBAC_TEST_LDADD)
@@ -139,10 +146,10 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template
+FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template h1
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
 	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay \
-	tests/fuzz/resources_replay tests/fuzz/template_replay
+	tests/fuzz/resources_replay tests/fuzz/template_replay tests/fuzz/h1_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -165,7 +172,20 @@ tests_fuzz_resources_replay_LDADD = $(RBAC_LIBS)
 tests_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/replay_main.c
 tests_fuzz_template_replay_LDADD = $(RBAC_LIBS)
 
+tests_fuzz_h1_replay_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h tests/fuzz/replay_main.c
+tests_fuzz_h1_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) -D_GNU_SOURCE
+tests_fuzz_h1_replay_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
 if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_h1
+# The codec and what it calls, compiled into the target with FUZZ_CFLAGS.
+tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
+	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
+	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c
+tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) \
+	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
+tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_h1_LDADD = rbac/librbac_fuzz.a $(PROXY_SERVER_TEST_LIBS) $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
@@ -204,7 +224,8 @@ tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_template_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_template_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
-	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template
+	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
+	tests/fuzz/fuzz_h1
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
