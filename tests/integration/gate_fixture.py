@@ -117,6 +117,13 @@ def require_server():
         skip('%s is not built' % CTL)
     if not OPENSSL:
         skip('no openssl command (apt-get install openssl)')
+    if not CURL or not shutil.which('nghttp'):
+        skip('curl or nghttp missing (apt-get install curl nghttp2-client)')
+    try:
+        import h2  # noqa: F401
+        import hpack  # noqa: F401
+    except ImportError:
+        skip('%s has no h2 module (apt-get install python3-h2)' % sys.executable)
 
 
 # ---------------------------------------------------------------- processes
