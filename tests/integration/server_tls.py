@@ -3,6 +3,8 @@
 import calendar
 import json
 import os
+import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -200,6 +202,51 @@ def run(t, gate):
     t.ok('revoked: the alert says so (%s)' % detail[:60], 'revoked' in detail.lower(), detail)
     st, h, body = gate.get('/healthz')
     t.eq('still healthy after refused handshakes', st, 200)
+
+    print('-- session resumption keeps the identity, and never outlives a revocation', flush=True)
+    req = b'GET /awsgate/v1/apps HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+    saved = {}
+    for vname, ver in (('1.2', ssl.TLSVersion.TLSv1_2), ('1.3', ssl.TLSVersion.TLSv1_3)):
+        ctx = gate.context('frank')
+        ctx.minimum_version = ctx.maximum_version = ver
+        s = gate.connect(ctx=ctx)
+        s.sendall(req)
+        data, _ = gf.read_until_close(s, 5)  # the TLS 1.3 ticket comes with the data
+        saved[vname] = (ctx, s.session)
+        s.close()
+        s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', gate.port), timeout=5),
+                            server_hostname='localhost', session=saved[vname][1])
+        s.sendall(req)
+        data, _ = gf.read_until_close(s, 5)
+        reused = s.session_reused
+        s.close()
+        r = gf.parse_h1(data)
+        t.ok('TLS %s session resumed' % vname, reused)
+        t.ok('TLS %s resumed session is still frank (apps 200 for frank)' % vname,
+             r and r[0][0] == 200 and (json_body(r[0][2]) or {}).get('user') == 'frank', repr(data[:200]))
+    gf.ctl('certs', 'revoke', '--dir', gate.pki.ca, '--cert', gate.pki.cert('frank')[0])
+    gf.ctl('ca', 'crl', '--dir', gate.pki.ca, '--out', gate.pki.crl, '--force')
+    gate.signal(signal.SIGHUP)
+    refused = False
+    for _ in range(50):
+        refused, detail = handshake_refused(gate, 'frank', ssl.TLSVersion.TLSv1_3)
+        if refused:
+            break
+        time.sleep(0.2)
+    t.ok('frank revoked, CRL reloaded by SIGHUP: a full handshake is refused', refused, detail)
+    for vname, (ctx, sess) in saved.items():
+        data = b''
+        try:
+            s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', gate.port), timeout=5),
+                                server_hostname='localhost', session=sess)
+            s.sendall(req)
+            data, _ = gf.read_until_close(s, 5)
+            s.close()
+        except (ssl.SSLError, OSError):
+            pass
+        r = gf.parse_h1(data)
+        t.ok('TLS %s: the revoked user\'s saved session gets nothing' % vname,
+             not r or r[0][0] != 200, repr(data[:300]))
 
     print('-- a lock file appears: the user is refused within seconds, also on open connections', flush=True)
     st, h, body = gate.get('/awsgate/v1/apps', cert='dave')
