@@ -137,7 +137,7 @@ def run(t, gate):
     pid = gate.proc.pid
 
     print('-- metrics: counters move', flush=True)
-    _, before = gate.metrics()
+    before_all, before = gate.metrics()
     names = sorted(before)
     print('   metric names: %s' % ', '.join(names))
 
@@ -155,14 +155,14 @@ def run(t, gate):
     gate.get(APPS)
     gate.get('/nope', cert='alice')
     gf.h2_get(gate, '/healthz')
-    ctx = gate.context('mallory')
-    try:
-        s = gate.connect(ctx=ctx)
-        s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
-        s.recv(100)
-        s.close()
-    except (ssl.SSLError, OSError):
-        pass
+    for who in ('mallory', 'expired', 'erin'):
+        try:
+            s = gate.connect(who)
+            s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+            s.recv(100)
+            s.close()
+        except (ssl.SSLError, OSError):
+            pass
     time.sleep(0.5)
     series, after = gate.metrics()
 
@@ -179,6 +179,9 @@ def run(t, gate):
     t.ok('requests by status: a 404 series', [k for k in series if k.split('{')[0] in reqs and '404' in k])
     hs_reason = [k for k in series if k.split('{')[0] in hs and '{' in k and series[k] > 0]
     t.ok('handshake failures by reason (%s)' % hs_reason[:2], hs_reason, repr([k for k in series if k.split('{')[0] in hs]))
+    grew = sorted(k for k in series if k.split('{')[0] in hs and '{' in k and series[k] > before_all.get(k, 0))
+    t.ok('untrusted, expired and revoked are three reasons (%s)' % ', '.join(grew), len(grew) >= 3,
+         repr({k: series[k] for k in series if k.split('{')[0] in hs}))
 
     print('-- SIGHUP under load: no failed request', flush=True)
     t.eq('30 headers accepted with max_headers 50', status_with_headers(gate, 30), 200)

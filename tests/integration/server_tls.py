@@ -261,6 +261,11 @@ def run(t, gate):
             break
         first += chunk
     t.eq('dave keep-alive connection: first request 200', [r[0] for r in gf.parse_h1(first)], [200])
+    h2c = gf.H2Raw(gate, cert='dave', timeout=10)
+    h2c.send(gf.settings_frame(ack=True) + gf.frame(gf.HEADERS, gf.END_STREAM | gf.END_HEADERS, 1,
+                                                       gf.request_block('/awsgate/v1/apps')))
+    h2c.read_frames(5, lambda f: f[2] == 1 and f[0] in (gf.DATA, gf.HEADERS) and f[1] & gf.END_STREAM)
+    t.eq('dave open h2 connection: stream 1 is 200', h2c.status(1), 200)
     gf.ctl('lock', 'add', '--resources', gate.res, '--user', 'dave', '--message', 'incident 7')
     t0 = time.monotonic()
     st = None
@@ -286,6 +291,11 @@ def run(t, gate):
     t.ok('locked on the already-open keep-alive connection: 403',
          r and r[0][0] == 403 and gf.hdr(r[0][1], 'X-Awsgate-Error') == 'locked', repr(data[:300]))
     keep.close()
+    h2c.send(gf.frame(gf.HEADERS, gf.END_STREAM | gf.END_HEADERS, 3, gf.request_block('/awsgate/v1/apps')))
+    h2c.read_frames(5, lambda f: f[2] == 3 and f[0] in (gf.DATA, gf.HEADERS) and f[1] & gf.END_STREAM)
+    t.ok('locked on the already-open h2 connection: stream 3 is 403 (got %r)' % h2c.status(3),
+         h2c.status(3) == 403 and h2c.responses.get(3, {}).get('x-awsgate-error') == 'locked', repr(h2c.responses))
+    h2c.close()
     st, h, body = gf.h2_get(gate, '/awsgate/v1/apps', cert='dave')
     t.eq('locked over h2: 403', (st, h.get('x-awsgate-error')), (403, 'locked'))
     st, h, body = gate.get('/awsgate/v1/apps', cert='alice')
