@@ -272,6 +272,25 @@ def run(t, gate):
          len(resps) == 1 and resps[0][0] in (400, 431) and closed, repr(raw[:300]))
     exchange_checks(t, gate, 'a header line of 1 MiB', GET + b'X-Huge: ' + b'h' * (1 << 20) + b'\r\n\r\n', {431})
 
+    print('-- bodies to the gate\'s own routes are bounded', flush=True)
+    pid = gate.proc.pid
+    for name, head, unit in (('Content-Length', b'Content-Length: 100000000\r\n', b'x' * 65536),
+                             ('chunked', b'Transfer-Encoding: chunked\r\n', b'10000\r\n' + b'x' * 65536 + b'\r\n')):
+        rss0 = gf.rss_kib(pid)
+        s = gate.connect('alice', timeout=10)
+        got, closed = gf.send_reading(s, b'POST /awsgate/v1/apps HTTP/1.1\r\nHost: localhost\r\n' + head + b'\r\n'
+                                      + unit * 512, 20)
+        early = closed  # cut while we were still sending
+        if not closed:
+            more, closed = gf.read_until_close(s, 3)
+            got += more
+        s.close()
+        r = gf.parse_h1(got)
+        grew = gf.rss_kib(pid) - rss0
+        t.ok('32 MiB %s body to /awsgate/v1/apps: refused (4xx) and closed before the end (status %r)'
+             % (name, r[0][0] if r else None), r and 400 <= r[0][0] < 500 and early, 'closed while sending: %s; %r' % (early, got[:200]))
+        t.ok('... RSS grew %d KiB (< 8 MiB)' % grew, grew < 8192)
+
     print('-- slow clients: header_read', flush=True)
     hr = 3.0
     st, took, closed = slowloris(gate, 0.5, hr + 6)
