@@ -144,14 +144,19 @@ void px_conn_shutdown(struct px_conn *c)
 	px_conn_kick(c);
 }
 
-/* After a failed handshake OpenSSL has written its alert; closing now,
- * with the client's first flight unread, would send a RST that can
- * destroy the alert before the client reads it. So: half-close, discard
- * what comes, and close on EOF or after PX_LINGER seconds. */
+/* After a failed handshake OpenSSL has written its alert; after a refused
+ * request, the 400 or the GOAWAY is written. Closing now, with the
+ * client's bytes unread, would send a RST that can destroy that last word
+ * before the client reads it (nginx's lingering close). So: half-close,
+ * discard what comes, and close on EOF or after PX_LINGER seconds. */
 #define PX_LINGER 2.0
 
 static void conn_linger(struct px_conn *c)
 {
+	if (c->state != PX_CONN_HANDSHAKE) {
+		(void)SSL_shutdown(c->ssl); /* close_notify; the client's is not awaited */
+		ERR_clear_error();
+	}
 	c->lingering = 1;
 	shutdown(c->fd, SHUT_WR);
 	ev_io_stop(c->w->loop, &c->io);
@@ -443,10 +448,11 @@ static void conn_io(struct px_conn *c, int revents)
 			continue;
 		break;
 	}
-	if (c->state == PX_CONN_H2 && px_h2_done(c) && c->wlen == 0)
-		c->dead = 1;
-	if (c->closing && c->wlen == 0)
-		c->dead = 1;
+	if ((c->state == PX_CONN_H2 && px_h2_done(c) && c->wlen == 0) || (c->closing && c->wlen == 0)) {
+		conn_linger(c);
+		c->in_cb = 0;
+		return;
+	}
 	/* Input left over (many pipelined requests, or output that drained):
 	 * come back after the other connections have had their turn. */
 	if (!c->dead && !c->closing && c->read_paused && c->wlen == 0 &&

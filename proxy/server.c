@@ -216,9 +216,11 @@ static int workers_start(const struct px_config *cfg)
 		ev_timer_init(&w->accept_retry, accept_retry_cb, 0.1, 0.1);
 		worker_listen(w, true);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (pthread_create(&px_srv->w[i].thread, NULL, worker_main, &px_srv->w[i]) != 0)
 			return -1;
+		px_srv->w[i].started = true;
+	}
 	PX_LOG(PX_LOG_NOTICE, "awsgated %s: %zu workers, listening on %zu address(es)", PACKAGE_VERSION, n,
 	       cfg->nlisten);
 	return 0;
@@ -228,7 +230,8 @@ static void workers_signal(int stop)
 {
 	for (size_t i = 0; i < px_srv->nw; i++) {
 		__atomic_store_n(&px_srv->w[i].stopping, stop, __ATOMIC_RELEASE);
-		ev_async_send(px_srv->w[i].loop, &px_srv->w[i].wake);
+		if (px_srv->w[i].loop != NULL && ev_is_active(&px_srv->w[i].wake))
+			ev_async_send(px_srv->w[i].loop, &px_srv->w[i].wake);
 	}
 }
 
@@ -562,17 +565,19 @@ int px_gated_main(int argc, char **argv)
 	PX_LOG(PX_LOG_NOTICE, "stopped");
 out:
 	for (size_t i = 0; i < srv.nw; i++) {
-		if (srv.w[i].thread)
+		if (srv.w[i].started)
 			pthread_join(srv.w[i].thread, NULL);
 		if (srv.w[i].loop)
 			ev_loop_destroy(srv.w[i].loop);
-		for (size_t j = 0; j < srv.w[i].nl; j++)
+		for (size_t j = 0; srv.w[i].lfd != NULL && j < srv.w[i].nl; j++)
 			if (srv.w[i].lfd[j] > 0)
 				close(srv.w[i].lfd[j]);
 		free(srv.w[i].lfd);
 		free(srv.w[i].lio);
 	}
 	free(srv.w);
+	if (status != PX_EXIT_OK && srv.gen->cfg->log.file != NULL && strcmp(srv.gen->cfg->log.file, "-") != 0)
+		fprintf(stderr, "awsgated: could not start; %s says why\n", srv.gen->cfg->log.file);
 	if (srv.metrics_fd >= 0)
 		close(srv.metrics_fd);
 	px_gen_unref(srv.gen);

@@ -162,6 +162,7 @@ struct px_worker {
 	struct px_server *srv;
 	unsigned idx;
 	pthread_t thread;
+	bool started; /* |thread| runs */
 	struct ev_loop *loop;
 	ev_async wake;      /* stop, force, from the main thread */
 	ev_timer accept_retry; /* listeners paused at limits.max_connections */

@@ -116,12 +116,14 @@ TESTS += \
 	tests/integration/rbac-cli.test \
 	tests/integration/ca.test \
 	tests/integration/server-basic.test \
+	tests/integration/server-h2.test \
 	tests/integration/server-tls.test \
 	tests/integration/server-h1.test \
-	tests/integration/server-h2.test \
+	tests/integration/server-h2-abuse.test \
 	tests/integration/server-process.test
 dist_noinst_SCRIPTS += \
 	tests/integration/server-basic.test \
+	tests/integration/server-h2.test \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
 	tests/integration/sigv4-cli.test \
@@ -136,7 +138,7 @@ dist_noinst_SCRIPTS += \
 	tests/integration/server_tls.py \
 	tests/integration/server-h1.test \
 	tests/integration/server_h1.py \
-	tests/integration/server-h2.test \
+	tests/integration/server-h2-abuse.test \
 	tests/integration/server_h2.py \
 	tests/integration/server-process.test \
 	tests/integration/server_process.py \
