@@ -207,7 +207,11 @@ TESTS += \
 	tests/integration/aws-federation.test \
 	tests/integration/cache-threads.test \
 	tests/integration/server-basic.test \
-	tests/integration/server-h2.test
+	tests/integration/server-h2.test \
+	tests/integration/server-tls.test \
+	tests/integration/server-h1.test \
+	tests/integration/server-h2-abuse.test \
+	tests/integration/server-process.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/aws-federation.test \
@@ -225,6 +229,15 @@ dist_noinst_SCRIPTS += \
 	tests/integration/ca.test \
 	tests/integration/fakeaws.test \
 	tests/integration/fakeaws_test.py \
+	tests/integration/server-tls.test \
+	tests/integration/server_tls.py \
+	tests/integration/server-h1.test \
+	tests/integration/server_h1.py \
+	tests/integration/server-h2-abuse.test \
+	tests/integration/server_h2.py \
+	tests/integration/server-process.test \
+	tests/integration/server_process.py \
+	tests/integration/gate_fixture.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
 	tests/data/federation/sts/botocore_sign.py \

@@ -24,3 +24,20 @@ bench: tests/bench/sigv4_bench$(EXEEXT) tests/bench/rbac_bench$(EXEEXT)
 bench-rbac: tests/bench/rbac_bench$(EXEEXT)
 	tests/bench/rbac_bench$(EXEEXT)
 .PHONY: bench bench-rbac
+
+# awsgated beside nghttpx (issue 6): h2load over mutual TLS, with an
+# LD_PRELOAD shim that gives h2load its client certificate, and a trivial
+# HTTP/1.1 backend behind nghttpx. docs/BENCH-SERVER.md.
+EXTRA_PROGRAMS += tests/bench/json_backend
+tests_bench_json_backend_SOURCES = tests/bench/json_backend.c
+CLEANFILES += tests/bench/json_backend$(EXEEXT) tests/bench/clientcert_shim.so
+EXTRA_DIST += tests/bench/clientcert_shim.c
+dist_noinst_SCRIPTS += tests/bench/server.sh tests/bench/server_bench.py
+tests/bench/clientcert_shim.so: $(srcdir)/tests/bench/clientcert_shim.c
+	@$(MKDIR_P) tests/bench
+	$(AM_V_CC)$(CC) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) $(OPENSSL_CFLAGS) -shared -fPIC \
+		-o $@ $(srcdir)/tests/bench/clientcert_shim.c $(LDFLAGS) $(OPENSSL_LIBS) -ldl
+bench-server: $(bin_PROGRAMS) tests/bench/clientcert_shim.so tests/bench/json_backend$(EXEEXT)
+	abs_top_builddir='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/bench/server.sh \
+		'$(abs_builddir)/tests/bench/clientcert_shim.so' '$(abs_builddir)/tests/bench/json_backend$(EXEEXT)'
+.PHONY: bench-server
