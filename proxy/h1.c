@@ -461,9 +461,14 @@ static int on_value_complete(llhttp_t *p)
 		if (vlen == 0)
 			return refuse_in_cb(h, "empty Content-Length");
 		for (size_t i = 0; i < vlen; i++) {
-			if (v[i] < '0' || v[i] > '9' || n > (UINT64_MAX - 9) / 10)
+			if (v[i] < '0' || v[i] > '9')
 				return refuse_in_cb(h, "Content-Length is not one decimal number");
-			n = n * 10 + (uint64_t)(v[i] - '0');
+			uint64_t d = (uint64_t)(v[i] - '0');
+			/* Lengths are int64_t from here on (the stream, the
+			 * pipeline): anything larger is refused, not waited for. */
+			if (n > ((uint64_t)INT64_MAX - d) / 10)
+				return refuse_in_cb(h, "Content-Length over 2^63 - 1");
+			n = n * 10 + d;
 		}
 		if (h->cl_seen && n != h->cl)
 			return refuse_in_cb(h, "two different Content-Length values");

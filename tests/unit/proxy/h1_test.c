@@ -192,6 +192,9 @@ static const struct codec_case codec_cases[] = {
 	{"same-content-length-twice", "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400, 1, 1},
 	{"content-length-list", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", 400, 1, 1},
 	{"content-length-plus", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400, 1, 1},
+	/* Lengths are int64_t past the codec: 2^63 and above are refused at once, not waited for. */
+	{"content-length-2-63", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775808\r\n\r\nhello", 400, 1, 1},
+	{"content-length-2-64-minus-2", "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551614\r\n\r\nhello", 400, 1, 1},
 	{"te-gzip-chunked", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400, 1, 1},
 	{"te-chunked-twice", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1, 1},
 	{"te-identity", "POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 400, 1, 1},
