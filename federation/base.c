@@ -714,8 +714,8 @@ done:
 			rv = 1;
 	} else if (rv == 0) {
 		static const char *const what[] = {
-			"no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, the "
-			"web identity or container variables, or run on EC2 with an instance role",
+			("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, the "
+			 "web identity or container variables, or run on EC2 with an instance role"),
 			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
 			"the profile has no credentials: no keys, credential_process or role_arn",
 			"AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set",
