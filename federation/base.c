@@ -666,7 +666,10 @@ static int plan_build(struct fed_base *b, struct plan *p, char *why, size_t whyl
 	if (f.profile == NULL)
 		f.profile = "default";
 
-	if (s == FED_BASE_DEFAULT || s == FED_BASE_ENVIRONMENT) {
+	/* As in botocore, a profile named by the program (aws.profile, like
+	 * `--profile`) rather than by AWS_PROFILE takes the environment's
+	 * keys out of the default chain: the admin asked for that profile. */
+	if (s == FED_BASE_ENVIRONMENT || (s == FED_BASE_DEFAULT && b->profile == NULL)) {
 		rv = plan_env(env, p, why, whylen);
 		if (rv != 0 || s == FED_BASE_ENVIRONMENT)
 			goto done;

@@ -410,8 +410,9 @@ void fed_wait_cancel(struct fed_wait *w);
  *   6. imds           EC2 instance metadata, IMDSv2 only, unless AWS_EC2_METADATA_DISABLED=true
  *
  * The first source whose settings are present is used, and its failure is
- * final (a broken profile does not fall through to IMDS). docs/CREDENTIALS.md
- * has every variable and limit. */
+ * final (a broken profile does not fall through to IMDS). A profile named
+ * in fed_base_options (unlike AWS_PROFILE) skips 1, as botocore's
+ * --profile does. docs/CREDENTIALS.md has every variable and limit. */
 
 enum fed_base_source {
 	FED_BASE_DEFAULT,     /* the chain above */
@@ -447,7 +448,7 @@ int fed_base_source_parse(const char *s, enum fed_base_source *out);
 
 struct fed_base_options {
 	enum fed_base_source source;
-	const char *profile; /* NULL: AWS_PROFILE, else "default" (aws.profile) */
+	const char *profile; /* aws.profile; NULL: AWS_PROFILE, else "default" */
 };
 
 struct fed_base;
