@@ -255,6 +255,107 @@ int fed_session_name(const char *user, char dst[FED_SESSION_NAME_MAX + 1]);
  * FED_STS_MIN_DURATION (the user must log in again). */
 int fed_session_duration(uint32_t requested, int64_t user_left_s, uint32_t role_max, bool chained, uint32_t *out);
 
+/* --- console sign-in (signin.c) -------------------------------------------
+ *
+ * getSigninToken on the partition's federation endpoint with the session
+ * credentials, then a login URL for the browser. The sign-in token and the
+ * login URL are secrets (anyone holding them gets the console for 15
+ * minutes): wiped after the callback, never logged. */
+
+#define FED_SIGNIN_MIN_DURATION 900    /* seconds of SessionDuration */
+#define FED_SIGNIN_MAX_DURATION 43200
+#define FED_SIGNIN_CHAINED_CAP 3600    /* the console session of role-chained credentials */
+#define FED_SIGNIN_MAX_RESPONSE 16384  /* bytes of the getSigninToken answer */
+#define FED_SIGNIN_MAX_TOKEN 8192      /* bytes of a SigninToken */
+#define FED_SIGNIN_MAX_URL 32768       /* bytes of any URL built here */
+
+struct fed_signin_params {
+	const struct fed_partition *partition; /* NULL: the partition of |region|, else aws */
+	const char *region;      /* deep-link region and regional sign-in; NULL: none */
+	bool regional_signin;    /* https://<region>.signin.aws.amazon.com (needs |region|) */
+	const char *issuer;      /* Issuer: where the console sends the user when the session ends; NULL: omitted */
+	const char *destination; /* https URL on the partition's console; NULL: its home, with |region| if set */
+	bool long_term_base;     /* the session credentials were made with long-term base credentials */
+	uint32_t session_duration; /* SessionDuration 900..43200 (0: omitted); only with |long_term_base| */
+	bool wrap_logout;        /* send the browser through the sign-out URL first */
+	const char *endpoint_url; /* https://host[:port] to ask for the token instead (tests); NULL: the partition's */
+	uint32_t connect_timeout_ms; /* 0: FED_STS_DEFAULT_CONNECT_MS */
+	uint32_t timeout_ms;         /* 0: FED_STS_DEFAULT_TIMEOUT_MS */
+};
+
+struct fed_signin_result {
+	const char *login_url;       /* secret; borrowed during the callback */
+	uint32_t session_duration;   /* the SessionDuration sent; 0 when omitted */
+	bool chaining_capped;        /* omitted because the credentials come from role chaining:
+	                              * the console session ends after FED_SIGNIN_CHAINED_CAP */
+};
+
+/* |err| is 0 with |res|, or FED_ERR_DENIED (401/403), FED_ERR_REJECTED
+ * (other 4xx: the credentials are bad or expired), FED_ERR_UNAVAILABLE
+ * (5xx), FED_ERR_PARSE, FED_ERR_TRANSPORT, FED_ERR_TIMEOUT, FED_ERR_TOO_LARGE,
+ * FED_ERR_NOMEM; |status| the HTTP status (0: none came). */
+typedef void fed_signin_done_fn(void *arg, int err, const struct fed_signin_result *res, int status);
+
+struct fed_signin_call;
+
+/* Asks for a sign-in token with |session| (temporary credentials: a session
+ * token is required) and builds the login URL. |done| runs once on |t|'s
+ * loop, never from inside this call. This function returns 0 and the
+ * handle in |*call| (may be NULL), or FED_ERR_INVALID, FED_ERR_NOMEM or the
+ * transport's error (then |done| is not called). */
+int fed_signin_start(struct fed_transport *t, const struct fed_signin_params *p, const struct fed_creds *session,
+                     fed_signin_done_fn *done, void *arg, struct fed_signin_call **call);
+
+/* Stops |call|; its callback will not run. */
+void fed_signin_cancel(struct fed_signin_call *call);
+
+/* The pieces, for callers and tests. Each writes a malloc()ed string to
+ * |*url| and returns 0, or FED_ERR_INVALID, FED_ERR_NOMEM, FED_ERR_TOO_LARGE. */
+int fed_signin_token_url(const struct fed_signin_params *p, const struct fed_creds *session, char **url);
+int fed_signin_login_url(const struct fed_signin_params *p, const char *signin_token, char **url);
+
+/* --- IAM policies for `awsgatectl aws iam-policy` (policy.c) ----------- */
+
+struct fed_policy_params {
+	const char *role_arn;       /* the target role: arn:<partition>:iam::<account>:role/<path><name> */
+	const char *gate_principal; /* the gate's identity: an IAM role or user ARN, an assumed-role ARN
+	                             * (its role is named, without path), or a 12-digit account */
+	const char *external_id;    /* NULL: no sts:ExternalId condition */
+	bool source_identity;       /* the gate sets SourceIdentity: allow sts:SetSourceIdentity */
+	bool tag_session;           /* the gate passes session tags: allow sts:TagSession */
+};
+
+/* The trust policy the target role needs (for `aws iam create-role
+ * --assume-role-policy-document` / `update-assume-role-policy`), pretty
+ * JSON in a malloc()ed |*json|. This function returns 0, or
+ * FED_ERR_INVALID (an ARN or the account is malformed), FED_ERR_NOMEM. */
+int fed_policy_trust(const struct fed_policy_params *p, char **json);
+
+/* The permission policy the gate's own identity needs (`aws iam
+ * put-role-policy` / `put-user-policy`), likewise. */
+int fed_policy_permissions(const struct fed_policy_params *p, char **json);
+
+/* Which permission an AccessDenied from AssumeRole most likely lacks. */
+#define FED_POLICY_GATE_ASSUME_ROLE 0x01   /* the gate's identity policy: sts:AssumeRole on the role */
+#define FED_POLICY_TRUST_ASSUME_ROLE 0x02  /* the role's trust policy: the gate as principal of sts:AssumeRole */
+#define FED_POLICY_EXTERNAL_ID 0x04        /* the trust policy's sts:ExternalId condition differs (or is absent) */
+#define FED_POLICY_SET_SOURCE_IDENTITY 0x08 /* sts:SetSourceIdentity in the trust (and identity) policy */
+#define FED_POLICY_TAG_SESSION 0x10        /* sts:TagSession in the trust (and identity) policy */
+
+struct fed_policy_sent {
+	bool external_id;
+	bool source_identity;
+	bool tags;
+};
+
+/* Reads STS's AccessDenied |message| ("User: ... is not authorized to
+ * perform: sts:SetSourceIdentity on resource: ... because no
+ * resource-based policy allows ...") with what the request |sent|, writes
+ * an English explanation and what to run to |text| (of |size| bytes, cut
+ * if needed) and returns the FED_POLICY_* bits that are likely missing
+ * (0 when nothing can be told). */
+unsigned fed_policy_explain_denied(const char *message, const struct fed_policy_sent *sent, char *text, size_t size);
+
 /* --- STS (sts.c) ----------------------------------------------------------
  *
  * The Query API over HTTPS, signed with sigv4, XML answers read by a small
@@ -352,11 +453,14 @@ struct fed_sts_call;
  * AssumeRoleWithWebIdentity). |done| runs once on |t|'s loop, never from
  * inside this call. This function returns 0 and the handle in |*call| (may
  * be NULL if unwanted), or FED_ERR_INVALID or FED_ERR_NOMEM (then |done|
- * is not called). */
+ * is not called). Call it on |t|'s loop thread (it starts timers there);
+ * from another thread, post() a task that calls it. The handle is valid
+ * until |done| returns. */
 int fed_sts_start(struct fed_transport *t, const struct fed_env *env, const struct fed_sts_params *p,
                   const struct fed_creds *creds, fed_sts_done_fn *done, void *arg, struct fed_sts_call **call);
 
-/* Stops |call|; its callback will not run. */
+/* Stops |call| (on |t|'s loop thread); its callback will not run. From
+ * inside its own callback it does nothing. */
 void fed_sts_cancel(struct fed_sts_call *call);
 
 /* --- shared credentials: snapshots and waits (flight.c) --------------------
@@ -465,9 +569,10 @@ int fed_base_new(const struct fed_env *env, const struct fed_base_options *opt, 
 void fed_base_del(struct fed_base *b);
 
 /*
- * Gets the base credentials, from any thread, through transport |t| (the
- * caller's loop). Single flight: one resolution runs at a time, whoever
- * asks.
+ * Gets the base credentials through transport |t|, called on |t|'s loop
+ * thread (any worker, each with its own transport; |t| may be NULL for a
+ * synchronous peek). Single flight: one resolution runs at a time, whoever
+ * asks; it runs on the transport of the get that started it.
  *
  * This function returns 0 with |*creds| (+1 reference) when credentials with
  * more than FED_BASE_MIN_VALID_S left are held (when under
@@ -560,7 +665,8 @@ void fed_cache_del(struct fed_cache *c);
 /*
  * Gets role credentials for |key|, signing the AssumeRole with |base|
  * (borrowed; its access key id is part of the key, so get it from
- * fed_base_get() first), from any thread, through transport |t|.
+ * fed_base_get() first), through transport |t|, called on |t|'s loop thread
+ * (any worker, each with its own transport).
  *
  * This function returns 0 with |*creds| (+1 reference) on a hit (inside the
  * refresh window a refresh is started on |t|); FED_PENDING with |*wait| when

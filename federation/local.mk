@@ -13,7 +13,9 @@ federation_libfederation_a_SOURCES = \
 	federation/flight.c \
 	federation/ini.c \
 	federation/partition.c \
+	federation/policy.c \
 	federation/session.c \
+	federation/signin.c \
 	federation/sts.c \
 	federation/sts_int.h \
 	federation/util.c \

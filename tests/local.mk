@@ -32,7 +32,9 @@ UNIT_TESTS = \
 	tests/unit/federation/partition.utest \
 	tests/unit/federation/xml.utest \
 	tests/unit/federation/sts.utest \
-	tests/unit/federation/session.utest
+	tests/unit/federation/session.utest \
+	tests/unit/federation/signin.utest \
+	tests/unit/federation/policy.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -161,6 +163,14 @@ tests_unit_federation_session_utest_SOURCES = tests/unit/federation/session_test
 tests_unit_federation_session_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_federation_session_utest_LDADD = $(FED_TEST_LDADD)
 
+tests_unit_federation_signin_utest_SOURCES = tests/unit/federation/signin_test.c $(FED_TEST_SOURCES)
+tests_unit_federation_signin_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_signin_utest_LDADD = $(FED_TEST_LDADD)
+
+tests_unit_federation_policy_utest_SOURCES = tests/unit/federation/policy_test.c
+tests_unit_federation_policy_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_federation_policy_utest_LDADD = $(FED_TEST_LDADD)
+
 # Integration tests: the real program, and botocore as the oracle.
 TESTS += \
 	tests/integration/config.test \
@@ -182,16 +192,18 @@ dist_noinst_SCRIPTS += \
 	tests/integration/sigv4_chunked.py \
 	tests/integration/ca.test \
 	tests/data/sigv4/generate.py \
-	tests/data/federation/generate_endpoints.py
+	tests/data/federation/generate_endpoints.py \
+	tests/data/federation/sts/botocore_sign.py \
+	tests/data/federation/generate_xml_cases.py
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # Fuzz targets: built for libFuzzer with --enable-fuzzing; always built with
 # a small replay main() so that make check runs every corpus file.
-FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template xml sts
+FUZZ_TARGETS = reqfile sign verify dechunk identity_ext config resources template xml sts host
 FUZZ_REPLAY = tests/fuzz/reqfile_replay tests/fuzz/sign_replay tests/fuzz/verify_replay \
 	tests/fuzz/dechunk_replay tests/fuzz/identity_ext_replay tests/fuzz/config_replay \
 	tests/fuzz/resources_replay tests/fuzz/template_replay tests/fuzz/xml_replay \
-	tests/fuzz/sts_replay
+	tests/fuzz/sts_replay tests/fuzz/host_replay
 FUZZ_TARGETS += ini credjson
 FUZZ_REPLAY += tests/fuzz/ini_replay tests/fuzz/credjson_replay
 check_PROGRAMS += $(FUZZ_REPLAY)
@@ -225,11 +237,13 @@ tests_fuzz_xml_replay_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/harness.h tests
 tests_fuzz_xml_replay_LDADD = $(FEDERATION_LIBS)
 tests_fuzz_sts_replay_SOURCES = tests/fuzz/fuzz_sts.c tests/fuzz/harness.h tests/fuzz/replay_main.c
 tests_fuzz_sts_replay_LDADD = $(FEDERATION_LIBS)
+tests_fuzz_host_replay_SOURCES = tests/fuzz/fuzz_host.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_host_replay_LDADD = $(FEDERATION_LIBS)
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
-	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts tests/fuzz/fuzz_host
 tests_fuzz_fuzz_reqfile_SOURCES = tests/fuzz/fuzz_reqfile.c
 tests_fuzz_fuzz_reqfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_reqfile_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -284,9 +298,13 @@ tests_fuzz_fuzz_sts_SOURCES = tests/fuzz/fuzz_sts.c tests/fuzz/harness.h
 tests_fuzz_fuzz_sts_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_sts_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_sts_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
+tests_fuzz_fuzz_host_SOURCES = tests/fuzz/fuzz_host.c tests/fuzz/harness.h
+tests_fuzz_fuzz_host_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_host_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_host_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
-	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts tests/fuzz/fuzz_host
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1

@@ -216,6 +216,65 @@ static void test_sts_documents(void **state)
 	}
 }
 
+static size_t unhex(const char *hex, char *out, size_t room)
+{
+	if (strcmp(hex, "-") == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	size_t n = strlen(hex) / 2;
+	if (n >= room)
+		fail_msg("case too long");
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			fail_msg("bad hex");
+		out[i] = (char)v;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Python's ElementTree (expat) is the oracle: tests/data/federation/xml_cases.txt. */
+static void test_elementtree_oracle(void **state)
+{
+	(void)state;
+	const char *top = getenv("abs_top_srcdir");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/tests/data/federation/xml_cases.txt", top ? top : ".");
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL)
+		fail_msg("cannot open %s", path);
+	static char line[65536], doc[32768], want[32768], got[32768];
+	size_t n = 0, counts[3] = {0, 0, 0};
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *f[4];
+		char *save = line;
+		for (int i = 0; i < 4; i++) {
+			f[i] = save;
+			save = strpbrk(save, " \n");
+			if (save == NULL)
+				fail_msg("bad line in xml_cases.txt");
+			*save++ = '\0';
+		}
+		size_t dl = unhex(f[0], doc, sizeof(doc));
+		unhex(f[3], want, sizeof(want));
+		int outcome = f[2][0] - '0';
+		size_t gl = 0;
+		int rv = fed_xml_text(doc, dl, f[1], got, sizeof(got), &gl);
+		if (outcome == 0 && (rv != 0 || strcmp(got, want) != 0))
+			fail_msg("case %zu (%s in %s): rv %d \"%s\", ElementTree \"%s\"", n, f[1], doc, rv, got, want);
+		if (outcome == 1 && rv != FED_XML_ERR_NOT_FOUND)
+			fail_msg("case %zu (%s in %s): rv %d, ElementTree found nothing", n, f[1], doc, rv);
+		if (outcome == 2 && (rv == 0 || rv == FED_XML_ERR_NOT_FOUND))
+			fail_msg("case %zu (%s): accepted %s, which expat refuses", n, f[1], doc);
+		counts[outcome]++;
+		n++;
+	}
+	fclose(fp);
+	assert_true(counts[0] > 100 && counts[1] > 20 && counts[2] > 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_entity_attacks),
 		cmocka_unit_test(test_sts_documents),
+		cmocka_unit_test(test_elementtree_oracle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
