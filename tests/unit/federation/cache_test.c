@@ -13,6 +13,38 @@
 #include "federation/creds_int.h"
 #include "tests/unit/federation/fake.h"
 
+/*
+ * The test's own OPENSSL_cleanse() takes the place of libcrypto's for the
+ * code linked into this program: it zeroes like the real one and keeps a
+ * ring of what it wiped, so a test can see that an evicted entry's secret
+ * and session token were wiped, not merely freed.
+ */
+#define WIPED_MAX 512
+static char wiped[WIPED_MAX][64];
+static size_t nwiped;
+
+void OPENSSL_cleanse(void *ptr, size_t len);
+void OPENSSL_cleanse(void *ptr, size_t len)
+{
+	volatile unsigned char *v = ptr;
+	if (len > 0 && len < sizeof(wiped[0])) {
+		memcpy(wiped[nwiped % WIPED_MAX], ptr, len);
+		wiped[nwiped % WIPED_MAX][len] = '\0';
+		nwiped++;
+	}
+	while (len-- > 0)
+		*v++ = 0;
+}
+
+static bool was_wiped(const char *s)
+{
+	size_t n = nwiped < WIPED_MAX ? nwiped : WIPED_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(wiped[i], s) == 0)
+			return true;
+	return false;
+}
+
 #define IN_1H "2025-12-01T01:00:00Z"
 #define IN_2H "2025-12-01T02:00:00Z"
 #define HOUR_MS INT64_C(3600000)
@@ -478,19 +510,25 @@ static void test_lru(void **state)
 	for (int i = 0; i < 4; i++)
 		k[i] = key_of(roles[i]);
 	for (int i = 0; i < 3; i++) {
-		reply_creds(f, "ASIALRU", IN_1H);
+		char akid[16];
+		snprintf(akid, sizeof(akid), "ASIALRU%d", i);
+		reply_creds(f, akid, IN_1H);
 		assert_int_equal(get(c, f, &k[i], &base, &s, &why), 0);
 		if (i == 1)
 			held = s;
 		else
 			fed_snap_unref(s);
 	}
-	/* R0 used again: R1 is now the least recently used */
+	/* R0 used again: R1 is now the least recently used; R2 is evicted
+	 * later, while nobody holds its snapshot */
 	assert_int_equal(get(c, f, &k[0], &base, &s, &why), 0);
 	fed_snap_unref(s);
-	reply_creds(f, "ASIALRU", IN_1H);
+	nwiped = 0;
+	reply_creds(f, "ASIALRU3", IN_1H);
 	assert_int_equal(get(c, f, &k[3], &base, &s, &why), 0);
 	fed_snap_unref(s);
+	/* R1's snapshot is still held below: not wiped yet */
+	assert_false(was_wiped("secret-ASIALRU1"));
 	fed_cache_stats(c, &st);
 	assert_int_equal(st.entries, 3);
 	assert_int_equal(st.evictions, 1);
@@ -503,12 +541,22 @@ static void test_lru(void **state)
 		fed_snap_unref(s);
 	}
 	assert_int_equal(fake_nrequests(f), 4);
-	/* the evicted entry's snapshot is still whole for whoever holds it */
-	assert_string_equal(fed_snap_creds(held)->secret_access_key, "secret-ASIALRU");
+	/* the evicted entry's snapshot is still whole for whoever holds it,
+	 * and wiped when they let it go */
+	assert_string_equal(fed_snap_creds(held)->secret_access_key, "secret-ASIALRU1");
 	fed_snap_unref(held);
-	reply_creds(f, "ASIALRU", IN_1H);
+	assert_true(was_wiped("secret-ASIALRU1"));
+	assert_true(was_wiped("token-ASIALRU1"));
+	/* an entry evicted while nobody holds it is wiped at once */
+	nwiped = 0;
+	reply_creds(f, "ASIALRU1B", IN_1H);
 	assert_int_equal(get(c, f, &k[1], &base, &s, &why), 0);
 	fed_snap_unref(s);
+	/* (R0, R2, R3 were used in that order: R0 was the least recent) */
+	assert_true(was_wiped("secret-ASIALRU0"));
+	assert_true(was_wiped("token-ASIALRU0"));
+	assert_false(was_wiped("secret-ASIALRU2"));
+	assert_false(was_wiped("secret-ASIALRU3"));
 	assert_int_equal(fake_nrequests(f), 5);
 	fed_cache_stats(c, &st);
 	assert_int_equal(st.entries, 3);
@@ -529,11 +577,21 @@ static void test_lru(void **state)
 	assert_int_equal(g.err, 0);
 	fed_snap_unref(g.snap);
 
-	/* clear drops everything */
+	/* clear drops everything, and free wipes what is left */
 	fed_cache_clear(c);
 	fed_cache_stats(c, &st);
 	assert_int_equal(st.entries, 0);
+	reply_creds(f, "ASIALAST", IN_1H);
+	assert_int_equal(get(c, f, &k[0], &base, &s, &why), 0);
+	/* (replies queued for keys that turned out to be hits come first) */
+	char secret[64], token[64];
+	snprintf(secret, sizeof(secret), "%s", fed_snap_creds(s)->secret_access_key);
+	snprintf(token, sizeof(token), "%s", fed_snap_creds(s)->session_token);
+	fed_snap_unref(s);
+	nwiped = 0;
 	fed_cache_del(c);
+	assert_true(was_wiped(secret));
+	assert_true(was_wiped(token));
 	fake_del(f);
 }
 
