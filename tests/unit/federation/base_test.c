@@ -636,7 +636,8 @@ static void test_container(void **state)
 	static const char *const refused[] = {
 		"http://evil.example.com/creds", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/x",
 		"http://127.0.0.1.evil.example/x", "http://1270.0.0.1/x", "http://user@127.0.0.1/x",
-		"ftp://127.0.0.1/x", "http://[fd00:ec2::254]/x", "http://127.0.0.256/x",
+		"ftp://127.0.0.1/x", "http://[fd00:ec2::254]/x", "http://127.0.0.256/x", "http://[::1/x",
+		"http://[::1]evil.example/x", "http://:80/x", "http://127.0.0.1:80x/x", "https://host:1234567/x",
 	};
 	size_t before = fake_nrequests(f);
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
