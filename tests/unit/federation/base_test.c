@@ -905,6 +905,39 @@ static void test_single_flight(void **state)
 	fake_del(f);
 }
 
+/* A refresh that fails keeps the held credentials, and is not retried at
+ * every get. */
+static void test_refresh_fails(void **state)
+{
+	(void)state;
+	struct fake *f = world();
+	struct fed_snap *s;
+	struct fed_sts_error why;
+
+	imds_replies(f); /* credentials until IN_6H */
+	struct fed_base *b = base_of(f, FED_BASE_IMDS, NULL);
+	assert_int_equal(resolve(b, f, &s, &why), 0);
+	fed_snap_unref(s);
+	fake_set_now(f, FAKE_START_MS + 6 * HOUR_MS - 200 * 1000); /* in the window */
+	fake_reply(f, "/latest/api/token", 500, "");
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(resolve(b, f, &s, &why), 0);
+		assert_string_equal(fed_snap_creds(s)->access_key_id, "ASIAIMDS");
+		fed_snap_unref(s);
+		fake_settle(f, 100);
+	}
+	assert_int_equal(fake_nrequests(f), 4); /* three, then one failed refresh */
+	fake_advance(f, FED_BASE_RETRY_MS);
+	imds_replies(f);
+	assert_int_equal(resolve(b, f, &s, &why), 0);
+	fed_snap_unref(s);
+	fake_settle(f, 1000);
+	assert_int_equal(fake_nrequests(f), 7);
+	fed_base_del(b);
+	assert_int_equal(fake_unmatched(f), 0);
+	fake_del(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -919,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_imds),
 		cmocka_unit_test(test_forced),
 		cmocka_unit_test(test_single_flight),
+		cmocka_unit_test(test_refresh_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

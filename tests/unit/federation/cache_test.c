@@ -437,6 +437,44 @@ static void test_several_loops(void **state)
 	fake_del(f3);
 }
 
+static int post_fails(void *arg, fed_task_fn *fn, void *fn_arg)
+{
+	(void)arg;
+	(void)fn;
+	(void)fn_arg;
+	return FED_ERR_NOMEM;
+}
+
+/* A loop that cannot be posted to loses its answer, counted; nothing leaks. */
+static void test_post_fails(void **state)
+{
+	(void)state;
+	struct fake *f1 = fake_new(), *f2 = fake_new();
+	struct fed_cache *c = cache_of(f1, 0, 0);
+	struct fed_cache_key k = key_of("arn:aws:iam::1:role/A");
+	struct fed_transport broken = *fake_transport(f2);
+	struct got g1 = {0}, g2 = {0};
+	struct fed_wait *w;
+	struct fed_snap *s;
+	struct fed_sts_error why;
+	struct fed_cache_stats st;
+
+	broken.post = post_fails;
+	reply_creds(f1, "ASIAPOST", IN_1H);
+	assert_int_equal(fed_cache_get(c, fake_transport(f1), &k, &base, on_done, &g1, &s, &w, &why), FED_PENDING);
+	assert_int_equal(fed_cache_get(c, &broken, &k, &base, on_done, &g2, &s, &w, &why), FED_PENDING);
+	fake_settle(f1, 10000);
+	fake_settle(f2, 10000);
+	assert_int_equal(g1.called, 1);
+	assert_int_equal(g2.called, 0);
+	fed_snap_unref(g1.snap);
+	fed_cache_stats(c, &st);
+	assert_int_equal(st.post_failures, 1);
+	fed_cache_del(c);
+	fake_del(f1);
+	fake_del(f2);
+}
+
 static void test_negative(void **state)
 {
 	(void)state;
@@ -622,7 +660,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_miss_then_hit), cmocka_unit_test(test_key_fields),
 		cmocka_unit_test(test_refresh),       cmocka_unit_test(test_single_flight),
-		cmocka_unit_test(test_several_loops), cmocka_unit_test(test_negative),
+		cmocka_unit_test(test_several_loops), cmocka_unit_test(test_post_fails),
+		cmocka_unit_test(test_negative),
 		cmocka_unit_test(test_lru),           cmocka_unit_test(test_del_in_flight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
