@@ -175,11 +175,17 @@ static int load_one(const struct fed_env *env, const char *var, const char *dflt
 		const char *home = envget(env, "HOME");
 		if (home == NULL)
 			return 0; /* no home, no default files */
-		fed_fmt(path, sizeof(path), "%s/%s", home, dflt);
+		if (snprintf(path, sizeof(path), "%s/%s", home, dflt) >= (int)sizeof(path)) {
+			fed_fmt(why, whylen, "HOME is too long");
+			return FED_ERR_CONFIG;
+		}
 		p = path;
 	} else if (p[0] == '~' && p[1] == '/') {
 		const char *home = envget(env, "HOME");
-		fed_fmt(path, sizeof(path), "%s%s", home != NULL ? home : "", p + 1);
+		if (snprintf(path, sizeof(path), "%s%s", home != NULL ? home : "", p + 1) >= (int)sizeof(path)) {
+			fed_fmt(why, whylen, "%s is too long", var);
+			return FED_ERR_CONFIG;
+		}
 		p = path;
 	}
 	int rv = env->read_file(env->arg, p, FED_INI_MAX_BYTES, &data, &len);
@@ -529,19 +535,31 @@ static int plan_container(const struct fed_env *env, struct plan *p, char *why, 
 			fed_fmt(why, whylen, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be an http:// or https:// URL");
 			return FED_ERR_CONFIG;
 		}
-		/* Cut the port: after the last ':' outside brackets. */
+		/* The host without its port: "[v6]" whole, else up to a ':'. */
 		size_t hostlen = hl;
-		const char *colon = NULL;
-		for (size_t i = 0; i < hl; i++) {
-			if (h[i] == ']')
-				colon = NULL;
-			else if (h[i] == ':')
-				colon = h + i;
+		if (h[0] == '[') {
+			const char *close = memchr(h, ']', hl);
+			if (close == NULL) {
+				fed_fmt(why, whylen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: an IPv6 address without its ']'");
+				return FED_ERR_CONFIG;
+			}
+			hostlen = (size_t)(close - h) + 1;
+		} else {
+			const char *colon = memchr(h, ':', hl);
+			if (colon != NULL)
+				hostlen = (size_t)(colon - h);
 		}
-		if (colon != NULL && h[0] != '[')
-			hostlen = (size_t)(colon - h);
-		else if (h[0] == '[' && colon != NULL && colon > (const char *)memchr(h, ']', hl))
-			hostlen = (size_t)(colon - h);
+		/* After the host: nothing, or ':' and a port of 1 to 5 digits. */
+		bool port_ok = hostlen == hl;
+		if (!port_ok && h[hostlen] == ':' && hl - hostlen >= 2 && hl - hostlen <= 6) {
+			port_ok = true;
+			for (size_t i = hostlen + 1; i < hl; i++)
+				port_ok = port_ok && h[i] >= '0' && h[i] <= '9';
+		}
+		if (!port_ok || hostlen == 0) {
+			fed_fmt(why, whylen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: the host or port is malformed");
+			return FED_ERR_CONFIG;
+		}
 		if (http && !container_host_allowed(h, hostlen)) {
 			fed_fmt(why, whylen,
 				"AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is allowed only to loopback, 169.254.170.2, "
@@ -666,7 +684,10 @@ static int plan_build(struct fed_base *b, struct plan *p, char *why, size_t whyl
 	if (f.profile == NULL)
 		f.profile = "default";
 
-	if (s == FED_BASE_DEFAULT || s == FED_BASE_ENVIRONMENT) {
+	/* As in botocore, a profile named by the program (aws.profile, like
+	 * `--profile`) rather than by AWS_PROFILE takes the environment's
+	 * keys out of the default chain: the admin asked for that profile. */
+	if (s == FED_BASE_ENVIRONMENT || (s == FED_BASE_DEFAULT && b->profile == NULL)) {
 		rv = plan_env(env, p, why, whylen);
 		if (rv != 0 || s == FED_BASE_ENVIRONMENT)
 			goto done;
@@ -714,8 +735,8 @@ done:
 			rv = 1;
 	} else if (rv == 0) {
 		static const char *const what[] = {
-			"no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, the "
-			"web identity or container variables, or run on EC2 with an instance role",
+			("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, the "
+			 "web identity or container variables, or run on EC2 with an instance role"),
 			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
 			"the profile has no credentials: no keys, credential_process or role_arn",
 			"AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set",

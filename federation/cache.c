@@ -49,26 +49,44 @@ struct fed_cache {
 
 /* --- keys ------------------------------------------------------------------ */
 
+#define KEY_STACK 1024 /* most keys fit here: no allocation on a hit */
+
 struct keybuf {
-	char *p;
+	char *p; /* |stack| or a malloc()ed FED_CACHE_MAX_KEY */
 	size_t len;
 	size_t cap;
 	bool over;
+	char stack[KEY_STACK];
 };
 
 /* Appends |s| as a field that cannot run into its neighbour: absent is
  * "-", present is "=<length>:<bytes>". */
 static void key_add(struct keybuf *k, const char *s)
 {
+	/* snprintf() here cost most of a hit: the length is written by hand. */
 	char head[24];
+	size_t hl = 0;
 	size_t n = s != NULL ? strlen(s) : 0;
-	int hl = s != NULL ? snprintf(head, sizeof(head), "=%zu:", n) : snprintf(head, sizeof(head), "-");
-	if (hl < 0 || k->over || k->len + (size_t)hl + n > FED_CACHE_MAX_KEY) {
+	if (s == NULL) {
+		head[hl++] = '-';
+	} else {
+		char digits[20];
+		size_t nd = 0, v = n;
+		do {
+			digits[nd++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0 && nd < sizeof(digits));
+		head[hl++] = '=';
+		while (nd > 0)
+			head[hl++] = digits[--nd];
+		head[hl++] = ':';
+	}
+	if (k->over || k->len + hl + n > k->cap) {
 		k->over = true;
 		return;
 	}
-	memcpy(k->p + k->len, head, (size_t)hl);
-	k->len += (size_t)hl;
+	memcpy(k->p + k->len, head, hl);
+	k->len += hl;
 	if (n > 0)
 		memcpy(k->p + k->len, s, n);
 	k->len += n;
@@ -91,22 +109,24 @@ static uint32_t duration_class(uint32_t d)
 	return d / FED_CACHE_DURATION_CLASS_S * FED_CACHE_DURATION_CLASS_S;
 }
 
-static int key_build(const struct fed_cache_key *key, const struct fed_creds *base, struct keybuf *k)
+static void key_fill(const struct fed_cache_key *key, const struct fed_creds *base, struct keybuf *k)
 {
-	char dur[16];
-	k->cap = FED_CACHE_MAX_KEY;
+	char dur[12];
+	uint32_t d = duration_class(key->duration_seconds);
+	size_t nd = 10;
 	k->len = 0;
 	k->over = false;
-	k->p = malloc(k->cap);
-	if (k->p == NULL)
-		return FED_ERR_NOMEM;
-	snprintf(dur, sizeof(dur), "%u", (unsigned)duration_class(key->duration_seconds));
+	dur[11] = '\0';
+	do {
+		dur[nd--] = (char)('0' + d % 10);
+		d /= 10;
+	} while (d > 0);
 	key_add(k, base->access_key_id);
 	key_add(k, key->role_arn);
 	key_add(k, key->external_id);
 	key_add(k, key->session_name);
 	key_add(k, key->source_identity);
-	key_add(k, dur);
+	key_add(k, dur + nd + 1);
 	key_add(k, key->partition);
 	key_add(k, key->region);
 	key_add(k, key->endpoint_url);
@@ -114,12 +134,33 @@ static int key_build(const struct fed_cache_key *key, const struct fed_creds *ba
 		key_add(k, key->tags[i].key);
 		key_add(k, key->tags[i].value);
 	}
+}
+
+/* Serialises the key into |k|: on the stack when it fits, else on the heap
+ * (key_release() frees it). */
+static int key_build(const struct fed_cache_key *key, const struct fed_creds *base, struct keybuf *k)
+{
+	k->p = k->stack;
+	k->cap = sizeof(k->stack);
+	key_fill(key, base, k);
+	if (!k->over)
+		return 0;
+	k->p = malloc(FED_CACHE_MAX_KEY);
+	if (k->p == NULL)
+		return FED_ERR_NOMEM;
+	k->cap = FED_CACHE_MAX_KEY;
+	key_fill(key, base, k);
 	if (k->over) {
 		free(k->p);
-		k->p = NULL;
 		return FED_ERR_TOO_LARGE;
 	}
 	return 0;
+}
+
+static void key_release(struct keybuf *k)
+{
+	if (k->p != k->stack)
+		free(k->p);
 }
 
 /* --- the table and the LRU list (all under the lock) ------------------------ */
@@ -410,22 +451,30 @@ int fed_cache_get(struct fed_cache *c, struct fed_transport *t, const struct fed
 	uint64_t h = key_hash(c, k.p, k.len);
 	int64_t now = c->env->now_ms(c->env->arg);
 
-	/* Allocated before the lock, used only on a miss of a new key. */
-	fresh = calloc(1, sizeof(*fresh));
-	if (fresh == NULL) {
-		free(k.p);
-		return FED_ERR_NOMEM;
-	}
-
 	pthread_mutex_lock(&c->lock);
 	e = table_find(c, h, k.p, k.len);
 	if (e == NULL) {
+		/* A new key: allocate outside the lock, then look again (another
+		 * thread may have added it meanwhile). */
+		pthread_mutex_unlock(&c->lock);
+		fresh = calloc(1, sizeof(*fresh));
+		char *kcopy = malloc(k.len);
+		if (fresh == NULL || kcopy == NULL) {
+			free(fresh);
+			free(kcopy);
+			key_release(&k);
+			return FED_ERR_NOMEM;
+		}
+		memcpy(kcopy, k.p, k.len);
+		fresh->hash = h;
+		fresh->key = kcopy;
+		fresh->keylen = k.len;
+		pthread_mutex_lock(&c->lock);
+		e = table_find(c, h, k.p, k.len);
+	}
+	if (e == NULL) {
 		e = fresh;
 		fresh = NULL;
-		e->hash = h;
-		e->key = k.p;
-		e->keylen = k.len;
-		k.p = NULL;
 		e->hnext = c->buckets[h & (c->nbuckets - 1)];
 		c->buckets[h & (c->nbuckets - 1)] = e;
 		c->n++;
@@ -497,7 +546,8 @@ int fed_cache_get(struct fed_cache *c, struct fed_transport *t, const struct fed
 		break;
 	}
 	}
-	free(k.p);
-	free(fresh);
+	key_release(&k);
+	if (fresh != NULL)
+		entry_free(fresh);
 	return rv;
 }

@@ -516,8 +516,9 @@ void fed_wait_cancel(struct fed_wait *w);
  *   6. imds           EC2 instance metadata, IMDSv2 only, unless AWS_EC2_METADATA_DISABLED=true
  *
  * The first source whose settings are present is used, and its failure is
- * final (a broken profile does not fall through to IMDS). docs/CREDENTIALS.md
- * has every variable and limit. */
+ * final (a broken profile does not fall through to IMDS). A profile named
+ * in fed_base_options (unlike AWS_PROFILE) skips 1, as botocore's
+ * --profile does. docs/CREDENTIALS.md has every variable and limit. */
 
 enum fed_base_source {
 	FED_BASE_DEFAULT,     /* the chain above */
@@ -553,7 +554,7 @@ int fed_base_source_parse(const char *s, enum fed_base_source *out);
 
 struct fed_base_options {
 	enum fed_base_source source;
-	const char *profile; /* NULL: AWS_PROFILE, else "default" (aws.profile) */
+	const char *profile; /* aws.profile; NULL: AWS_PROFILE, else "default" */
 };
 
 struct fed_base;
@@ -570,9 +571,10 @@ int fed_base_new(const struct fed_env *env, const struct fed_base_options *opt, 
 void fed_base_del(struct fed_base *b);
 
 /*
- * Gets the base credentials, from any thread, through transport |t| (the
- * caller's loop). Single flight: one resolution runs at a time, whoever
- * asks.
+ * Gets the base credentials through transport |t|, called on |t|'s loop
+ * thread (any worker, each with its own transport; |t| may be NULL for a
+ * synchronous peek). Single flight: one resolution runs at a time, whoever
+ * asks; it runs on the transport of the get that started it.
  *
  * This function returns 0 with |*creds| (+1 reference) when credentials with
  * more than FED_BASE_MIN_VALID_S left are held (when under
@@ -665,7 +667,8 @@ void fed_cache_del(struct fed_cache *c);
 /*
  * Gets role credentials for |key|, signing the AssumeRole with |base|
  * (borrowed; its access key id is part of the key, so get it from
- * fed_base_get() first), from any thread, through transport |t|.
+ * fed_base_get() first), through transport |t|, called on |t|'s loop thread
+ * (any worker, each with its own transport).
  *
  * This function returns 0 with |*creds| (+1 reference) on a hit (inside the
  * refresh window a refresh is started on |t|); FED_PENDING with |*wait| when

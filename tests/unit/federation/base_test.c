@@ -479,6 +479,56 @@ static void test_role_config_errors(void **state)
 	fake_del(f);
 }
 
+/* role_arn with web_identity_token_file in a profile; legacy STS endpoints;
+ * a source_profile whose credentials come from credential_process. */
+static void test_profile_variants(void **state)
+{
+	(void)state;
+	struct fake *f = world();
+	struct fed_snap *s;
+	struct fed_sts_error why;
+	char xml[2048];
+
+	fake_file(f, "/home/gate/.aws/config",
+		  "[profile w]\nrole_arn = arn:aws:iam::1:role/W\nweb_identity_token_file = /tok\n"
+		  "role_session_name = wsess\nregion = eu-central-1\nsts_regional_endpoints = legacy\n"
+		  "[profile viaproc]\nrole_arn = arn:aws:iam::1:role/P\nsource_profile = proc\nregion = eu-central-1\n"
+		  "[profile proc]\ncredential_process = /bin/helper\n",
+		  (size_t)-1);
+	fake_file(f, "/tok", "tok-w", (size_t)-1);
+	fake_reply(f, "sts.", 200, sts_xml(xml, sizeof(xml), "AssumeRoleWithWebIdentity", "ASIAW", IN_1H));
+	struct fed_base *b = base_of(f, FED_BASE_DEFAULT, "w");
+	assert_int_equal(resolve(b, f, &s, &why), 0);
+	assert_string_equal(fed_snap_creds(s)->access_key_id, "ASIAW");
+	assert_string_equal(fed_snap_creds(s)->source, "web-identity (profile w)");
+	fed_snap_unref(s);
+	const struct fake_request *r = fake_request(f, 0);
+	assert_string_equal(fake_request_param(r, "Action", 0), "AssumeRoleWithWebIdentity");
+	assert_string_equal(fake_request_param(r, "RoleArn", 0), "arn:aws:iam::1:role/W");
+	assert_string_equal(fake_request_param(r, "RoleSessionName", 0), "wsess");
+	assert_string_equal(fake_request_param(r, "WebIdentityToken", 0), "tok-w");
+	/* "legacy": the global endpoint, whatever the region */
+	assert_non_null(strstr(r->url, "://sts.amazonaws.com"));
+	char region[64];
+	fed_base_describe(b, region, sizeof(region), NULL, 0);
+	assert_string_equal(region, "eu-central-1");
+	fed_base_del(b);
+
+	fake_process(f, "helper", 0, "{\"Version\":1,\"AccessKeyId\":\"AKIDPROC\",\"SecretAccessKey\":\"s\"}", 1);
+	fake_reply(f, "sts.", 200, sts_xml(xml, sizeof(xml), "AssumeRole", "ASIAVIAPROC", IN_1H));
+	b = base_of(f, FED_BASE_DEFAULT, "viaproc");
+	assert_int_equal(resolve(b, f, &s, &why), 0);
+	assert_string_equal(fed_snap_creds(s)->access_key_id, "ASIAVIAPROC");
+	fed_snap_unref(s);
+	r = fake_request(f, 1);
+	assert_signed_by(r, "AKIDPROC");
+	/* regional by default */
+	assert_non_null(strstr(r->url, "sts.eu-central-1.amazonaws.com"));
+	fed_base_del(b);
+	assert_int_equal(fake_unmatched(f), 0);
+	fake_del(f);
+}
+
 /* --- web identity ------------------------------------------------------------ */
 
 static void test_web_identity(void **state)
@@ -586,7 +636,8 @@ static void test_container(void **state)
 	static const char *const refused[] = {
 		"http://evil.example.com/creds", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/x",
 		"http://127.0.0.1.evil.example/x", "http://1270.0.0.1/x", "http://user@127.0.0.1/x",
-		"ftp://127.0.0.1/x", "http://[fd00:ec2::254]/x", "http://127.0.0.256/x",
+		"ftp://127.0.0.1/x", "http://[fd00:ec2::254]/x", "http://127.0.0.256/x", "http://[::1/x",
+		"http://[::1]evil.example/x", "http://:80/x", "http://127.0.0.1:80x/x", "https://host:1234567/x",
 	};
 	size_t before = fake_nrequests(f);
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -854,6 +905,39 @@ static void test_single_flight(void **state)
 	fake_del(f);
 }
 
+/* A refresh that fails keeps the held credentials, and is not retried at
+ * every get. */
+static void test_refresh_fails(void **state)
+{
+	(void)state;
+	struct fake *f = world();
+	struct fed_snap *s;
+	struct fed_sts_error why;
+
+	imds_replies(f); /* credentials until IN_6H */
+	struct fed_base *b = base_of(f, FED_BASE_IMDS, NULL);
+	assert_int_equal(resolve(b, f, &s, &why), 0);
+	fed_snap_unref(s);
+	fake_set_now(f, FAKE_START_MS + 6 * HOUR_MS - 200 * 1000); /* in the window */
+	fake_reply(f, "/latest/api/token", 500, "");
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(resolve(b, f, &s, &why), 0);
+		assert_string_equal(fed_snap_creds(s)->access_key_id, "ASIAIMDS");
+		fed_snap_unref(s);
+		fake_settle(f, 100);
+	}
+	assert_int_equal(fake_nrequests(f), 4); /* three, then one failed refresh */
+	fake_advance(f, FED_BASE_RETRY_MS);
+	imds_replies(f);
+	assert_int_equal(resolve(b, f, &s, &why), 0);
+	fed_snap_unref(s);
+	fake_settle(f, 1000);
+	assert_int_equal(fake_nrequests(f), 7);
+	fed_base_del(b);
+	assert_int_equal(fake_unmatched(f), 0);
+	fake_del(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,11 +946,13 @@ int main(void)
 		cmocka_unit_test(test_process),
 		cmocka_unit_test(test_role_chain),
 		cmocka_unit_test(test_role_config_errors),
+		cmocka_unit_test(test_profile_variants),
 		cmocka_unit_test(test_web_identity),
 		cmocka_unit_test(test_container),
 		cmocka_unit_test(test_imds),
 		cmocka_unit_test(test_forced),
 		cmocka_unit_test(test_single_flight),
+		cmocka_unit_test(test_refresh_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,38 @@
 #include "federation/creds_int.h"
 #include "tests/unit/federation/fake.h"
 
+/*
+ * The test's own OPENSSL_cleanse() takes the place of libcrypto's for the
+ * code linked into this program: it zeroes like the real one and keeps a
+ * ring of what it wiped, so a test can see that an evicted entry's secret
+ * and session token were wiped, not merely freed.
+ */
+#define WIPED_MAX 512
+static char wiped[WIPED_MAX][64];
+static size_t nwiped;
+
+void OPENSSL_cleanse(void *ptr, size_t len);
+void OPENSSL_cleanse(void *ptr, size_t len)
+{
+	volatile unsigned char *v = ptr;
+	if (len > 0 && len < sizeof(wiped[0])) {
+		memcpy(wiped[nwiped % WIPED_MAX], ptr, len);
+		wiped[nwiped % WIPED_MAX][len] = '\0';
+		nwiped++;
+	}
+	while (len-- > 0)
+		*v++ = 0;
+}
+
+static bool was_wiped(const char *s)
+{
+	size_t n = nwiped < WIPED_MAX ? nwiped : WIPED_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(wiped[i], s) == 0)
+			return true;
+	return false;
+}
+
 #define IN_1H "2025-12-01T01:00:00Z"
 #define IN_2H "2025-12-01T02:00:00Z"
 #define HOUR_MS INT64_C(3600000)
@@ -405,6 +437,44 @@ static void test_several_loops(void **state)
 	fake_del(f3);
 }
 
+static int post_fails(void *arg, fed_task_fn *fn, void *fn_arg)
+{
+	(void)arg;
+	(void)fn;
+	(void)fn_arg;
+	return FED_ERR_NOMEM;
+}
+
+/* A loop that cannot be posted to loses its answer, counted; nothing leaks. */
+static void test_post_fails(void **state)
+{
+	(void)state;
+	struct fake *f1 = fake_new(), *f2 = fake_new();
+	struct fed_cache *c = cache_of(f1, 0, 0);
+	struct fed_cache_key k = key_of("arn:aws:iam::1:role/A");
+	struct fed_transport broken = *fake_transport(f2);
+	struct got g1 = {0}, g2 = {0};
+	struct fed_wait *w;
+	struct fed_snap *s;
+	struct fed_sts_error why;
+	struct fed_cache_stats st;
+
+	broken.post = post_fails;
+	reply_creds(f1, "ASIAPOST", IN_1H);
+	assert_int_equal(fed_cache_get(c, fake_transport(f1), &k, &base, on_done, &g1, &s, &w, &why), FED_PENDING);
+	assert_int_equal(fed_cache_get(c, &broken, &k, &base, on_done, &g2, &s, &w, &why), FED_PENDING);
+	fake_settle(f1, 10000);
+	fake_settle(f2, 10000);
+	assert_int_equal(g1.called, 1);
+	assert_int_equal(g2.called, 0);
+	fed_snap_unref(g1.snap);
+	fed_cache_stats(c, &st);
+	assert_int_equal(st.post_failures, 1);
+	fed_cache_del(c);
+	fake_del(f1);
+	fake_del(f2);
+}
+
 static void test_negative(void **state)
 {
 	(void)state;
@@ -478,19 +548,25 @@ static void test_lru(void **state)
 	for (int i = 0; i < 4; i++)
 		k[i] = key_of(roles[i]);
 	for (int i = 0; i < 3; i++) {
-		reply_creds(f, "ASIALRU", IN_1H);
+		char akid[16];
+		snprintf(akid, sizeof(akid), "ASIALRU%d", i);
+		reply_creds(f, akid, IN_1H);
 		assert_int_equal(get(c, f, &k[i], &base, &s, &why), 0);
 		if (i == 1)
 			held = s;
 		else
 			fed_snap_unref(s);
 	}
-	/* R0 used again: R1 is now the least recently used */
+	/* R0 used again: R1 is now the least recently used; R2 is evicted
+	 * later, while nobody holds its snapshot */
 	assert_int_equal(get(c, f, &k[0], &base, &s, &why), 0);
 	fed_snap_unref(s);
-	reply_creds(f, "ASIALRU", IN_1H);
+	nwiped = 0;
+	reply_creds(f, "ASIALRU3", IN_1H);
 	assert_int_equal(get(c, f, &k[3], &base, &s, &why), 0);
 	fed_snap_unref(s);
+	/* R1's snapshot is still held below: not wiped yet */
+	assert_false(was_wiped("secret-ASIALRU1"));
 	fed_cache_stats(c, &st);
 	assert_int_equal(st.entries, 3);
 	assert_int_equal(st.evictions, 1);
@@ -503,12 +579,22 @@ static void test_lru(void **state)
 		fed_snap_unref(s);
 	}
 	assert_int_equal(fake_nrequests(f), 4);
-	/* the evicted entry's snapshot is still whole for whoever holds it */
-	assert_string_equal(fed_snap_creds(held)->secret_access_key, "secret-ASIALRU");
+	/* the evicted entry's snapshot is still whole for whoever holds it,
+	 * and wiped when they let it go */
+	assert_string_equal(fed_snap_creds(held)->secret_access_key, "secret-ASIALRU1");
 	fed_snap_unref(held);
-	reply_creds(f, "ASIALRU", IN_1H);
+	assert_true(was_wiped("secret-ASIALRU1"));
+	assert_true(was_wiped("token-ASIALRU1"));
+	/* an entry evicted while nobody holds it is wiped at once */
+	nwiped = 0;
+	reply_creds(f, "ASIALRU1B", IN_1H);
 	assert_int_equal(get(c, f, &k[1], &base, &s, &why), 0);
 	fed_snap_unref(s);
+	/* (R0, R2, R3 were used in that order: R0 was the least recent) */
+	assert_true(was_wiped("secret-ASIALRU0"));
+	assert_true(was_wiped("token-ASIALRU0"));
+	assert_false(was_wiped("secret-ASIALRU2"));
+	assert_false(was_wiped("secret-ASIALRU3"));
 	assert_int_equal(fake_nrequests(f), 5);
 	fed_cache_stats(c, &st);
 	assert_int_equal(st.entries, 3);
@@ -529,11 +615,21 @@ static void test_lru(void **state)
 	assert_int_equal(g.err, 0);
 	fed_snap_unref(g.snap);
 
-	/* clear drops everything */
+	/* clear drops everything, and free wipes what is left */
 	fed_cache_clear(c);
 	fed_cache_stats(c, &st);
 	assert_int_equal(st.entries, 0);
+	reply_creds(f, "ASIALAST", IN_1H);
+	assert_int_equal(get(c, f, &k[0], &base, &s, &why), 0);
+	/* (replies queued for keys that turned out to be hits come first) */
+	char secret[64], token[64];
+	snprintf(secret, sizeof(secret), "%s", fed_snap_creds(s)->secret_access_key);
+	snprintf(token, sizeof(token), "%s", fed_snap_creds(s)->session_token);
+	fed_snap_unref(s);
+	nwiped = 0;
 	fed_cache_del(c);
+	assert_true(was_wiped(secret));
+	assert_true(was_wiped(token));
 	fake_del(f);
 }
 
@@ -564,7 +660,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_miss_then_hit), cmocka_unit_test(test_key_fields),
 		cmocka_unit_test(test_refresh),       cmocka_unit_test(test_single_flight),
-		cmocka_unit_test(test_several_loops), cmocka_unit_test(test_negative),
+		cmocka_unit_test(test_several_loops), cmocka_unit_test(test_post_fails),
+		cmocka_unit_test(test_negative),
 		cmocka_unit_test(test_lru),           cmocka_unit_test(test_del_in_flight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
