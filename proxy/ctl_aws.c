@@ -648,8 +648,8 @@ int px_ctl_aws(int argc, char **argv)
 	static const char *const allowed[] = {
 		[WHOAMI] = "config json ca-file help",
 		[ASSUME] = "config json ca-file help role-arn user external-id duration no-source-identity show-credentials",
-		[CONSOLE] = "config json ca-file help role-arn user external-id duration no-source-identity destination "
-		            "region regional-signin wrap-logout",
+		[CONSOLE] = ("config json ca-file help role-arn user external-id duration no-source-identity destination "
+		             "region regional-signin wrap-logout"),
 		[POLICY] = "config json ca-file help role-arn gate-principal external-id no-source-identity tags",
 	};
 	optind = 1;
