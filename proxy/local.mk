@@ -33,3 +33,9 @@ proxy/llhttp/%.c: $(LLHTTP_SRCDIR)/%.c
 	$(AM_V_GEN)$(MKDIR_P) proxy/llhttp && cp $< $@
 CLEANFILES += $(nodist_proxy_libllhttp_a_SOURCES)
 endif
+
+# The pipeline's socket-free stages (proxy/pipeline.h, docs/PIPELINE.md).
+proxy_libproxy_a_SOURCES += \
+	proxy/pipeline.h \
+	proxy/reason.c \
+	proxy/target.c

@@ -316,3 +316,27 @@ print-fuzz-targets:
 .PHONY: fuzz-targets print-fuzz-targets
 
 # Benchmarks (tests/bench/local.mk) are run by hand with make bench, never in make check.
+
+# The pipeline's socket-free stages (proxy/pipeline.h).
+PIPELINE_TEST_LDADD = proxy/libproxy.a $(FEDERATION_LIBS) $(CMOCKA_LIBS)
+PIPELINE_TESTS = tests/unit/proxy/target.utest
+check_PROGRAMS += $(PIPELINE_TESTS)
+TESTS += $(PIPELINE_TESTS)
+tests_unit_proxy_target_utest_SOURCES = tests/unit/proxy/target_test.c
+tests_unit_proxy_target_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_target_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# Fuzz targets of the pipeline: the X-Forwarded-Host parser and decision.
+FUZZ_TARGETS += xfh
+check_PROGRAMS += tests/fuzz/xfh_replay
+tests_fuzz_xfh_replay_SOURCES = tests/fuzz/fuzz_xfh.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_xfh_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_xfh
+tests_fuzz_fuzz_xfh_SOURCES = tests/fuzz/fuzz_xfh.c tests/fuzz/harness.h proxy/reason.c proxy/target.c
+tests_fuzz_fuzz_xfh_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_xfh_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_xfh_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) \
+	-lpthread
+fuzz-targets: tests/fuzz/fuzz_xfh
+endif

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline.h: the socket-free stages of the AWS API pipeline: refusal reasons, the target host and its addresses.
+ *
+ * Everything declared here is pure: it reads no clock, opens no socket and
+ * logs nothing. The server (the next issue's code) gives each stage views
+ * of the request and the loaded configuration and gets back a decision, a
+ * refusal with a reason, or the bytes to send. docs/PIPELINE.md describes
+ * the stages in order and every limit. */
+#ifndef AWSGATE_PIPELINE_H
+#define AWSGATE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "federation/federation.h"
+#include "proxy/proxy.h"
+#include "sigv4/sigv4.h"
+
+/* Error codes of the pipeline (proxy's range; -450..-469 are the pipeline's). */
+#define PX_ERR_REFUSED -450 /* the request is refused: the struct px_refusal says why */
+
+/* --- reasons (reason.c) ------------------------------------------------------
+ *
+ * Every refusal the gate makes has one reason: its name goes to the client
+ * in X-Awsgate-Error and to the audit log; its HTTP status and AWS error
+ * code shape the error in the service's protocol (awserror.c). */
+enum px_reason {
+	PX_R_NONE = 0,
+	/* X-Forwarded-Host (400: the client must send another value) */
+	PX_R_HOST_MISSING,     /* forwarded-host-missing */
+	PX_R_HOST_DUPLICATE,   /* forwarded-host-duplicate: two headers, or a list */
+	PX_R_HOST_MALFORMED,   /* forwarded-host-malformed: userinfo, path, bad bytes, trailing dot... */
+	PX_R_HOST_PORT,        /* forwarded-host-port: a port other than 443 */
+	PX_R_HOST_IP_LITERAL,  /* forwarded-host-ip-literal */
+	PX_R_HOST_IDN,         /* forwarded-host-idn: non-ASCII or punycode */
+	PX_R_HOST_TOO_LONG,    /* forwarded-host-too-long */
+	/* the endpoint decision (403: policy) */
+	PX_R_ENDPOINT_NOT_AWS,      /* endpoint-not-aws */
+	PX_R_ENDPOINT_PARTITION,    /* endpoint-partition: a partition not in aws.partitions */
+	PX_R_ENDPOINT_CUSTOMER,     /* endpoint-customer: a customer's resource (EC2 host, load balancer, ...) */
+	PX_R_ENDPOINT_UNRECOGNISED, /* endpoint-unrecognised */
+	PX_R_ADDRESS_PRIVATE,       /* address-private: every resolved address is loopback, private, ... */
+	PX_R_ADDRESS_NONE,          /* address-none: the name resolved to no address (502) */
+	/* identity and RBAC, for the server */
+	PX_R_NO_CERTIFICATE,   /* no-client-certificate */
+	PX_R_LOCKED,           /* locked */
+	PX_R_ROLE_DENIED,      /* role-denied */
+	PX_R_APP_AMBIGUOUS,    /* app-ambiguous (400) */
+	PX_R_ROLE_AMBIGUOUS,   /* role-ambiguous (400) */
+	PX_R_SESSION_TOO_SHORT, /* session-too-short: under 15 minutes of the certificate left */
+	/* the request */
+	PX_R_SIGNATURE_MALFORMED,   /* signature-malformed (400) */
+	PX_R_SIGNATURE_UNSUPPORTED, /* signature-unsupported: SigV4a, SigV2 (400) */
+	PX_R_PRESIGN_EXPIRED,       /* presign-expired (403) */
+	PX_R_SCOPE_UNKNOWN,         /* scope-unknown: unsigned, and the endpoint names no service (400) */
+	PX_R_REQUEST_MALFORMED,     /* request-malformed (400) */
+	PX_R_PAYLOAD_TOO_LARGE,     /* payload-too-large (413) */
+	PX_R_SOURCE_IDENTITY,       /* source-identity-mismatch: AssumeRole naming someone else (403) */
+	/* credentials */
+	PX_R_STS_DENIED,      /* sts-denied: AssumeRole of the user's role was refused (403) */
+	PX_R_STS_UNAVAILABLE, /* sts-unavailable (503) */
+	/* upstream */
+	PX_R_UPSTREAM_CONNECT, /* upstream-connect (502) */
+	PX_R_UPSTREAM_TLS,     /* upstream-tls (502) */
+	PX_R_UPSTREAM_TIMEOUT, /* upstream-timeout (504) */
+	PX_R_UPSTREAM_ERROR,   /* upstream-error (502) */
+	PX_R_INTERNAL,         /* internal (500) */
+	PX_R_COUNT
+};
+
+/* The fixed facts of a reason. */
+struct px_reason_info {
+	const char *name;      /* X-Awsgate-Error and the audit: "endpoint-customer" */
+	int status;            /* HTTP status */
+	const char *code_xml;  /* AWS error code in the XML protocols: "AccessDenied" */
+	const char *code_json; /* in the JSON protocols: "AccessDeniedException" */
+};
+
+/* The facts of |r|; an out-of-range |r| gives PX_R_INTERNAL's. Never NULL. */
+const struct px_reason_info *px_reason_info(enum px_reason r);
+
+/* The longest refusal message, with its NUL. */
+#define PX_MAX_MESSAGE 512
+
+/* A refusal: the reason and an English message that says what was wrong
+ * and what to do. The message never holds a secret; a value of the request
+ * it quotes is reduced to printable ASCII and cut short. */
+struct px_refusal {
+	enum px_reason reason;
+	char message[PX_MAX_MESSAGE];
+};
+
+/* Sets |why| (may be NULL) to |reason| and the formatted message; returns
+ * PX_ERR_REFUSED, so a stage can `return px_refuse(...)`. */
+int px_refuse(struct px_refusal *why, enum px_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Writes at most |max| bytes of |s| (|len| bytes) to |dst| (|size| bytes,
+ * NUL-terminated) for quoting in a message: bytes outside printable ASCII
+ * become '?', and "..." marks a cut. */
+void px_quote(char *dst, size_t size, const char *s, size_t len, size_t max);
+
+/* --- the target: X-Forwarded-Host and its addresses (target.c) --------------- */
+
+#define PX_MAX_FORWARDED_HOST 300 /* bytes of the header value we look at: 253 of name, ":443", spaces */
+
+struct px_target {
+	char host[FED_MAX_HOST + 1]; /* lower case, no port, no trailing dot */
+	size_t hostlen;
+	struct fed_host_info info;   /* fed_host_classify()'s answer */
+	/* The aws.connect_to entry whose pattern matches |host| (borrowed from
+	 * the config), or NULL: its address is the admin's choice and trusted. */
+	const struct px_connect_to *connect_to;
+};
+
+/*
+ * Parses one X-Forwarded-Host value (|len| bytes; optional spaces and tabs
+ * around it are ignored): a DNS name in any case, optionally followed by
+ * ":443". Writes the name in lower case and a NUL to |host| and its length
+ * to |*hostlen|.
+ *
+ * This function returns 0 if it succeeds, or PX_ERR_REFUSED with |why| (may
+ * be NULL) set to one of PX_R_HOST_MISSING (empty), PX_R_HOST_DUPLICATE (a
+ * comma-separated list), PX_R_HOST_MALFORMED, PX_R_HOST_PORT,
+ * PX_R_HOST_IP_LITERAL, PX_R_HOST_IDN, PX_R_HOST_TOO_LONG.
+ */
+int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOST + 1], size_t *hostlen,
+                            struct px_refusal *why);
+
+/*
+ * The target of a request: finds X-Forwarded-Host among the request's
+ * |nheaders| |headers| (exactly one, any case of the name), parses it,
+ * classifies it with fed_host_classify() and decides with |cfg|: the
+ * partition must be in aws.partitions; a service endpoint is accepted; a
+ * customer-controlled name only with aws.allow_customer_endpoints; an
+ * unrecognised name under an AWS suffix and a name under none are refused.
+ * Also records the aws.connect_to entry that matches the host.
+ *
+ * This function returns 0 and fills |out| if it succeeds, or PX_ERR_REFUSED
+ * with |why| set (the reasons of px_forwarded_host_parse() and
+ * PX_R_ENDPOINT_*).
+ */
+int px_target_decide(const struct px_config *cfg, const struct sv4_header *headers, size_t nheaders,
+                     struct px_target *out, struct px_refusal *why);
+
+/* What an address is, for the address check and its messages. */
+enum px_addr_class {
+	PX_ADDR_PUBLIC = 0,
+	PX_ADDR_UNSPECIFIED,  /* 0.0.0.0/8, :: */
+	PX_ADDR_LOOPBACK,     /* 127/8, ::1 */
+	PX_ADDR_PRIVATE,      /* 10/8, 172.16/12, 192.168/16, fec0::/10, 64:ff9b:1::/48 */
+	PX_ADDR_CGNAT,        /* 100.64/10 */
+	PX_ADDR_LINK_LOCAL,   /* 169.254/16, fe80::/10 */
+	PX_ADDR_METADATA,     /* 169.254.169.254, fd00:ec2::254: the instance metadata service */
+	PX_ADDR_UNIQUE_LOCAL, /* fc00::/7 */
+	PX_ADDR_MULTICAST,    /* 224/4, ff00::/8 */
+	PX_ADDR_BROADCAST,    /* 255.255.255.255 */
+	PX_ADDR_RESERVED,     /* 240/4, documentation, benchmarking, 192.0.0/24, 100::/64, 2001:db8::/32 */
+	PX_ADDR_UNSUPPORTED,  /* not AF_INET or AF_INET6, or too short */
+};
+
+/* Classifies |sa| (|salen| bytes). IPv6 forms that carry an IPv4 address
+ * (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, translated ::ffff:0:a.b.c.d,
+ * NAT64 64:ff9b::/96, 6to4 2002::/16, Teredo 2001::/32) are classified by
+ * the IPv4 address they carry (for Teredo, the worse of server and client). */
+enum px_addr_class px_addr_classify(const struct sockaddr *sa, socklen_t salen);
+
+/* "public", "unspecified", "loopback", "private", "cgnat", "link-local",
+ * "metadata", "unique-local", "multicast", "broadcast", "reserved",
+ * "unsupported". */
+const char *px_addr_class_name(enum px_addr_class c);
+
+/*
+ * The address check: of the |n| resolved addresses |addrs| of |t|'s host
+ * (or of its connect-to address), picks the first the gate may connect to
+ * and writes its index to |*index|. Any public address is acceptable; any
+ * AF_INET or AF_INET6 address is when aws.allow_private_addresses is set or
+ * |t| has a connect-to entry (the admin chose that destination). The
+ * caller connects to exactly that address.
+ *
+ * This function returns 0 if it succeeds, or PX_ERR_REFUSED with |why| set:
+ * PX_R_ADDRESS_NONE (|n| is 0 or no address is IPv4 or IPv6),
+ * PX_R_ADDRESS_PRIVATE (all were refused; the message names the first).
+ */
+int px_target_pick_address(const struct px_config *cfg, const struct px_target *t,
+                           const struct sockaddr_storage *addrs, size_t n, size_t *index, struct px_refusal *why);
+
+#endif
