@@ -38,4 +38,5 @@ endif
 proxy_libproxy_a_SOURCES += \
 	proxy/pipeline.h \
 	proxy/reason.c \
-	proxy/target.c
+	proxy/target.c \
+	proxy/awserror.c

@@ -187,4 +187,80 @@ const char *px_addr_class_name(enum px_addr_class c);
 int px_target_pick_address(const struct px_config *cfg, const struct px_target *t,
                            const struct sockaddr_storage *addrs, size_t n, size_t *index, struct px_refusal *why);
 
+/* --- gate errors in the service's protocol (awserror.c) ---------------------- */
+
+/* The error shapes of AWS's protocols, as botocore's parsers read them. */
+enum px_aws_protocol {
+	PX_PROTO_QUERY,       /* sts, iam, sns, ...: <ErrorResponse><Error><Type><Code><Message> */
+	PX_PROTO_EC2,         /* ec2: <Response><Errors><Error><Code><Message></Errors><RequestID> */
+	PX_PROTO_REST_XML_S3, /* s3: <Error><Code><Message><RequestId> and x-amz-request-id */
+	PX_PROTO_REST_XML,    /* route53, cloudfront: <ErrorResponse> as the query protocol */
+	PX_PROTO_JSON,        /* X-Amz-Target services: {"__type","message"}, application/x-amz-json-1.x */
+	PX_PROTO_REST_JSON,   /* lambda and most newer services: x-amzn-ErrorType and {"message"} */
+};
+
+/* What is known of a request when the gate must refuse it; every member
+ * may be NULL/false. Views are borrowed. */
+struct px_errctx {
+	const char *service; /* signing name: the credential scope's, else the endpoint's ("s3", "sts") */
+	const char *method; /* a view, like the others */
+	size_t methodlen;
+	const char *target; /* X-Amz-Target */
+	size_t targetlen;
+	const char *content_type;
+	size_t content_typelen;
+	const char *query; /* without '?' */
+	size_t querylen;
+	bool form_action; /* a form body with Action= (when the gate has read the body) */
+};
+
+/* Fills |ctx| from |req|: method, X-Amz-Target, Content-Type, query, and,
+ * when |service| is NULL, the service of the request's credential scope
+ * (Authorization or X-Amz-Credential) copied into |svcbuf| (|svcsize|
+ * bytes), else |service|. Never fails: what cannot be read stays unknown. */
+void px_errctx_from_request(struct px_errctx *ctx, const struct sv4_request *req, const char *service,
+                            char *svcbuf, size_t svcsize);
+
+/* The protocol of the addressed service: X-Amz-Target or an
+ * application/x-amz-json Content-Type: JSON; service ec2: EC2; Action= in
+ * the query or a form body: query; an S3 signing name: REST-XML as S3;
+ * route53 and cloudfront: REST-XML; a query service named in the table:
+ * query; anything else, unknown services included: REST-JSON. */
+enum px_aws_protocol px_awserror_protocol(const struct px_errctx *ctx);
+
+/* "query", "ec2", "rest-xml-s3", "rest-xml", "json", "rest-json". */
+const char *px_aws_protocol_name(enum px_aws_protocol p);
+
+#define PX_AWSERROR_MAX_BODY 4096  /* bytes of a rendered error body */
+#define PX_AWSERROR_MAX_HEADERS 5
+#define PX_MAX_REQUEST_ID 64       /* bytes of a request id: [A-Za-z0-9-] */
+
+/* A rendered error: status, headers (lower-case names; values static or in
+ * this struct) and body (in this struct; empty for HEAD, which has none). */
+struct px_awserror {
+	int status;
+	enum px_aws_protocol protocol;
+	struct sv4_header headers[PX_AWSERROR_MAX_HEADERS];
+	size_t nheaders;
+	const char *body;
+	size_t bodylen;
+	char request_id[PX_MAX_REQUEST_ID + 1];
+	char buf[PX_AWSERROR_MAX_BODY];
+};
+
+/*
+ * Renders the gate's refusal |reason| with |message| (English, ours; bytes
+ * outside printable ASCII become '?', and it is cut at PX_MAX_MESSAGE - 1
+ * bytes) as the addressed service would: the protocol from |ctx|, the
+ * reason's status and code, the request id |request_id| in the protocol's
+ * header and body, Content-Type, and X-Awsgate-Error with the reason's name.
+ * Text is escaped for XML or JSON.
+ *
+ * This function returns 0 and fills |out| if it succeeds, or PX_ERR_RANGE
+ * when |request_id| is empty, longer than PX_MAX_REQUEST_ID or holds a byte
+ * outside [A-Za-z0-9-].
+ */
+int px_awserror_render(const struct px_errctx *ctx, enum px_reason reason, const char *message,
+                       const char *request_id, struct px_awserror *out);
+
 #endif

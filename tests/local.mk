@@ -340,3 +340,14 @@ tests_fuzz_fuzz_xfh_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.
 	-lpthread
 fuzz-targets: tests/fuzz/fuzz_xfh
 endif
+
+# Gate errors in the services' protocols, read back by botocore's parsers.
+PIPELINE_TESTS += tests/unit/proxy/awserror.utest
+tests_unit_proxy_awserror_utest_SOURCES = tests/unit/proxy/awserror_test.c
+tests_unit_proxy_awserror_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_awserror_utest_LDADD = $(PIPELINE_TEST_LDADD)
+check_PROGRAMS += tests/integration/awserror_render
+tests_integration_awserror_render_SOURCES = tests/integration/awserror_render.c
+tests_integration_awserror_render_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+TESTS += tests/integration/awserror-botocore.test
+dist_noinst_SCRIPTS += tests/integration/awserror-botocore.test tests/integration/awserror_botocore.py
