@@ -39,4 +39,5 @@ proxy_libproxy_a_SOURCES += \
 	proxy/pipeline.h \
 	proxy/reason.c \
 	proxy/target.c \
-	proxy/awserror.c
+	proxy/awserror.c \
+	proxy/resign.c

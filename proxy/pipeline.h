@@ -263,4 +263,115 @@ struct px_awserror {
 int px_awserror_render(const struct px_errctx *ctx, enum px_reason reason, const char *message,
                        const char *request_id, struct px_awserror *out);
 
+/* --- the credential scope, request hygiene and re-signing (resign.c) --------- */
+
+/* How the user signed (with the throw-away keys of their local proxy). */
+enum px_sigkind {
+	PX_SIG_HEADER,    /* Authorization: AWS4-HMAC-SHA256 Credential=... */
+	PX_SIG_PRESIGNED, /* X-Amz-Algorithm, X-Amz-Credential, ... in the query */
+	PX_SIG_UNSIGNED,  /* neither: region and service from the endpoint */
+};
+
+/* What the gate does with the body. */
+enum px_payload {
+	PX_PAYLOAD_NONE,    /* no body: the empty string's hash is signed */
+	PX_PAYLOAD_STREAM,  /* a hex hash or UNSIGNED-PAYLOAD was given: sign it, stream the body as it comes */
+	PX_PAYLOAD_UNSIGNED_TRAILER, /* STREAMING-UNSIGNED-PAYLOAD-TRAILER: re-sign the seed, stream */
+	PX_PAYLOAD_CHUNKED, /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]: re-sign every chunk (sv4_chain) */
+	PX_PAYLOAD_BUFFER,  /* no hash given: read the body into a buffer of at most limits.max_body_buffer,
+	                     * hash it, then sign (an AWS-shaped 413 past the limit) */
+};
+
+struct px_scope {
+	enum px_sigkind kind;
+	char region[FED_MAX_REGION + 1];
+	char service[SV4_MAX_SCOPE_PART + 1];
+	enum px_payload payload;
+	enum sv4_chunked_kind chunked; /* PX_PAYLOAD_CHUNKED and _UNSIGNED_TRAILER: which */
+	char payload_hash[65]; /* PX_PAYLOAD_STREAM/_CHUNKED/_UNSIGNED_TRAILER: what to sign (lower-case hex or keyword) */
+	uint32_t expires;      /* presigned: X-Amz-Expires */
+	int64_t signed_at;     /* presigned: X-Amz-Date */
+};
+
+/* "header", "presigned", "unsigned"; "none", "stream", "unsigned-trailer",
+ * "chunked", "buffer". */
+const char *px_sigkind_name(enum px_sigkind k);
+const char *px_payload_name(enum px_payload p);
+
+/*
+ * The credential scope and payload mode of |req| addressed to |t|:
+ * header-signed (Authorization parsed strictly: AWS4-HMAC-SHA256, each of
+ * Credential, SignedHeaders and Signature once, a credential
+ * AKID/YYYYMMDD/region/service/aws4_request; the payload from
+ * X-Amz-Content-Sha256), presigned (the X-Amz-* query parameters, each
+ * once, X-Amz-Expires 1..SV4_MAX_EXPIRES and not past at |now|), or
+ * unsigned (the endpoint's service and region, the partition's global
+ * region for a global endpoint). |content_length| is the body's length: 0
+ * no body, -1 a body of unknown length.
+ *
+ * This function returns 0 and fills |out| if it succeeds, or PX_ERR_REFUSED
+ * with |why| set: PX_R_SIGNATURE_MALFORMED, PX_R_SIGNATURE_UNSUPPORTED
+ * (SigV4a, SigV2, event-stream payloads), PX_R_PRESIGN_EXPIRED,
+ * PX_R_SCOPE_UNKNOWN (unsigned, to an endpoint that names no service).
+ */
+int px_scope_parse(const struct sv4_request *req, const struct px_target *t, int64_t content_length, int64_t now,
+                   struct px_scope *out, struct px_refusal *why);
+
+struct px_resign_params {
+	const struct fed_creds *creds; /* the role's credentials (borrowed) */
+	int64_t now;                   /* the signing time */
+	int64_t session_end;           /* the user's session end: a presigned expiry is capped to it */
+	const char *payload_hash;      /* PX_PAYLOAD_BUFFER: the body's SHA-256 in hex; else NULL */
+	const char *query;             /* replace_query: the query to send instead of the request's */
+	size_t querylen;
+	bool replace_query;
+	int64_t content_length;        /* >= 0: send this Content-Length (a rewritten body); -1: as the request */
+};
+
+#define PX_MAX_OUT_HEADERS (SV4_MAX_HEADERS + 6)
+
+/* The outgoing request: send exactly these headers and this query. */
+struct px_outreq {
+	struct sv4_header headers[PX_MAX_OUT_HEADERS]; /* views into the request, |t|, and |mem| */
+	size_t nheaders;
+	const char *query; /* without '?'; in |mem| or the request */
+	size_t querylen;
+	char date[17];     /* the signing time, YYYYMMDDTHHMMSSZ */
+	char seed[65];     /* the new signature: the seed of a re-signed aws-chunked body */
+	size_t dropped;    /* how many of the request's headers were dropped */
+	char *mem;         /* owned: what the views above need */
+	size_t memlen;
+};
+
+/* Frees what |o| owns (the session token's copy is wiped). */
+void px_outreq_free(struct px_outreq *o);
+
+/* Returns 1 when a request header named |name| is never forwarded: Host
+ * (replaced), Authorization, X-Amz-Date, X-Amz-Security-Token, Expect, the
+ * hop-by-hop headers (Connection, Keep-Alive, Proxy-*, TE, Trailer,
+ * Transfer-Encoding, Upgrade), Forwarded, X-Forwarded-*, X-Awsgate-*, and
+ * HTTP/2 pseudo-headers; else 0. Headers that a Connection header names
+ * are dropped too (px_resign()). */
+int px_header_is_dropped(const char *name, size_t namelen);
+
+/*
+ * Builds and signs the outgoing request for |req| (as it came, |t| its
+ * target, |sc| its scope) with the role's credentials: the request's
+ * headers without those px_header_is_dropped() names and those its
+ * Connection headers name, the user's X-Amz-Content-Sha256 replaced, Host
+ * set to |t|->host, then SigV4 (sv4_sign()) in header mode, or for a
+ * presigned request in query mode with the user's X-Amz-* parameters
+ * replaced and the expiry capped by |p|->session_end and the credentials'
+ * expiry. |t| and |req| must outlive |out|.
+ *
+ * This function returns 0 and fills |out| (free it with px_outreq_free())
+ * if it succeeds, or PX_ERR_NOMEM, or PX_ERR_REFUSED with |why| set:
+ * PX_R_REQUEST_MALFORMED (what the signer refused: bytes, sizes),
+ * PX_R_SESSION_TOO_SHORT (no second of a presigned expiry is left),
+ * PX_R_INTERNAL (the credentials or |p| are unusable).
+ */
+int px_resign(struct sv4_signer *signer, const struct sv4_request *req, const struct px_target *t,
+              const struct px_scope *sc, const struct px_resign_params *p, struct px_outreq *out,
+              struct px_refusal *why);
+
 #endif

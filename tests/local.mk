@@ -351,3 +351,14 @@ tests_integration_awserror_render_SOURCES = tests/integration/awserror_render.c
 tests_integration_awserror_render_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
 TESTS += tests/integration/awserror-botocore.test
 dist_noinst_SCRIPTS += tests/integration/awserror-botocore.test tests/integration/awserror_botocore.py
+
+# Re-signing: botocore makes the users' requests and verifies the gate's signatures.
+check_PROGRAMS += tests/integration/resign_run
+tests_integration_resign_run_SOURCES = tests/integration/resign_run.c
+tests_integration_resign_run_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS)
+TESTS += tests/integration/resign-botocore.test
+dist_noinst_SCRIPTS += tests/integration/resign-botocore.test tests/integration/resign_botocore.py
+PIPELINE_TESTS += tests/unit/proxy/resign.utest
+tests_unit_proxy_resign_utest_SOURCES = tests/unit/proxy/resign_test.c
+tests_unit_proxy_resign_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_resign_utest_LDADD = $(PIPELINE_TEST_LDADD)
