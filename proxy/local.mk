@@ -40,4 +40,5 @@ proxy_libproxy_a_SOURCES += \
 	proxy/reason.c \
 	proxy/target.c \
 	proxy/awserror.c \
-	proxy/resign.c
+	proxy/resign.c \
+	proxy/userstsr.c

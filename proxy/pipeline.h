@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pipeline.h: the socket-free stages of the AWS API pipeline: refusal reasons, the target host and its addresses.
+/* pipeline.h: the socket-free stages of the AWS API pipeline: refusals, target, AWS-shaped errors, scope, re-signing, the user's STS calls.
  *
  * Everything declared here is pure: it reads no clock, opens no socket and
  * logs nothing. The server (the next issue's code) gives each stage views
@@ -373,5 +373,62 @@ int px_header_is_dropped(const char *name, size_t namelen);
 int px_resign(struct sv4_signer *signer, const struct sv4_request *req, const struct px_target *t,
               const struct px_scope *sc, const struct px_resign_params *p, struct px_outreq *out,
               struct px_refusal *why);
+
+/* --- a user's own STS calls, and the action for the audit (userstsr.c) ------- */
+
+#define PX_STS_MAX_FORM 65536  /* bytes of a form body or query px_sts_rewrite() reads or writes */
+#define PX_STS_MAX_PARAMS 256  /* name=value pairs of one form */
+#define PX_MAX_ACTION 128      /* bytes of an action name */
+
+struct px_sts_user {
+	const char *source_identity; /* what SourceIdentity must be (the user); NULL: neither set nor checked */
+	int64_t session_left_s;      /* seconds left of the user's session (certificate) */
+};
+
+/* What px_sts_rewrite() did. */
+struct px_sts_change {
+	bool assume_role;            /* the form is an sts:AssumeRole call */
+	bool rewritten;              /* |out| holds a new form to send (and to hash and sign) */
+	uint32_t duration_seconds;   /* the DurationSeconds the call asks for now (0: STS's default, 3600) */
+	bool duration_capped;        /* lowered (or added) to the session's time left */
+	bool source_identity_added;
+};
+
+/*
+ * A user's sts:AssumeRole through the gate, as a form body or a query
+ * (|len| bytes of name=value pairs joined by '&', percent-encoded, '+' a
+ * space): DurationSeconds is capped to the session's time left (with
+ * fed_session_duration(), and added when STS's default of 3600 would
+ * outlive the session); SourceIdentity is added when absent and must equal
+ * |u|->source_identity when present. Any other action is left alone
+ * (|chg|->assume_role false). When something changed, the whole form is
+ * written to |out| (|outsize| bytes) in AWS's encoding (RFC 3986
+ * unreserved bytes as they are, the rest %XX), the pairs in their order and
+ * new ones at the end, its length to |*outlen|, and |chg|->rewritten is set;
+ * the caller sends it with its new Content-Length (px_resign_params) and
+ * its new hash. |out| and |*outlen| are untouched otherwise.
+ *
+ * This function returns 0 and fills |chg| if it succeeds, or one of the
+ * following negative error codes: PX_ERR_TOO_LARGE (the form or the result
+ * over PX_STS_MAX_FORM or |outsize|, or over PX_STS_MAX_PARAMS pairs),
+ * PX_ERR_REFUSED with |why| set: PX_R_REQUEST_MALFORMED (a broken %-escape,
+ * Action, DurationSeconds or SourceIdentity twice, DurationSeconds not a
+ * number), PX_R_SOURCE_IDENTITY (it names someone else),
+ * PX_R_SESSION_TOO_SHORT (under 900 s of the session left).
+ */
+int px_sts_rewrite(const char *form, size_t len, const struct px_sts_user *u, char *out, size_t outsize,
+                   size_t *outlen, struct px_sts_change *chg, struct px_refusal *why);
+
+/*
+ * The action of |req| for the audit: the operation of X-Amz-Target (after
+ * its last '.': "DynamoDB_20120810.GetItem" gives "GetItem"), else the
+ * Action= of the query, else of the form body |form| (|formlen| bytes; NULL
+ * when not read). Writes it (or "" when there is none) and a NUL to |action|.
+ * This function returns 0 if it succeeds, or PX_ERR_RANGE when the action
+ * is over PX_MAX_ACTION bytes or holds a byte outside [A-Za-z0-9_.:-] (the
+ * audit then records none).
+ */
+int px_action_extract(const struct sv4_request *req, const char *form, size_t formlen,
+                      char action[PX_MAX_ACTION + 1]);
 
 #endif

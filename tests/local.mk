@@ -362,3 +362,38 @@ PIPELINE_TESTS += tests/unit/proxy/resign.utest
 tests_unit_proxy_resign_utest_SOURCES = tests/unit/proxy/resign_test.c
 tests_unit_proxy_resign_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_resign_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# Fuzz target: the scope parser and the re-signer.
+FUZZ_TARGETS += resign
+check_PROGRAMS += tests/fuzz/resign_replay
+tests_fuzz_resign_replay_SOURCES = tests/fuzz/fuzz_resign.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_resign_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_resign
+tests_fuzz_fuzz_resign_SOURCES = tests/fuzz/fuzz_resign.c tests/fuzz/harness.h proxy/reason.c proxy/target.c \
+	proxy/resign.c
+tests_fuzz_fuzz_resign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_resign_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_resign_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_resign
+endif
+PIPELINE_TESTS += tests/unit/proxy/userstsr.utest
+tests_unit_proxy_userstsr_utest_SOURCES = tests/unit/proxy/userstsr_test.c
+tests_unit_proxy_userstsr_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_userstsr_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# Fuzz target: the AssumeRole form rewriter and the action extractor.
+FUZZ_TARGETS += stsform
+check_PROGRAMS += tests/fuzz/stsform_replay
+tests_fuzz_stsform_replay_SOURCES = tests/fuzz/fuzz_stsform.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_stsform_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_stsform
+tests_fuzz_fuzz_stsform_SOURCES = tests/fuzz/fuzz_stsform.c tests/fuzz/harness.h proxy/reason.c proxy/userstsr.c
+tests_fuzz_fuzz_stsform_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_stsform_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_stsform_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_stsform
+endif

@@ -163,15 +163,24 @@ def write_request(path, method, url, headers, body, hostile):
     return u.hostname
 
 
-def run(path, now, end, role_token):
-    p = subprocess.run([RUN, path, str(now), str(end), ROLE_AK, ROLE_SK, role_token or "-"], capture_output=True)
+def run(path, now, end, role_token, sts_user=None):
+    args = [RUN, path, str(now), str(end), ROLE_AK, ROLE_SK, role_token or "-"] + ([sts_user] if sts_user else [])
+    p = subprocess.run(args, capture_output=True)
     if p.returncode == 2:
         raise RuntimeError(p.stderr.decode())
     return p.returncode, p.stdout
 
 
+META = {}
+
+
 def parse_output(out):
     first, _, rest = out.partition(b"\n")
+    META.clear()
+    while rest.startswith(b"sts ") or rest.startswith(b"action "):
+        line, _, rest = rest.partition(b"\n")
+        key, _, value = line.decode().partition(" ")
+        META[key] = value
     head, _, body = rest.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     method, _, target = lines[0].partition(" ")
@@ -290,6 +299,49 @@ n += 1
 ok = rc == 1 and out.startswith(b"refused presign-expired ")
 print("%s %d - presign-expired" % ("ok" if ok else "not ok", n))
 failures += not ok
+
+# A user's own AssumeRole: DurationSeconds capped to the session, SourceIdentity
+# set, or refused when it names someone else; the new body is what is signed.
+sts = client("sts", "us-east-1", USER_TOKEN)
+ARN = "arn:aws:iam::123456789012:role/x"
+STS_CASES = [
+    ("assume-role-capped", dict(DurationSeconds=43200), 1800, "alice+ops@example.com",
+     {"DurationSeconds": "1800", "SourceIdentity": "alice+ops@example.com"}, None),
+    ("assume-role-default-capped", {}, 1200, "alice", {"DurationSeconds": "1200", "SourceIdentity": "alice"}, None),
+    ("assume-role-unchanged", dict(DurationSeconds=900, SourceIdentity="alice"), 7200, "alice",
+     {"DurationSeconds": "900", "SourceIdentity": "alice"}, None),
+    ("assume-role-other-identity", dict(SourceIdentity="bob"), 7200, "alice", None, "source-identity-mismatch"),
+    ("assume-role-session-too-short", {}, 600, "alice", None, "session-too-short"),
+]
+for name, extra, left, user, want, refusal in STS_CASES:
+    m, url, hd, b = call(sts, "assume_role", RoleArn=ARN, RoleSessionName="sess", **extra)
+    path = os.path.join(WORK, name + ".req")
+    write_request(path, m, url, hd, b, True)
+    rc, out = run(path, now, now + left, ROLE_TOKEN, user)
+    n += 1
+    problems = []
+    if refusal is not None:
+        if rc != 1 or ("\nrefused %s " % refusal).encode() not in out:
+            problems.append("not refused with %s: %r" % (refusal, out[:200]))
+    elif rc != 0:
+        problems.append("refused: %r" % out[:300])
+    else:
+        scope, m2, target, oh, ob = parse_output(out)
+        form = dict(parse_qsl(ob.decode(), keep_blank_values=True))
+        for k, v in want.items():
+            if form.get(k) != v:
+                problems.append("%s is %r, expected %r" % (k, form.get(k), v))
+        if form.get("RoleArn") != ARN or form.get("Action") != "AssumeRole":
+            problems.append("the other parameters changed: %r" % form)
+        if dict((a.lower(), v) for a, v in oh).get("content-length") != str(len(ob)):
+            problems.append("Content-Length is not the new body's")
+        if META.get("action") != "AssumeRole":
+            problems.append("action %r" % META.get("action"))
+        problems += verify(scope, m2, target, oh, ob, ROLE_TOKEN)
+    print("%s %d - %s" % ("not ok" if problems else "ok", n, name))
+    for p in problems:
+        print("#   " + p)
+    failures += bool(problems)
 
 # SigV2 presigned URLs (botocore's default for S3 before s3v4) are refused.
 m, url, hd, b = presigned(client("s3", "us-east-1", None, sigv2=True), "get_object", {"Bucket": "b", "Key": "k"}, 60)

@@ -6,7 +6,9 @@
 
 #include "proxy/pipeline.h"
 
-/* Usage: resign_run FILE NOW SESSION-END ACCESS-KEY SECRET [TOKEN|-]
+/* Usage: resign_run FILE NOW SESSION-END ACCESS-KEY SECRET [TOKEN|- [STS-USER]]
+ * With STS-USER, a buffered sts body goes through px_sts_rewrite() first
+ * (SourceIdentity STS-USER, the session's time left NOW..SESSION-END).
  * Prints "scope KIND PAYLOAD REGION SERVICE" and then the outgoing request
  * in the request-file format (request line, headers, blank line, body);
  * a refusal prints "refused REASON MESSAGE" and exits 1. */
@@ -49,6 +51,29 @@ int main(int argc, char **argv)
 	printf("scope %s %s %s %s\n", px_sigkind_name(sc.kind), px_payload_name(sc.payload), sc.region, sc.service);
 
 	struct px_resign_params p = {&creds, now, end, NULL, NULL, 0, false, -1};
+	static char form[PX_STS_MAX_FORM];
+	if (argc > 7 && sc.payload == PX_PAYLOAD_BUFFER && strcmp(sc.service, "sts") == 0) {
+		struct px_sts_user u = {argv[7], end - now};
+		struct px_sts_change chg;
+		size_t flen = 0;
+		int r = px_sts_rewrite((const char *)rf.req.body, rf.req.bodylen, &u, form, sizeof(form), &flen, &chg,
+		                       &why);
+		if (r == PX_ERR_REFUSED)
+			goto refused;
+		if (r != 0)
+			return 2;
+		printf("sts assume_role=%d rewritten=%d duration=%u capped=%d source_identity_added=%d\n",
+		       chg.assume_role, chg.rewritten, chg.duration_seconds, chg.duration_capped,
+		       chg.source_identity_added);
+		if (chg.rewritten) {
+			rf.req.body = (const unsigned char *)form;
+			rf.req.bodylen = flen;
+			p.content_length = (int64_t)flen;
+		}
+	}
+	char action[PX_MAX_ACTION + 1];
+	if (px_action_extract(&rf.req, (const char *)rf.req.body, rf.req.bodylen, action) == 0)
+		printf("action %s\n", action[0] ? action : "-");
 	char hash[65];
 	if (sc.payload == PX_PAYLOAD_BUFFER) {
 		if (sv4_sha256_hex(rf.req.body, rf.req.bodylen, hash) != 0)
