@@ -41,4 +41,5 @@ proxy_libproxy_a_SOURCES += \
 	proxy/target.c \
 	proxy/awserror.c \
 	proxy/resign.c \
-	proxy/userstsr.c
+	proxy/userstsr.c \
+	proxy/rechunk.c

@@ -431,4 +431,43 @@ int px_sts_rewrite(const char *form, size_t len, const struct px_sts_user *u, ch
 int px_action_extract(const struct sv4_request *req, const char *form, size_t formlen,
                       char action[PX_MAX_ACTION + 1]);
 
+/* --- re-signing an aws-chunked body as it passes (rechunk.c) ----------------- */
+
+/* Receives the re-encoded body, in order; a non-zero return stops the
+ * re-signer and is returned by px_rechunk_feed(). */
+typedef int px_rechunk_out_fn(void *arg, const unsigned char *data, size_t len);
+
+struct px_rechunk;
+
+/*
+ * A re-signer for a signed aws-chunked body (|kind| SV4_CHUNKED_SIGNED or
+ * SV4_CHUNKED_SIGNED_TRAILER): each chunk of the user's body is decoded
+ * (its signature, made with the local proxy's throw-away key, is not
+ * checked), signed again in the chain seeded by px_resign()'s |out|->seed,
+ * in the scope of |out|->date, |region| and |service| with |secret| (the
+ * role's secret access key), and written to |fn| with its new chunk line;
+ * the trailer, if any, likewise. Chunk sizes are kept, so the encoded
+ * length (Content-Length) does not change. Memory: one chunk of at most
+ * |max_chunk| bytes (0: SV4_DEFAULT_MAX_CHUNK) and the trailers.
+ * This function returns 0 and the re-signer in |*out| if it succeeds, or
+ * PX_ERR_NOMEM, or PX_ERR_RANGE (|kind| is not a signed kind).
+ */
+int px_rechunk_new(struct sv4_signer *signer, enum sv4_chunked_kind kind, size_t max_chunk, const char *secret,
+                   const char *date, const char *region, const char *service, const char *seed,
+                   px_rechunk_out_fn *fn, void *arg, struct px_rechunk **out);
+
+/* Feeds |len| more bytes of the user's body. This function returns 0 if it
+ * succeeds, or |fn|'s non-zero return, or PX_ERR_NOMEM, or PX_ERR_REFUSED
+ * with |why| set: PX_R_REQUEST_MALFORMED (the body is not aws-chunked as
+ * the format says; the message names the byte), PX_R_PAYLOAD_TOO_LARGE (a
+ * chunk over |max_chunk|). After an error the re-signer refuses more. */
+int px_rechunk_feed(struct px_rechunk *rc, const unsigned char *p, size_t len, struct px_refusal *why);
+
+/* Ends the body: writes the decoded length to |*decoded|. Returns 0, or
+ * PX_ERR_REFUSED (PX_R_REQUEST_MALFORMED: the body ended early). */
+int px_rechunk_finish(struct px_rechunk *rc, uint64_t *decoded, struct px_refusal *why);
+
+/* Frees |rc| (NULL is fine); the chain's key is wiped. */
+void px_rechunk_del(struct px_rechunk *rc);
+
 #endif

@@ -397,3 +397,7 @@ tests_fuzz_fuzz_stsform_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_f
 	$(OPENSSL_LIBS) -lpthread
 fuzz-targets: tests/fuzz/fuzz_stsform
 endif
+PIPELINE_TESTS += tests/unit/proxy/rechunk.utest
+tests_unit_proxy_rechunk_utest_SOURCES = tests/unit/proxy/rechunk_test.c
+tests_unit_proxy_rechunk_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_rechunk_utest_LDADD = $(PIPELINE_TEST_LDADD)

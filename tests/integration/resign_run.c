@@ -6,6 +6,28 @@
 
 #include "proxy/pipeline.h"
 
+/* The re-signed aws-chunked body, gathered for printing. */
+struct body {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+static int body_add(void *arg, const unsigned char *data, size_t len)
+{
+	struct body *b = arg;
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		unsigned char *np = realloc(b->p, cap);
+		if (np == NULL)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
 /* Usage: resign_run FILE NOW SESSION-END ACCESS-KEY SECRET [TOKEN|- [STS-USER]]
  * With STS-USER, a buffered sts body goes through px_sts_rewrite() first
  * (SourceIdentity STS-USER, the session's time left NOW..SESSION-END).
@@ -88,6 +110,26 @@ int main(int argc, char **argv)
 	if (rv != 0) {
 		fprintf(stderr, "resign_run: error %d\n", rv);
 		return 2;
+	}
+	struct body nb = {NULL, 0, 0};
+	if (sc.payload == PX_PAYLOAD_CHUNKED) {
+		struct px_rechunk *rc = NULL;
+		uint64_t decoded = 0;
+		if (px_rechunk_new(signer, sc.chunked, 0, creds.secret_access_key, out.date, sc.region, sc.service,
+		                   out.seed, body_add, &nb, &rc) != 0)
+			return 2;
+		/* fed in small pieces, as a socket would */
+		for (size_t off = 0; off < rf.req.bodylen;) {
+			size_t n = rf.req.bodylen - off < 1000 ? rf.req.bodylen - off : 1000;
+			if (px_rechunk_feed(rc, rf.req.body + off, n, &why) != 0)
+				goto refused;
+			off += n;
+		}
+		if (px_rechunk_finish(rc, &decoded, &why) != 0)
+			goto refused;
+		px_rechunk_del(rc);
+		rf.req.body = nb.p;
+		rf.req.bodylen = nb.len;
 	}
 	printf("%.*s %.*s%s%.*s HTTP/1.1\r\n", (int)rf.req.methodlen, rf.req.method, (int)rf.req.pathlen, rf.req.path,
 	       out.querylen ? "?" : "", (int)out.querylen, out.query);
