@@ -63,6 +63,10 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.aws.partitions = 0x1f;
 	struct px_refusal why;
+	struct sv4_signer *signer = NULL;
+	struct px_outreq out;
+	struct body nb = {NULL, 0, 0};
+	memset(&out, 0, sizeof(out));
 	struct px_target t;
 	struct px_scope sc;
 	int status = 1;
@@ -102,8 +106,7 @@ int main(int argc, char **argv)
 			return 2;
 		p.payload_hash = hash;
 	}
-	struct sv4_signer *signer = sv4_signer_new();
-	struct px_outreq out;
+	signer = sv4_signer_new();
 	int rv = px_resign(signer, &rf.req, &t, &sc, &p, &out, &why);
 	if (rv == PX_ERR_REFUSED)
 		goto refused;
@@ -111,7 +114,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "resign_run: error %d\n", rv);
 		return 2;
 	}
-	struct body nb = {NULL, 0, 0};
 	if (sc.payload == PX_PAYLOAD_CHUNKED) {
 		struct px_rechunk *rc = NULL;
 		uint64_t decoded = 0;
@@ -119,15 +121,17 @@ int main(int argc, char **argv)
 		                   out.seed, body_add, &nb, &rc) != 0)
 			return 2;
 		/* fed in small pieces, as a socket would */
-		for (size_t off = 0; off < rf.req.bodylen;) {
+		int crv = 0;
+		for (size_t off = 0; off < rf.req.bodylen && crv == 0;) {
 			size_t n = rf.req.bodylen - off < 1000 ? rf.req.bodylen - off : 1000;
-			if (px_rechunk_feed(rc, rf.req.body + off, n, &why) != 0)
-				goto refused;
+			crv = px_rechunk_feed(rc, rf.req.body + off, n, &why);
 			off += n;
 		}
-		if (px_rechunk_finish(rc, &decoded, &why) != 0)
-			goto refused;
+		if (crv == 0)
+			crv = px_rechunk_finish(rc, &decoded, &why);
 		px_rechunk_del(rc);
+		if (crv != 0)
+			goto refused;
 		rf.req.body = nb.p;
 		rf.req.bodylen = nb.len;
 	}
@@ -138,13 +142,14 @@ int main(int argc, char **argv)
 		       out.headers[i].value);
 	printf("\r\n");
 	fwrite(rf.req.body, 1, rf.req.bodylen, stdout);
-	px_outreq_free(&out);
-	sv4_signer_del(signer);
 	status = 0;
 	goto out;
 refused:
 	printf("refused %s %s\n", px_reason_info(why.reason)->name, why.message);
 out:
+	px_outreq_free(&out);
+	sv4_signer_del(signer);
+	free(nb.p);
 	sv4_reqfile_free(&rf);
 	free(data);
 	return status;
