@@ -107,6 +107,8 @@ int px_sts_rewrite(const char *form, size_t len, const struct px_sts_user *u, ch
 {
 	if (len > PX_STS_MAX_FORM)
 		return PX_ERR_TOO_LARGE;
+	/* Per-thread scratch, bounded by the limits: no allocation per call and
+	 * nothing on a worker's stack beyond a few bytes. */
 	static _Thread_local struct pair pairs[PX_STS_MAX_PARAMS];
 	static _Thread_local char scratch[PX_STS_MAX_FORM];
 	size_t np = 0;
