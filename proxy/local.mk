@@ -53,3 +53,13 @@ CLEANFILES += $(nodist_proxy_libllhttp_a_SOURCES)
 else
 LLHTTP_LIBADD = $(LLHTTP_LIBS)
 endif
+
+# The pipeline's socket-free stages (proxy/pipeline.h, docs/PIPELINE.md).
+proxy_libproxy_a_SOURCES += \
+	proxy/pipeline.h \
+	proxy/reason.c \
+	proxy/target.c \
+	proxy/awserror.c \
+	proxy/resign.c \
+	proxy/userstsr.c \
+	proxy/rechunk.c

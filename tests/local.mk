@@ -377,3 +377,88 @@ print-fuzz-targets:
 .PHONY: fuzz-targets print-fuzz-targets
 
 # Benchmarks (tests/bench/local.mk) are run by hand with make bench, never in make check.
+
+# The pipeline's socket-free stages (proxy/pipeline.h).
+PIPELINE_TEST_LDADD = proxy/libproxy.a $(FEDERATION_LIBS) $(CMOCKA_LIBS)
+PIPELINE_TESTS = tests/unit/proxy/target.utest
+check_PROGRAMS += $(PIPELINE_TESTS)
+TESTS += $(PIPELINE_TESTS)
+tests_unit_proxy_target_utest_SOURCES = tests/unit/proxy/target_test.c
+tests_unit_proxy_target_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_target_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# Fuzz targets of the pipeline: the X-Forwarded-Host parser and decision.
+FUZZ_TARGETS += xfh
+check_PROGRAMS += tests/fuzz/xfh_replay
+tests_fuzz_xfh_replay_SOURCES = tests/fuzz/fuzz_xfh.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_xfh_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_xfh
+tests_fuzz_fuzz_xfh_SOURCES = tests/fuzz/fuzz_xfh.c tests/fuzz/harness.h proxy/reason.c proxy/target.c
+tests_fuzz_fuzz_xfh_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_xfh_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_xfh_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) \
+	-lpthread
+fuzz-targets: tests/fuzz/fuzz_xfh
+endif
+
+# Gate errors in the services' protocols, read back by botocore's parsers.
+PIPELINE_TESTS += tests/unit/proxy/awserror.utest
+tests_unit_proxy_awserror_utest_SOURCES = tests/unit/proxy/awserror_test.c
+tests_unit_proxy_awserror_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_awserror_utest_LDADD = $(PIPELINE_TEST_LDADD)
+check_PROGRAMS += tests/integration/awserror_render
+tests_integration_awserror_render_SOURCES = tests/integration/awserror_render.c
+tests_integration_awserror_render_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+TESTS += tests/integration/awserror-botocore.test
+dist_noinst_SCRIPTS += tests/integration/awserror-botocore.test tests/integration/awserror_botocore.py
+
+# Re-signing: botocore makes the users' requests and verifies the gate's signatures.
+check_PROGRAMS += tests/integration/resign_run
+tests_integration_resign_run_SOURCES = tests/integration/resign_run.c
+tests_integration_resign_run_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS)
+TESTS += tests/integration/resign-botocore.test
+dist_noinst_SCRIPTS += tests/integration/resign-botocore.test tests/integration/resign_botocore.py
+PIPELINE_TESTS += tests/unit/proxy/resign.utest
+tests_unit_proxy_resign_utest_SOURCES = tests/unit/proxy/resign_test.c
+tests_unit_proxy_resign_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_resign_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# Fuzz target: the scope parser and the re-signer.
+FUZZ_TARGETS += resign
+check_PROGRAMS += tests/fuzz/resign_replay
+tests_fuzz_resign_replay_SOURCES = tests/fuzz/fuzz_resign.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_resign_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_resign
+tests_fuzz_fuzz_resign_SOURCES = tests/fuzz/fuzz_resign.c tests/fuzz/harness.h proxy/reason.c proxy/target.c \
+	proxy/resign.c
+tests_fuzz_fuzz_resign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_resign_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_resign_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_resign
+endif
+PIPELINE_TESTS += tests/unit/proxy/userstsr.utest
+tests_unit_proxy_userstsr_utest_SOURCES = tests/unit/proxy/userstsr_test.c
+tests_unit_proxy_userstsr_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_userstsr_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# Fuzz target: the AssumeRole form rewriter and the action extractor.
+FUZZ_TARGETS += stsform
+check_PROGRAMS += tests/fuzz/stsform_replay
+tests_fuzz_stsform_replay_SOURCES = tests/fuzz/fuzz_stsform.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_stsform_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_stsform
+tests_fuzz_fuzz_stsform_SOURCES = tests/fuzz/fuzz_stsform.c tests/fuzz/harness.h proxy/reason.c proxy/userstsr.c
+tests_fuzz_fuzz_stsform_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_stsform_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_stsform_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_stsform
+endif
+PIPELINE_TESTS += tests/unit/proxy/rechunk.utest
+tests_unit_proxy_rechunk_utest_SOURCES = tests/unit/proxy/rechunk_test.c
+tests_unit_proxy_rechunk_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_rechunk_utest_LDADD = $(PIPELINE_TEST_LDADD)
