@@ -14,6 +14,8 @@ proxy_libproxy_a_SOURCES = \
 	proxy/file.c \
 	proxy/resources.c \
 	proxy/timearg.c \
+	proxy/curl.c \
+	proxy/curl_int.h \
 	proxy/transport.c
 proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBEV_CFLAGS)
