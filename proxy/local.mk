@@ -16,7 +16,9 @@ proxy_libproxy_a_SOURCES = \
 	proxy/timearg.c \
 	proxy/curl.c \
 	proxy/curl_int.h \
-	proxy/transport.c
+	proxy/transport.c \
+	proxy/upstream.c \
+	proxy/upstream.h
 proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBEV_CFLAGS)
 

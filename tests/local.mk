@@ -29,6 +29,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
 	tests/unit/proxy/transport.utest \
+	tests/unit/proxy/upstream.utest \
 	tests/unit/rbac/cert.utest \
 	tests/unit/federation/fake.utest \
 	tests/unit/federation/partition.utest \
@@ -114,6 +115,10 @@ tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
 tests_unit_proxy_transport_utest_SOURCES = tests/unit/proxy/transport_test.c
 tests_unit_proxy_transport_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS)
 tests_unit_proxy_transport_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
+tests_unit_proxy_upstream_utest_SOURCES = tests/unit/proxy/upstream_test.c
+tests_unit_proxy_upstream_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) -pthread
+tests_unit_proxy_upstream_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
