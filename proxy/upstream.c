@@ -544,6 +544,10 @@ int px_upstream_start(struct px_curl *c, const struct px_upstream_request *req, 
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, up->errbuf);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
 	                 req->http == PX_UP_HTTP2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+	/* Over HTTP/2, wait for a connection being made to the same host
+	 * rather than open a second one: streams share it. */
+	if (req->http == PX_UP_HTTP2)
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                 (long)(req->connect_timeout_ms ? req->connect_timeout_ms : 10000));
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -69,7 +69,8 @@ enum px_up_body {
 };
 
 enum px_up_http {
-	PX_UP_HTTP1 = 0, /* HTTP/1.1 only (the default: docs/UPSTREAM.md says why) */
+	PX_UP_HTTP1 = 0, /* HTTP/1.1 only: the default (docs/UPSTREAM.md: a paused HTTP/2
+	                    stream of libcurl 7.88 buffers up to its 32 MiB window) */
 	PX_UP_HTTP2,     /* HTTP/2 when the upstream offers it in ALPN, else HTTP/1.1 */
 };
 

@@ -193,6 +193,12 @@ tests_integration_cache_threads_SOURCES = tests/integration/cache_threads.c
 tests_integration_cache_threads_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS)
 tests_integration_cache_threads_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
+# A program the integration tests drive: px_upstream streaming any size.
+check_PROGRAMS += tests/integration/upstream_driver
+tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
+tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
+tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
 TESTS += \
 	tests/integration/config.test \
 	tests/integration/sigv4-cli.test \
@@ -203,9 +209,11 @@ TESTS += \
 	tests/integration/ca.test \
 	tests/integration/fakeaws.test \
 	tests/integration/aws-federation.test \
-	tests/integration/cache-threads.test
+	tests/integration/cache-threads.test \
+	tests/integration/upstream.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
+	tests/integration/upstream.test \
 	tests/integration/aws-federation.test \
 	tests/integration/config.test \
 	tests/integration/rbac-cli.test \
