@@ -278,7 +278,8 @@ static int prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_po
 	(void)port;
 	(void)local_port;
 	struct px_upstream *up = arg;
-	up_set_phase(up, up->body == PX_UP_BODY_NONE ? UP_WAITING : UP_SENDING);
+	bool nothing_to_send = up->body == PX_UP_BODY_NONE || (up->body == PX_UP_BODY_LENGTH && up->body_length == 0);
+	up_set_phase(up, nothing_to_send ? UP_WAITING : UP_SENDING);
 	return CURL_PREREQFUNC_OK;
 }
 

@@ -645,6 +645,16 @@ static void test_first_byte_timeout(void **state)
 	assert_int_equal(px_up_error_status(r.err), 504);
 	assert_true(ev_time() - t0 < 5);
 	assert_int_equal(r.heads, 0);
+
+	/* An empty announced body: the request is sent with its head (the
+	 * server, still silent, leaves it in the kernel's queue). */
+	struct run e = {0};
+	req.method = "POST";
+	req.body_length = 0;
+	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &e, &e.up), 0);
+	assert_int_equal(px_upstream_end(e.up), 0);
+	run_until(f->loop, &e.done, 10);
+	assert_int_equal(e.err, PX_UP_TIMEOUT_FIRST_BYTE); /* not the 10 s idle: nothing was left to send */
 }
 
 static void test_idle_timeout(void **state)
