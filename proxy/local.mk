@@ -14,7 +14,11 @@ proxy_libproxy_a_SOURCES = \
 	proxy/file.c \
 	proxy/resources.c \
 	proxy/timearg.c \
+	proxy/curl.c \
+	proxy/curl_int.h \
 	proxy/transport.c \
+	proxy/upstream.c \
+	proxy/upstream.h \
 	proxy/server.h \
 	proxy/conn.c \
 	proxy/gen.c \

@@ -315,15 +315,33 @@ int px_ctl_lock(int argc, char **argv);   /* lock add|ls|rm (ctl_rbac.c) */
 int px_ctl_aws(int argc, char **argv);    /* aws whoami|assume|console-url|iam-policy (ctl_aws.c) */
 
 
-/* --- federation's transport and environment (transport.c) ------------------ */
+/* --- the loop's libcurl core (curl.c) and federation's transport and environment (transport.c) --- */
 
 struct ev_loop;
 struct fed_env;
 struct fed_transport;
+struct px_curl;
 struct px_transport;
 
-/* A struct fed_transport on |loop|: HTTP through a libcurl multi handle
- * driven by the loop, timers, posts from other threads (ev_async) and
+/* One libcurl multi handle driven by |loop| (ev_io and ev_timer watchers),
+ * shared by every HTTP client of that loop: federation's transport and the
+ * upstream requests (upstream.h), which then share its connection pool.
+ * Upstream certificates are verified against |ca_file| (NULL: the system
+ * store); hosts matching one of the |nct| connect-to patterns are connected
+ * to its address, Host and SNI unchanged. The caller has run
+ * curl_global_init(). Returns NULL when out of memory. */
+struct px_curl *px_curl_new(struct ev_loop *loop, const char *ca_file, const struct px_connect_to *ct, size_t nct);
+
+/* Frees |c|; every transport and upstream request on it must be gone.
+ * NULL is fine. */
+void px_curl_del(struct px_curl *c);
+
+/* A struct fed_transport whose HTTP calls are transfers of |curl|
+ * (borrowed; it must outlive the transport), on |curl|'s loop. */
+struct px_transport *px_transport_new_on(struct px_curl *curl);
+
+/* A struct fed_transport on |loop| with a libcurl core of its own
+ * (px_curl_new() with the same arguments, freed with it): HTTP, timers, posts from other threads (ev_async) and
  * credential_process commands (posix_spawn of /bin/sh -c). Upstream
  * certificates are verified against |ca_file| (NULL: the system store);
  * hosts matching one of the |nct| connect-to patterns are connected to its

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* transport.c: federation's outside world: HTTP through a libcurl multi handle on a libev loop, timers, posts, processes.
+/* transport.c: federation's outside world: HTTP through the loop's libcurl core, timers, posts, processes.
  *
  * One struct px_transport per event loop implements struct fed_transport
- * (federation/federation.h): libcurl is driven by the loop as in curl's
- * evhiperfifo example (CURLMOPT_SOCKETFUNCTION and TIMERFUNCTION mapped to
- * ev_io and ev_timer), so a call never blocks the loop. The command-line
+ * (federation/federation.h): its HTTP calls are transfers of the loop's
+ * struct px_curl (curl.c), which the loop drives, so a call never blocks
+ * the loop and shares the connection pool with the upstream requests. The command-line
  * tools use the same transport and run the loop until their call is done.
  *
  * Connect-to: Host, SNI and the signature keep the AWS name; only the TCP
@@ -15,9 +15,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +32,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "curl_int.h"
 #include "federation/federation.h"
 #include "proxy.h"
 
@@ -43,12 +44,8 @@
 struct px_transport {
 	struct fed_transport fed; /* first: the vtable handed to federation */
 	struct ev_loop *loop;
-	CURLM *multi;
-	ev_timer curl_timer;
-	char *ca_file;
-	char **connect_host; /* aws.connect_to: host patterns, and ... */
-	char **connect_addr; /* ... "host:port" destinations, as CURLOPT_CONNECT_TO wants them */
-	size_t nconnect;
+	struct px_curl *curl; /* the loop's libcurl core (curl.c) */
+	bool own_curl;        /* made by px_transport_new(), freed with the transport */
 	/* Posts: the one part used from other threads. */
 	pthread_mutex_t lock;
 	ev_async wake;
@@ -61,6 +58,7 @@ struct px_transport {
 
 /* One HTTP request in flight. */
 struct fed_call {
+	struct px_curl_xfer xfer; /* first: the core's handle on the call */
 	struct px_transport *t;
 	struct fed_call *next, **pprev;
 	CURL *easy;
@@ -108,13 +106,6 @@ struct px_process {
 	void *done_arg;
 };
 
-/* A socket curl asked us to watch. */
-struct px_sock {
-	ev_io w;
-	struct px_transport *t;
-	curl_socket_t fd;
-};
-
 /* The struct holding the watcher |w| as its |member|. */
 #define CONTAINER(w, type, member) ((type *)(void *)((char *)(w) - offsetof(type, member)))
 
@@ -137,7 +128,7 @@ struct px_sock {
 
 static void call_free(struct fed_call *c)
 {
-	curl_multi_remove_handle(c->t->multi, c->easy);
+	px_curl_remove(c->t->curl, c->easy);
 	curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->headers);
 	curl_slist_free_all(c->connect_to);
@@ -160,101 +151,29 @@ static int map_error(CURLcode rc, const struct fed_call *c)
 	}
 }
 
-/* Hands finished transfers to their callers. A callback may start or
- * cancel other calls: each call leaves the list before its callback. */
-static void check_done(struct px_transport *t)
+/* A finished call: its callback may start or cancel other calls, so the
+ * call leaves the list before it runs. */
+static void call_done(struct px_curl_xfer *x, CURLcode rc)
 {
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(t->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		struct fed_call *c = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-		CURLcode rc = m->data.result;
-		UNLINK(c);
-		curl_multi_remove_handle(t->multi, c->easy);
-		struct fed_http_response res = {0};
-		if (rc == CURLE_OK) {
-			long status = 0;
-			curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-			res.status = (int)status;
-			res.headers = c->hdrs;
-			res.nheaders = c->nhdrs;
-			res.body = c->resp != NULL ? c->resp : "";
-			res.body_len = c->resp_len;
-		} else {
-			res.error = map_error(rc, c);
-			res.body = "";
-			res.detail = c->too_large ? "response larger than allowed"
-			                          : (c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
-		}
-		c->done(c->done_arg, &res);
-		call_free(c);
-	}
-}
-
-static void sock_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop;
-	struct px_sock *s = (struct px_sock *)w;
-	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
-	int running;
-	struct px_transport *t = s->t; /* s may be freed inside the action */
-	curl_multi_socket_action(t->multi, s->fd, action, &running);
-	check_done(t);
-}
-
-static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-	(void)easy;
-	struct px_transport *t = userp;
-	struct px_sock *s = sockp;
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			ev_io_stop(t->loop, &s->w);
-			free(s);
-		}
-		curl_multi_assign(t->multi, fd, NULL);
-		return 0;
-	}
-	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL)
-			return -1; /* curl fails the transfer */
-		s->t = t;
-		s->fd = fd;
-		curl_multi_assign(t->multi, fd, s);
+	struct fed_call *c = (struct fed_call *)x;
+	UNLINK(c);
+	struct fed_http_response res = {0};
+	if (rc == CURLE_OK) {
+		long status = 0;
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+		res.status = (int)status;
+		res.headers = c->hdrs;
+		res.nheaders = c->nhdrs;
+		res.body = c->resp != NULL ? c->resp : "";
+		res.body_len = c->resp_len;
 	} else {
-		ev_io_stop(t->loop, &s->w);
+		res.error = map_error(rc, c);
+		res.body = "";
+		res.detail = c->too_large ? "response larger than allowed"
+		                          : (c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
 	}
-	int events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	ev_io_init(&s->w, sock_cb, fd, events);
-	ev_io_start(t->loop, &s->w);
-	return 0;
-}
-
-static void curl_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	struct px_transport *t = CONTAINER(w, struct px_transport, curl_timer);
-	int running;
-	curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(t);
-}
-
-static int curl_timerfn(CURLM *multi, long timeout_ms, void *userp)
-{
-	(void)multi;
-	struct px_transport *t = userp;
-	ev_timer_stop(t->loop, &t->curl_timer);
-	if (timeout_ms >= 0) {
-		/* 0 means "now": let the loop run it, never from inside curl. */
-		ev_timer_set(&t->curl_timer, (double)timeout_ms / 1000.0, 0.);
-		ev_timer_start(t->loop, &t->curl_timer);
-	}
-	return 0;
+	c->done(c->done_arg, &res);
+	call_free(c);
 }
 
 static size_t write_cb(char *p, size_t size, size_t n, void *arg)
@@ -322,34 +241,6 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* The aws.connect_to entry for |host|, as "host:port:addr:aport". */
-static struct curl_slist *connect_to_for(const struct px_transport *t, const char *url)
-{
-	if (t->nconnect == 0)
-		return NULL;
-	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL;
-	struct curl_slist *list = NULL;
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-		goto out;
-	for (size_t i = 0; i < t->nconnect; i++) {
-		if (fnmatch(t->connect_host[i], host, 0) != 0)
-			continue;
-		char entry[600];
-		int n = snprintf(entry, sizeof(entry), "%s:%s:%s", host, port, t->connect_addr[i]);
-		if (n > 0 && (size_t)n < sizeof(entry))
-			list = curl_slist_append(NULL, entry);
-		break;
-	}
-out:
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return list;
-}
-
 static int tr_http_start(void *arg, const struct fed_http_request *req, fed_http_done_fn *done, void *done_arg,
                          struct fed_call **out)
 {
@@ -359,6 +250,7 @@ static int tr_http_start(void *arg, const struct fed_http_request *req, fed_http
 	struct fed_call *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return FED_ERR_NOMEM;
+	c->xfer.done = call_done;
 	c->t = t;
 	c->done = done;
 	c->done_arg = done_arg;
@@ -388,15 +280,8 @@ static int tr_http_start(void *arg, const struct fed_http_request *req, fed_http
 	c->headers = l;
 
 	CURL *e = c->easy;
-	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+	px_curl_easy_defaults(t->curl, e);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (t->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(req->connect_timeout_ms ? req->connect_timeout_ms : 3000));
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout_ms ? req->timeout_ms : 10000));
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
@@ -406,8 +291,7 @@ static int tr_http_start(void *arg, const struct fed_http_request *req, fed_http
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "awsgate/" PACKAGE_VERSION);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
-	c->connect_to = connect_to_for(t, req->url);
+	c->connect_to = px_curl_connect_to(t->curl, req->url);
 	if (c->connect_to != NULL)
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
 	if (strcmp(req->method, "GET") == 0) {
@@ -427,7 +311,7 @@ static int tr_http_start(void *arg, const struct fed_http_request *req, fed_http
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	}
-	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
+	if (px_curl_add(t->curl, e, &c->xfer) != 0)
 		goto nomem;
 	LINK(t->calls, c);
 	if (out != NULL)
@@ -660,46 +544,17 @@ fail:
 
 /* --- the transport ------------------------------------------------------------ */
 
-struct px_transport *px_transport_new(struct ev_loop *loop, const char *ca_file, const struct px_connect_to *ct,
-                                      size_t nct)
+struct px_transport *px_transport_new_on(struct px_curl *curl)
 {
 	struct px_transport *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
-	t->loop = loop;
+	t->loop = curl->loop;
+	t->curl = curl;
 	pthread_mutex_init(&t->lock, NULL);
 	t->posts_tail = &t->posts;
-	if (ca_file != NULL && (t->ca_file = strdup(ca_file)) == NULL)
-		goto fail;
-	if (nct > 0) {
-		t->connect_host = calloc(nct, sizeof(char *));
-		t->connect_addr = calloc(nct, sizeof(char *));
-		if (t->connect_host == NULL || t->connect_addr == NULL)
-			goto fail;
-		for (size_t i = 0; i < nct; i++) {
-			char addr[300];
-			int ipv6 = strchr(ct[i].address.host, ':') != NULL;
-			int n = snprintf(addr, sizeof(addr), ipv6 ? "[%s]:%u" : "%s:%u", ct[i].address.host,
-			                 (unsigned)ct[i].address.port);
-			if (n < 0 || (size_t)n >= sizeof(addr))
-				goto fail;
-			t->connect_host[i] = strdup(ct[i].host);
-			t->connect_addr[i] = strdup(addr);
-			t->nconnect = i + 1;
-			if (t->connect_host[i] == NULL || t->connect_addr[i] == NULL)
-				goto fail;
-		}
-	}
-	t->multi = curl_multi_init();
-	if (t->multi == NULL)
-		goto fail;
-	curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-	curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
-	curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION, curl_timerfn);
-	curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
-	ev_timer_init(&t->curl_timer, curl_timer_cb, 0., 0.);
 	ev_async_init(&t->wake, wake_cb);
-	ev_async_start(loop, &t->wake);
+	ev_async_start(t->loop, &t->wake);
 
 	t->fed.arg = t;
 	t->fed.http_start = tr_http_start;
@@ -709,9 +564,21 @@ struct px_transport *px_transport_new(struct ev_loop *loop, const char *ca_file,
 	t->fed.post = tr_post;
 	t->fed.process_start = tr_process_start;
 	return t;
-fail:
-	px_transport_del(t);
-	return NULL;
+}
+
+struct px_transport *px_transport_new(struct ev_loop *loop, const char *ca_file, const struct px_connect_to *ct,
+                                      size_t nct)
+{
+	struct px_curl *curl = px_curl_new(loop, ca_file, ct, nct);
+	if (curl == NULL)
+		return NULL;
+	struct px_transport *t = px_transport_new_on(curl);
+	if (t == NULL) {
+		px_curl_del(curl);
+		return NULL;
+	}
+	t->own_curl = true;
+	return t;
 }
 
 void px_transport_del(struct px_transport *t)
@@ -739,24 +606,15 @@ void px_transport_del(struct px_transport *t)
 		OPENSSL_clear_free(pr->out, pr->max + 1);
 		free(pr);
 	}
-	if (t->multi != NULL) {
-		ev_timer_stop(t->loop, &t->curl_timer);
-		ev_async_stop(t->loop, &t->wake);
-		curl_multi_cleanup(t->multi);
-	}
+	ev_async_stop(t->loop, &t->wake);
 	struct px_post *p = t->posts;
 	while (p != NULL) {
 		struct px_post *next = p->next;
 		free(p);
 		p = next;
 	}
-	for (size_t i = 0; i < t->nconnect; i++) {
-		free(t->connect_host[i]);
-		free(t->connect_addr[i]);
-	}
-	free(t->connect_host);
-	free(t->connect_addr);
-	free(t->ca_file);
+	if (t->own_curl)
+		px_curl_del(t->curl);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }

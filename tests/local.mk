@@ -29,6 +29,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
 	tests/unit/proxy/transport.utest \
+	tests/unit/proxy/upstream.utest \
 	tests/unit/rbac/cert.utest \
 	tests/unit/federation/fake.utest \
 	tests/unit/federation/partition.utest \
@@ -122,6 +123,10 @@ tests_unit_proxy_h1_utest_SOURCES = tests/unit/proxy/h1_test.c tests/unit/proxy/
 tests_unit_proxy_h1_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) -D_GNU_SOURCE
 tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
+tests_unit_proxy_upstream_utest_SOURCES = tests/unit/proxy/upstream_test.c
+tests_unit_proxy_upstream_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) -pthread
+tests_unit_proxy_upstream_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_rbac_cert_utest_LDADD = $(RBAC_TEST_LDADD)
@@ -195,6 +200,12 @@ tests_integration_cache_threads_SOURCES = tests/integration/cache_threads.c
 tests_integration_cache_threads_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS)
 tests_integration_cache_threads_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
+# A program the integration tests drive: px_upstream streaming any size.
+check_PROGRAMS += tests/integration/upstream_driver
+tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
+tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
+tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
 TESTS += \
 	tests/integration/config.test \
 	tests/integration/sigv4-cli.test \
@@ -211,9 +222,11 @@ TESTS += \
 	tests/integration/server-tls.test \
 	tests/integration/server-h1.test \
 	tests/integration/server-h2-abuse.test \
-	tests/integration/server-process.test
+	tests/integration/server-process.test \
+	tests/integration/upstream.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
+	tests/integration/upstream.test \
 	tests/integration/aws-federation.test \
 	tests/integration/server-basic.test \
 	tests/integration/server-h2.test \
