@@ -117,7 +117,7 @@ tests_unit_proxy_transport_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIB
 tests_unit_proxy_transport_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 # The HTTP/1.1 scanners and codec, through a fake connection (h1_harness.h).
-PROXY_SERVER_TEST_LIBS = $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
+PROXY_SERVER_TEST_LIBS = $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
 tests_unit_proxy_h1_utest_SOURCES = tests/unit/proxy/h1_test.c tests/unit/proxy/h1_harness.h
 tests_unit_proxy_h1_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) -D_GNU_SOURCE
 tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
@@ -299,8 +299,8 @@ noinst_PROGRAMS += tests/fuzz/fuzz_h1
 # The codec and what it calls, compiled into the target with FUZZ_CFLAGS.
 tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
 	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
-	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c
-tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) \
+	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c proxy/transport.c
+tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
 tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_h1_LDADD = rbac/librbac_fuzz.a $(PROXY_SERVER_TEST_LIBS) $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
