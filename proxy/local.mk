@@ -17,6 +17,7 @@ proxy_libproxy_a_SOURCES = \
 	proxy/transport.c \
 	proxy/server.h \
 	proxy/conn.c \
+	proxy/front.c \
 	proxy/gen.c \
 	proxy/h1.c \
 	proxy/h2.c \

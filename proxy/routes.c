@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "front.h"
 #include "server.h"
 
 static int path_is(const struct px_stream *st, const char *want)
@@ -66,7 +67,7 @@ static void deny(struct px_stream *st, int status, const char *reason, const cha
 /* The lock that applies to the subject now, or NULL. Locks are read per
  * request from the current policy, so a new lock file stops a
  * connection's next request (docs/SERVER.md). */
-static const char *lock_applies(struct px_stream *st, const struct rbac_subject *s, int64_t now, const char **msg)
+const char *px_lock_applies(struct px_stream *st, const struct rbac_subject *s, int64_t now, const char **msg)
 {
 	struct rbac_lock_info li;
 	const char *user = rbac_subject_user(s);
@@ -193,7 +194,7 @@ static void route_apps(struct px_stream *st)
 		     "the certificate's identity cannot be used with the current policy; the gate's log says why");
 		return;
 	}
-	lock = lock_applies(st, st->subject->s, now, &lmsg);
+	lock = px_lock_applies(st, st->subject->s, now, &lmsg);
 	if (lock != NULL) {
 		snprintf(msg, sizeof(msg), "access is locked (lock %s)%s%s; ask the gate's admin", lock,
 			 lmsg && *lmsg ? ": " : "", lmsg ? lmsg : "");
