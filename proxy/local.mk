@@ -18,6 +18,7 @@ proxy_libproxy_a_SOURCES = \
 	proxy/server.h \
 	proxy/conn.c \
 	proxy/front.c \
+	proxy/gateapi.c \
 	proxy/gen.c \
 	proxy/h1.c \
 	proxy/h2.c \

@@ -255,8 +255,19 @@ static const struct px_stream_handler drain_handler = {
 	.on_body_end = drain_end,
 };
 
+static int is_post_route(const struct px_stream *st)
+{
+	return st->method != NULL && st->path != NULL && strcmp(st->method, "POST") == 0 &&
+	       (path_is(st, "/awsgate/v1/console") || path_is(st, "/awsgate/v1/presign"));
+}
+
 void px_route_dispatch(struct px_stream *st)
 {
+	if (is_post_route(st)) {
+		st->route = path_is(st, "/awsgate/v1/console") ? PX_ROUTE_CONSOLE : PX_ROUTE_PRESIGN;
+		px_gateapi_dispatch(st);
+		return;
+	}
 	if (st->has_body && !st->body_done && !st->expect_continue) {
 		st->h = &drain_handler;
 		st->harg = NULL;
@@ -292,6 +303,15 @@ static void route(struct px_stream *st)
 		st->route = PX_ROUTE_APPS;
 		if (method_ok(st))
 			route_apps(st);
+		return;
+	}
+	if (path_is(st, "/awsgate/v1/console") || path_is(st, "/awsgate/v1/presign")) {
+		struct px_header allow = {"allow", "POST", 5, 4};
+		static const char body[] = "{\"error\":\"method-not-allowed\",\"message\":\"this path answers POST "
+					   "with a JSON body (docs/API.md)\"}";
+		struct px_header h[2] = {allow, {"x-awsgate-error", "method-not-allowed", 15, 18}};
+		st->route = path_is(st, "/awsgate/v1/console") ? PX_ROUTE_CONSOLE : PX_ROUTE_PRESIGN;
+		px_stream_reply(st, 405, "application/json", body, sizeof(body) - 1, h, 2);
 		return;
 	}
 	st->route = PX_ROUTE_NOT_FOUND;

@@ -211,7 +211,8 @@ TESTS += \
 	tests/integration/server-tls.test \
 	tests/integration/server-h1.test \
 	tests/integration/server-h2-abuse.test \
-	tests/integration/server-process.test
+	tests/integration/server-process.test \
+	tests/integration/gate-endpoints.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/aws-federation.test \
@@ -237,6 +238,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/server_h2.py \
 	tests/integration/server-process.test \
 	tests/integration/server_process.py \
+	tests/integration/gate-endpoints.test \
+	tests/integration/gate_endpoints.py \
 	tests/integration/gate_fixture.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
@@ -300,7 +303,7 @@ noinst_PROGRAMS += tests/fuzz/fuzz_h1
 tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
 	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
 	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c proxy/transport.c \
-	proxy/front.c
+	proxy/front.c proxy/gateapi.c
 tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
 tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
