@@ -239,6 +239,33 @@ def main():
              st == 403 and h.get('x-awsgate-error') == 'assume-role-denied'
              and 'AccessDenied' in j['message'] and 'sts:SetSourceIdentity' in j['message'], '%d %s' % (st, j))
 
+        # HTTP/2 (curl): the answer comes after the asynchronous wait.
+        c, k = g.pki.cert('alice')
+        p = subprocess.run([gf.CURL, '-sS', '--http2', '--max-time', '20', '--cacert', g.pki.cacert,
+                            '--cert', c, '--key', k, '--resolve', 'localhost:%d:127.0.0.1' % g.port,
+                            '-H', 'Content-Type: application/json', '-H', 'X-Awsgate-App: staging',
+                            '--data', '{}', '-w', '\n%{http_version} %{http_code}',
+                            'https://localhost:%d/awsgate/v1/console' % g.port], stdout=subprocess.PIPE)
+        body, _, tail = p.stdout.decode().rpartition('\n')
+        t.ok('console over HTTP/2 with the app in X-Awsgate-App: 200 with the staging role',
+             tail == '2 200' and STAGING in body, '%s %s' % (tail, body[:200]))
+
+        # A client that goes away while STS is slow: the wait is cancelled, the
+        # call finishes for the cache, and the gate goes on serving.
+        fake.fault({'host': 'sts.*', 'action': 'AssumeRole', 'kind': 'slow', 'delay': 1.5, 'count': 1})
+        s = g.connect('frank', alpn=('http/1.1',))
+        body = json.dumps({'app': 'staging'}).encode()
+        s.sendall(b'POST /awsgate/v1/console HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n'
+                  b'Content-Length: %d\r\n\r\n%s' % (len(body), body))
+        time.sleep(0.3)
+        s.close()
+        time.sleep(2.0)
+        t.eq('a client gone during the wait: the gate still answers /healthz', g.get('/healthz')[0], 200)
+        st, h, j = post(g, '/awsgate/v1/console', {'app': 'staging'}, 'frank')
+        t.eq('  and the credentials fetched for it are cached: 200 with no second AssumeRole',
+             (st, fake.count(action='AssumeRole', **{'minted.session_name': 'frank',
+                                                      'minted.role_arn': STAGING})), (200, 1), str(j))
+
         st, h, j = post(g, '/awsgate/v1/console', b'{"app": ', 'alice')
         t.eq('console: a body that is not JSON: 400', (st, h.get('x-awsgate-error')), (400, 'bad-json'))
         st, h, j = post(g, '/awsgate/v1/console', b'{"app": "' + b'x' * 70000 + b'"}', 'alice')
