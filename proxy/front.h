@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "federation/federation.h"
+#include "presign.h"
 #include "rbac/rbac.h"
 #include "server.h"
 
@@ -19,15 +20,7 @@
  * audits with px_front_audit_refusal().
  */
 
-#define PX_FRONT_MAX_MSG 1536 /* bytes of a refusal's message */
 #define PX_FRONT_MIN_SESSION_S FED_STS_MIN_DURATION /* STS's 15 minutes: less left means log in again */
-
-/* What to answer instead of going on. */
-struct px_refusal {
-	int status;         /* 400, 401, 403, 413, 500, 502, 503 */
-	const char *reason; /* static token for X-Awsgate-Error and the audit */
-	char msg[PX_FRONT_MAX_MSG]; /* says what was wrong and what to do; no secret */
-};
 
 /* The app and role chosen for a request, and the decision that allowed it.
  * Strings are borrowed from the stream's subject and generation (valid

@@ -16,7 +16,6 @@
 #define PX_API_MAX_BODY 65536       /* bytes of a request's JSON */
 #define PX_PRESIGN_MAX_HEADERS 16   /* headers a presign request asks to sign */
 #define PX_PRESIGN_DEFAULT_EXPIRES 900
-#define PX_PRESIGN_MAX_URL 16384    /* bytes of the URL to presign */
 #define PX_SIGNIN_URL_LIFE 900      /* a sign-in URL works for 15 minutes (AWS's rule) */
 
 struct api_req {
@@ -30,12 +29,9 @@ struct api_req {
 	struct px_creds_req cr;
 	struct fed_signin_call *signin;
 	/* presign: the parsed target */
-	char host[FED_MAX_HOST + 1];
-	char hostport[FED_MAX_HOST + 8];
-	const char *path, *query, *method, *service, *region;
-	size_t pathlen, querylen;
+	struct px_presign_target tg;
+	const char *method;
 	uint32_t expires;
-	char region_buf[FED_MAX_REGION + 1], service_buf[FED_MAX_SERVICE + 1];
 };
 
 static const char *jstr(json_t *o, const char *key)
@@ -223,31 +219,13 @@ static int console_check(struct api_req *r)
 
 /* --- presign ---------------------------------------------------------------- */
 
-static unsigned partition_bit(const char *name)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} t[] = {{"aws", PX_PARTITION_AWS},         {"aws-cn", PX_PARTITION_AWS_CN},
-		 {"aws-us-gov", PX_PARTITION_AWS_US_GOV}, {"aws-iso", PX_PARTITION_AWS_ISO},
-		 {"aws-iso-b", PX_PARTITION_AWS_ISO_B}};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(t[i].name, name) == 0)
-			return t[i].bit;
-	return 0;
-}
-
 /* Reads and checks the presign request before any credentials are asked
  * for: the URL's host must be an AWS endpoint as for X-Forwarded-Host. */
 static int presign_check(struct api_req *r)
 {
 	const struct px_config *cfg = r->st->gen->cfg;
-	const char *url = jstr(r->in, "url"), *a, *end, *colon, *svc = jstr(r->in, "service");
-	const char *reg = jstr(r->in, "region");
 	json_t *jexp = json_object_get(r->in, "expires"), *jh = json_object_get(r->in, "headers");
-	struct fed_host_info hi;
-	unsigned port = 443;
-	size_t hlen;
+	struct px_refusal why;
 
 	r->method = jstr(r->in, "method");
 	if (r->method == NULL || *r->method == '\0')
@@ -257,107 +235,15 @@ static int presign_check(struct api_req *r)
 			api_bad(r, 400, "bad-method", "\"method\" must be an HTTP method in capitals, like GET or PUT");
 			return -1;
 		}
-	if (url == NULL || strncmp(url, "https://", 8) != 0) {
-		api_bad(r, 400, "bad-url", "\"url\" must be an https:// URL of an AWS endpoint");
+	if (px_presign_target(jstr(r->in, "url"), jstr(r->in, "service"), jstr(r->in, "region"),
+			      cfg->aws.allow_customer_endpoints, cfg->aws.partitions, &r->tg, &why) != 0) {
+		api_refuse(r, &why);
 		return -1;
 	}
-	if (strlen(url) > PX_PRESIGN_MAX_URL || !url_safe(url, strlen(url))) {
-		api_bad(r, 400, "bad-url",
-			"\"url\" must be printable ASCII without quotes, backslashes or a fragment, at most %d bytes: "
-			"percent-encode the rest", PX_PRESIGN_MAX_URL);
+	if (strcmp(r->tg.partition, r->ch.partition) != 0) {
+		api_bad(r, 403, "partition-mismatch", "\"url\": %s is in partition %s; role %s is in %s", r->tg.host,
+			r->tg.partition, r->ch.role_arn, r->ch.partition);
 		return -1;
-	}
-	a = url + 8;
-	end = a + strcspn(a, "/?");
-	if (memchr(a, '@', (size_t)(end - a)) != NULL) {
-		api_bad(r, 400, "bad-url", "\"url\" must not carry a user name or password");
-		return -1;
-	}
-	colon = memchr(a, ':', (size_t)(end - a));
-	hlen = (size_t)((colon ? colon : end) - a);
-	if (hlen == 0 || hlen > FED_MAX_HOST) {
-		api_bad(r, 400, "bad-url", "\"url\" has no host name");
-		return -1;
-	}
-	if (colon != NULL) {
-		char *pe;
-		unsigned long v;
-		if (colon + 1 == end || end - colon > 6) {
-			api_bad(r, 400, "bad-url", "\"url\" has a bad port");
-			return -1;
-		}
-		v = strtoul(colon + 1, &pe, 10);
-		if (pe != end || v == 0 || v > 65535) {
-			api_bad(r, 400, "bad-url", "\"url\" has a bad port");
-			return -1;
-		}
-		port = (unsigned)v;
-	}
-	for (size_t i = 0; i < hlen; i++)
-		r->host[i] = (char)(a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i]);
-	r->host[hlen] = '\0';
-	if (fed_host_classify(r->host, hlen, &hi) != 0) {
-		api_bad(r, 400, "bad-host", "\"url\": %s is not a DNS name (IP addresses and trailing dots are refused)",
-			r->host);
-		return -1;
-	}
-	if (hi.kind == FED_HOST_NOT_AWS) {
-		api_bad(r, 403, "not-aws-endpoint", "\"url\": %s is not an AWS endpoint; the gate presigns for AWS only",
-			r->host);
-		return -1;
-	}
-	if (hi.kind == FED_HOST_UNRECOGNISED) {
-		api_bad(r, 403, "unrecognised-endpoint",
-			"\"url\": %s is under an AWS domain but is no endpoint the gate knows; ask the gate's admin", r->host);
-		return -1;
-	}
-	/* A customer's name (an EC2 instance, a load balancer) is refused as
-	 * for X-Forwarded-Host, except an RDS database for an IAM auth token:
-	 * that token is the purpose of the name, and the gate connects nowhere. */
-	bool rds_token = hi.kind == FED_HOST_CUSTOMER && strcmp(hi.customer, "rds-instance") == 0 && svc != NULL &&
-			 strcmp(svc, "rds-db") == 0;
-	if (hi.kind == FED_HOST_CUSTOMER && !rds_token && !cfg->aws.allow_customer_endpoints) {
-		api_bad(r, 403, "customer-endpoint",
-			"\"url\": %s names a customer's resource (%s), not an AWS service endpoint; refused unless the "
-			"gate's admin sets aws.allow_customer_endpoints", r->host, hi.customer);
-		return -1;
-	}
-	if (port != 443 && !rds_token) {
-		api_bad(r, 403, "bad-port", "\"url\": only port 443 is allowed (other ports: RDS IAM tokens, service rds-db)");
-		return -1;
-	}
-	if ((partition_bit(hi.partition->name) & cfg->aws.partitions) == 0 ||
-	    strcmp(hi.partition->name, r->ch.partition) != 0) {
-		api_bad(r, 403, "partition-mismatch",
-			"\"url\": %s is in partition %s; role %s is in %s (or the gate does not serve that partition)",
-			r->host, hi.partition->name, r->ch.role_arn, r->ch.partition);
-		return -1;
-	}
-	snprintf(r->hostport, sizeof(r->hostport), port == 443 ? "%s" : "%s:%u", r->host, port);
-	snprintf(r->service_buf, sizeof(r->service_buf), "%s", svc != NULL && *svc ? svc : hi.service);
-	if (reg != NULL && *reg)
-		snprintf(r->region_buf, sizeof(r->region_buf), "%s", reg);
-	else if (hi.region[0] != '\0')
-		snprintf(r->region_buf, sizeof(r->region_buf), "%s", hi.region);
-	else if (rds_token)
-		snprintf(r->region_buf, sizeof(r->region_buf), "%s", "");
-	else
-		snprintf(r->region_buf, sizeof(r->region_buf), "%s", hi.partition->global_region);
-	if (r->service_buf[0] == '\0' || r->region_buf[0] == '\0') {
-		api_bad(r, 400, "bad-scope", "cannot tell the %s of %s: give \"%s\"",
-			r->service_buf[0] == '\0' ? "service" : "region", r->host,
-			r->service_buf[0] == '\0' ? "service" : "region");
-		return -1;
-	}
-	r->service = r->service_buf;
-	r->region = r->region_buf;
-	r->path = end;
-	r->pathlen = strcspn(end, "?");
-	r->query = end[r->pathlen] == '?' ? end + r->pathlen + 1 : "";
-	r->querylen = strlen(r->query);
-	if (r->pathlen == 0) {
-		r->path = "/";
-		r->pathlen = 1;
 	}
 	r->expires = PX_PRESIGN_DEFAULT_EXPIRES;
 	if (json_is_integer(jexp)) {
@@ -430,19 +316,19 @@ static void presign_go(struct api_req *r)
 		expires = (uint32_t)left;
 		capped = true;
 	}
-	hdrs[nh++] = (struct sv4_header){"host", 4, r->hostport, strlen(r->hostport)};
+	hdrs[nh++] = (struct sv4_header){"host", 4, r->tg.hostport, strlen(r->tg.hostport)};
 	signed_h = json_object();
 	if (jh != NULL && json_is_object(jh))
 		json_object_foreach(jh, k, v) {
 			hdrs[nh++] = (struct sv4_header){k, strlen(k), json_string_value(v), json_string_length(v)};
 			json_object_set(signed_h, k, v);
 		}
-	req = (struct sv4_request){r->method, strlen(r->method), r->path, r->pathlen, r->query, r->querylen,
+	req = (struct sv4_request){r->method, strlen(r->method), r->tg.path, r->tg.pathlen, r->tg.query, r->tg.querylen,
 				   hdrs, nh, NULL, 0};
 	memset(&sp, 0, sizeof(sp));
 	sp.creds = &sc;
-	sp.region = r->region;
-	sp.service = r->service;
+	sp.region = r->tg.region;
+	sp.service = r->tg.service;
 	sp.time = now;
 	sp.mode = SV4_MODE_QUERY;
 	sp.expires = expires;
@@ -459,7 +345,7 @@ static void presign_go(struct api_req *r)
 		api_bad(r, 400, "cannot-presign", "the request cannot be presigned: %s", sv4_strerror(rv));
 		return;
 	}
-	n = strlen(r->hostport) + r->pathlen + so.querylen + 16;
+	n = strlen(r->tg.hostport) + r->tg.pathlen + so.querylen + 16;
 	url = malloc(n);
 	if (url == NULL) {
 		sv4_signer_del(signer);
@@ -467,7 +353,7 @@ static void presign_go(struct api_req *r)
 		api_error(r, 500, "internal", "out of memory; try again");
 		return;
 	}
-	snprintf(url, n, "https://%s%.*s?%.*s", r->hostport, (int)r->pathlen, r->path, (int)so.querylen, so.query);
+	snprintf(url, n, "https://%s%.*s?%.*s", r->tg.hostport, (int)r->tg.pathlen, r->tg.path, (int)so.querylen, so.query);
 	sv4_signer_del(signer);
 	iso(now + expires, exp);
 	ev = px_front_audit_event(r->st, "presign");
@@ -476,10 +362,10 @@ static void presign_go(struct api_req *r)
 		json_object_set_new(ev, "role_arn", json_string(r->ch.role_arn));
 		json_object_set_new(ev, "account_id", json_string(r->ch.account));
 		json_object_set_new(ev, "target_method", json_string(r->method));
-		json_object_set_new(ev, "host", json_string(r->hostport));
-		json_object_set_new(ev, "target_path", json_stringn(r->path, r->pathlen));
-		json_object_set_new(ev, "service", json_string(r->service));
-		json_object_set_new(ev, "region", json_string(r->region));
+		json_object_set_new(ev, "host", json_string(r->tg.hostport));
+		json_object_set_new(ev, "target_path", json_stringn(r->tg.path, r->tg.pathlen));
+		json_object_set_new(ev, "service", json_string(r->tg.service));
+		json_object_set_new(ev, "region", json_string(r->tg.region));
 		json_object_set_new(ev, "expires_in", json_integer(expires));
 		json_object_set_new(ev, "status", json_integer(200));
 	}
@@ -493,7 +379,7 @@ static void presign_go(struct api_req *r)
 	}
 	json_decref(ev);
 	out = json_pack("{s:s,s:i,s:b,s:s,s:o,s:s,s:s,s:s,s:s}", "expires", exp, "expires_in", (int)expires, "capped",
-			capped, "method", r->method, "headers", signed_h, "service", r->service, "region", r->region,
+			capped, "method", r->method, "headers", signed_h, "service", r->tg.service, "region", r->tg.region,
 			"role_arn", r->ch.role_arn, "account_id", r->ch.account);
 	if (out == NULL)
 		api_error(r, 500, "internal", "out of memory; try again");

@@ -20,6 +20,7 @@ proxy_libproxy_a_SOURCES = \
 	proxy/front.c \
 	proxy/gateapi.c \
 	proxy/gen.c \
+	proxy/presign.c \
 	proxy/h1.c \
 	proxy/h2.c \
 	proxy/log.c \
