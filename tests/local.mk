@@ -307,8 +307,8 @@ noinst_PROGRAMS += tests/fuzz/fuzz_h1
 # The codec and what it calls, compiled into the target with FUZZ_CFLAGS.
 tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
 	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
-	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c proxy/transport.c \
-	proxy/front.c proxy/gateapi.c proxy/presign.c
+	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c \
+	proxy/front.c proxy/gateapi.c proxy/presign.c tests/fuzz/transport_stub.c
 tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
 tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)

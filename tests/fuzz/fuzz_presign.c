@@ -56,9 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	size_t ulen = strlen(url), hlen = strlen(out.host);
 	struct fed_host_info hi;
-	if (strncmp(url, "https://", 8) != 0 || strchr(url, '#') != NULL || strchr(url, '@') != NULL ||
-	    strchr(url, '"') != NULL || strchr(url, '\\') != NULL)
+	if (strncmp(url, "https://", 8) != 0 || strchr(url, '#') != NULL || strchr(url, '"') != NULL ||
+	    strchr(url, '\\') != NULL)
 		violated("accepted a URL that is not plain https");
+	/* '@' may be in the path, never in the authority (userinfo). */
+	if (memchr(url + 8, '@', strcspn(url + 8, "/?")) != NULL)
+		violated("accepted userinfo");
 	for (size_t i = 0; i < ulen; i++)
 		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
 			violated("accepted a control, space or non-ASCII byte");
