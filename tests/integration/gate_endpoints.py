@@ -8,6 +8,7 @@
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -277,6 +278,14 @@ def main():
         t.eq('console: a destination off the console: 400', st, 400, str(j))
         rc, st, h, body = g.curl('/awsgate/v1/console', 'alice')
         t.eq('console: GET is 405 with Allow: POST', (st, h.get('allow')), (405, 'POST'))
+
+        # SIGHUP: the gate's credentials are resolved again and roles assumed afresh.
+        n_alice = fake.count(action='AssumeRole', **{'minted.session_name': 'alice'})
+        g.signal(signal.SIGHUP)
+        time.sleep(1.0)
+        st, h, j = post(g, '/awsgate/v1/console', {'app': 'dev', 'role': 'Dev'}, 'alice')
+        t.eq('after SIGHUP the cache is cleared: a new AssumeRole for alice',
+             (st, fake.count(action='AssumeRole', **{'minted.session_name': 'alice'}) - n_alice), (200, 1))
 
         # --- presign -----------------------------------------------------------
         sts_url = 'https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15'
