@@ -251,6 +251,16 @@ def main():
         t.ok('console over HTTP/2 with the app in X-Awsgate-App: 200 with the staging role',
              tail == '2 200' and STAGING in body, '%s %s' % (tail, body[:200]))
 
+        # HTTP/1.1 with Expect: 100-continue: the gate asks for the body itself.
+        p = subprocess.run([gf.CURL, '-sS', '--http1.1', '--max-time', '20', '--cacert', g.pki.cacert,
+                            '--cert', c, '--key', k, '--resolve', 'localhost:%d:127.0.0.1' % g.port,
+                            '-H', 'Content-Type: application/json', '-H', 'Expect: 100-continue',
+                            '--data', json.dumps({'app': 'staging', 'pad': 'x' * 4000}), '-w', '\n%{http_code}',
+                            'https://localhost:%d/awsgate/v1/console' % g.port], stdout=subprocess.PIPE)
+        body, _, tail = p.stdout.decode().rpartition('\n')
+        t.ok('console over HTTP/1.1 with Expect: 100-continue and a 4 KB body: 200',
+             tail == '200' and STAGING in body, '%s %s' % (tail, body[:200]))
+
         # A client that goes away while STS is slow: the wait is cancelled, the
         # call finishes for the cache, and the gate goes on serving.
         fake.fault({'host': 'sts.*', 'action': 'AssumeRole', 'kind': 'slow', 'delay': 1.5, 'count': 1})
