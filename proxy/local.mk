@@ -21,7 +21,10 @@ proxy_libproxy_a_SOURCES = \
 	proxy/upstream.h \
 	proxy/server.h \
 	proxy/conn.c \
+	proxy/front.c \
+	proxy/gateapi.c \
 	proxy/gen.c \
+	proxy/presign.c \
 	proxy/h1.c \
 	proxy/h2.c \
 	proxy/log.c \
@@ -41,7 +44,7 @@ awsgated_SOURCES = proxy/gated_main.c
 awsgated_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS)
 # The server's libraries: libev, nghttp2, llhttp (bundled or pkg-config), pthreads.
 PROXY_SERVER_LIBS = $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
-awsgated_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_LIBS) $(OPENSSL_LIBS)
+awsgated_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(PROXY_SERVER_LIBS) $(OPENSSL_LIBS)
 
 # llhttp: from pkg-config, or compiled here from Debian's node-llhttp
 # sources, as generated code, without our warnings. Nothing is copied into

@@ -14,7 +14,8 @@ static uint64_t requests[PX_ROUTE_COUNT][NSTATUS + 1];
 static uint64_t tls_fail[PX_TLS_FAIL_COUNT];
 static uint64_t h2_calm[PX_H2_CALM_COUNT];
 
-static const char *const route_names[PX_ROUTE_COUNT] = {"healthz", "readyz", "apps", "not-found", "protocol"};
+static const char *const route_names[PX_ROUTE_COUNT] = {"healthz", "readyz", "apps", "console",
+								   "presign", "not-found", "protocol"};
 static const char *const tls_fail_names[PX_TLS_FAIL_COUNT] = {"untrusted", "expired", "not-yet-valid", "revoked",
 							      "certificate", "protocol", "timeout"};
 static const char *const calm_names[PX_H2_CALM_COUNT] = {"rapid-reset", "control-flood", "continuation-flood"};
@@ -131,6 +132,27 @@ int px_metrics_render(char **out, size_t *len)
 	  "# TYPE awsgate_h2_goaway_calm_total counter\n");
 	for (size_t i = 0; i < PX_H2_CALM_COUNT; i++)
 		P("awsgate_h2_goaway_calm_total{reason=\"%s\"} %" PRIu64 "\n", calm_names[i], GET(h2_calm[i]));
+	if (px_srv != NULL && px_srv->cache != NULL) {
+		struct fed_cache_stats cs;
+		fed_cache_stats(px_srv->cache, &cs);
+		P("# HELP awsgate_credential_cache_total Role credential cache events, by kind.\n"
+		  "# TYPE awsgate_credential_cache_total counter\n");
+		P("awsgate_credential_cache_total{event=\"hit\"} %" PRIu64 "\n", cs.hits);
+		P("awsgate_credential_cache_total{event=\"miss\"} %" PRIu64 "\n", cs.misses);
+		P("awsgate_credential_cache_total{event=\"join\"} %" PRIu64 "\n", cs.joins);
+		P("awsgate_credential_cache_total{event=\"refresh\"} %" PRIu64 "\n", cs.refreshes);
+		P("awsgate_credential_cache_total{event=\"negative-hit\"} %" PRIu64 "\n", cs.negative_hits);
+		P("awsgate_credential_cache_total{event=\"eviction\"} %" PRIu64 "\n", cs.evictions);
+		P("# HELP awsgate_sts_calls_total AssumeRole calls the cache started, and those that failed.\n"
+		  "# TYPE awsgate_sts_calls_total counter\n");
+		P("awsgate_sts_calls_total %" PRIu64 "\n", cs.sts_calls);
+		P("# HELP awsgate_sts_failures_total AssumeRole calls that failed.\n"
+		  "# TYPE awsgate_sts_failures_total counter\n");
+		P("awsgate_sts_failures_total %" PRIu64 "\n", cs.sts_failures);
+		P("# HELP awsgate_credential_cache_entries Role credentials held now.\n"
+		  "# TYPE awsgate_credential_cache_entries gauge\n");
+		P("awsgate_credential_cache_entries %" PRIu64 "\n", cs.entries);
+	}
 #undef P
 	*out = b;
 	*len = n;

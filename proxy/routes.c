@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "front.h"
 #include "server.h"
 
 static int path_is(const struct px_stream *st, const char *want)
@@ -66,7 +67,7 @@ static void deny(struct px_stream *st, int status, const char *reason, const cha
 /* The lock that applies to the subject now, or NULL. Locks are read per
  * request from the current policy, so a new lock file stops a
  * connection's next request (docs/SERVER.md). */
-static const char *lock_applies(struct px_stream *st, const struct rbac_subject *s, int64_t now, const char **msg)
+const char *px_lock_applies(struct px_stream *st, const struct rbac_subject *s, int64_t now, const char **msg)
 {
 	struct rbac_lock_info li;
 	const char *user = rbac_subject_user(s);
@@ -193,7 +194,7 @@ static void route_apps(struct px_stream *st)
 		     "the certificate's identity cannot be used with the current policy; the gate's log says why");
 		return;
 	}
-	lock = lock_applies(st, st->subject->s, now, &lmsg);
+	lock = px_lock_applies(st, st->subject->s, now, &lmsg);
 	if (lock != NULL) {
 		snprintf(msg, sizeof(msg), "access is locked (lock %s)%s%s; ask the gate's admin", lock,
 			 lmsg && *lmsg ? ": " : "", lmsg ? lmsg : "");
@@ -254,8 +255,19 @@ static const struct px_stream_handler drain_handler = {
 	.on_body_end = drain_end,
 };
 
+static int is_post_route(const struct px_stream *st)
+{
+	return st->method != NULL && st->path != NULL && strcmp(st->method, "POST") == 0 &&
+	       (path_is(st, "/awsgate/v1/console") || path_is(st, "/awsgate/v1/presign"));
+}
+
 void px_route_dispatch(struct px_stream *st)
 {
+	if (is_post_route(st)) {
+		st->route = path_is(st, "/awsgate/v1/console") ? PX_ROUTE_CONSOLE : PX_ROUTE_PRESIGN;
+		px_gateapi_dispatch(st);
+		return;
+	}
 	if (st->has_body && !st->body_done && !st->expect_continue) {
 		st->h = &drain_handler;
 		st->harg = NULL;
@@ -291,6 +303,15 @@ static void route(struct px_stream *st)
 		st->route = PX_ROUTE_APPS;
 		if (method_ok(st))
 			route_apps(st);
+		return;
+	}
+	if (path_is(st, "/awsgate/v1/console") || path_is(st, "/awsgate/v1/presign")) {
+		struct px_header allow = {"allow", "POST", 5, 4};
+		static const char body[] = "{\"error\":\"method-not-allowed\",\"message\":\"this path answers POST "
+					   "with a JSON body (docs/API.md)\"}";
+		struct px_header h[2] = {allow, {"x-awsgate-error", "method-not-allowed", 15, 18}};
+		st->route = path_is(st, "/awsgate/v1/console") ? PX_ROUTE_CONSOLE : PX_ROUTE_PRESIGN;
+		px_stream_reply(st, 405, "application/json", body, sizeof(body) - 1, h, 2);
 		return;
 	}
 	st->route = PX_ROUTE_NOT_FOUND;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
@@ -201,6 +202,9 @@ static int workers_start(const struct px_config *cfg)
 		w->lio = calloc(w->nl, sizeof(ev_io));
 		if (w->loop == NULL || w->lfd == NULL || w->lio == NULL)
 			return -1;
+		w->transport = px_transport_new(w->loop, cfg->aws.ca_file, cfg->aws.connect_to, cfg->aws.nconnect_to);
+		if (w->transport == NULL)
+			return -1;
 		for (size_t j = 0; j < w->nl; j++) {
 			w->lfd[j] = listen_on(&cfg->listen[j], 1, err, sizeof(err));
 			if (w->lfd[j] < 0) {
@@ -297,6 +301,11 @@ static void reload(int full)
 			PX_LOG(PX_LOG_WARN, "listen and workers change only on restart; the rest is reloaded");
 		px_log_open(n->log.file, (int)n->log.level);
 		px_audit_open(n->audit.file, n->audit.fail_closed);
+		/* The credential files or the trust policies may have changed with
+		 * the configuration: resolve the gate's credentials again and
+		 * assume roles afresh (calls in flight finish and stay cached). */
+		fed_base_reset(px_srv->base);
+		fed_cache_clear(px_srv->cache);
 	}
 	PX_LOG(PX_LOG_NOTICE, "%s: generation %" PRIu64 " in use", full ? "reloaded" : "resources changed", id);
 	px_gen_unref(cur);
@@ -465,6 +474,36 @@ static void metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	ev_timer_start(loop, &m->timer);
 }
 
+/* --- AWS: the process-wide credentials ------------------------------------ */
+
+/* The gate's own credentials (aws.credential_source, aws.profile) and the
+ * AssumeRole cache, shared by every worker; libcurl is started before any
+ * thread. The sources are read at the first request, not here, so a gate
+ * whose credentials are not there yet still starts and says so per request. */
+static int aws_start(const struct px_config *cfg)
+{
+	static const enum fed_base_source sources[] = {
+		[PX_CREDS_DEFAULT] = FED_BASE_DEFAULT,         [PX_CREDS_ENVIRONMENT] = FED_BASE_ENVIRONMENT,
+		[PX_CREDS_PROFILE] = FED_BASE_PROFILE,         [PX_CREDS_WEB_IDENTITY] = FED_BASE_WEB_IDENTITY,
+		[PX_CREDS_CONTAINER] = FED_BASE_CONTAINER,     [PX_CREDS_IMDS] = FED_BASE_IMDS,
+	};
+	struct fed_base_options bo = {sources[cfg->aws.credential_source], cfg->aws.profile};
+	struct fed_cache_options co = {.sts_timeout_ms = cfg->timeouts.sts * 1000u};
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		PX_LOG(PX_LOG_ERR, "libcurl failed to start");
+		return -1;
+	}
+	px_srv->curl = 1;
+	px_env_init(&px_srv->env);
+	if (fed_base_new(&px_srv->env, &bo, &px_srv->base) != 0 ||
+	    fed_cache_new(&px_srv->env, &co, &px_srv->cache) != 0) {
+		PX_LOG(PX_LOG_ERR, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* --- main ------------------------------------------------------------------ */
 
 static void usage(FILE *f)
@@ -554,6 +593,8 @@ int px_gated_main(int argc, char **argv)
 	if (g->cfg->resources_dir != NULL)
 		ev_timer_start(srv.loop, &srv.watch);
 	ev_init(&srv.grace, grace_cb);
+	if (aws_start(g->cfg) != 0)
+		goto out;
 	if (workers_start(g->cfg) != 0) {
 		PX_LOG(PX_LOG_ERR, "cannot start the workers");
 		workers_signal(2);
@@ -564,9 +605,13 @@ int px_gated_main(int argc, char **argv)
 	status = PX_EXIT_OK;
 	PX_LOG(PX_LOG_NOTICE, "stopped");
 out:
-	for (size_t i = 0; i < srv.nw; i++) {
+	for (size_t i = 0; i < srv.nw; i++)
 		if (srv.w[i].started)
 			pthread_join(srv.w[i].thread, NULL);
+	/* The cache cancels its STS calls through the transports: first. */
+	fed_cache_del(srv.cache);
+	for (size_t i = 0; i < srv.nw; i++) {
+		px_transport_del(srv.w[i].transport);
 		if (srv.w[i].loop)
 			ev_loop_destroy(srv.w[i].loop);
 		for (size_t j = 0; srv.w[i].lfd != NULL && j < srv.w[i].nl; j++)
@@ -580,6 +625,9 @@ out:
 		fprintf(stderr, "awsgated: could not start; %s says why\n", srv.gen->cfg->log.file);
 	if (srv.metrics_fd >= 0)
 		close(srv.metrics_fd);
+	fed_base_del(srv.base);
+	if (srv.curl)
+		curl_global_cleanup();
 	px_gen_unref(srv.gen);
 	px_log_close();
 	return status;

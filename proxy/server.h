@@ -12,6 +12,7 @@
 #include <ev.h>
 #include <openssl/ssl.h>
 
+#include "federation/federation.h"
 #include "proxy.h"
 #include "rbac/rbac.h"
 
@@ -91,6 +92,8 @@ enum px_route {
 	PX_ROUTE_HEALTHZ,
 	PX_ROUTE_READYZ,
 	PX_ROUTE_APPS,
+	PX_ROUTE_CONSOLE,
+	PX_ROUTE_PRESIGN,
 	PX_ROUTE_NOT_FOUND,
 	PX_ROUTE_PROTOCOL, /* refused by the codec before routing (400, 408, 414, 431) */
 	PX_ROUTE_COUNT,
@@ -177,6 +180,10 @@ struct px_worker {
 	/* Hook for the next issue: the worker's libcurl multi handle (CURLM *),
 	 * driven by this loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION -> ev_io/ev_timer). */
 	void *upstream;
+	/* federation's transport on this loop (STS, sign-in, the base
+	 * credential sources): made before the thread starts, freed after it
+	 * stopped. aws.ca_file and aws.connect_to are read then (restart to change). */
+	struct px_transport *transport;
 	unsigned char scratch[PX_READ_CHUNK];
 };
 
@@ -197,6 +204,13 @@ struct px_server {
 	int ready;    /* atomic: listeners up and a generation loaded */
 	int draining; /* atomic */
 	size_t nfinished; /* atomic */
+	/* Process-wide AWS state, shared by every worker (docs/SERVER.md, "The
+	 * front half"): the gate's own credentials and the AssumeRole cache.
+	 * Reset on SIGHUP. */
+	struct fed_env env;
+	struct fed_base *base;
+	struct fed_cache *cache;
+	int curl; /* curl_global_init() was called */
 };
 
 extern struct px_server *px_srv;

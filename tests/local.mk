@@ -118,7 +118,7 @@ tests_unit_proxy_transport_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIB
 tests_unit_proxy_transport_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 # The HTTP/1.1 scanners and codec, through a fake connection (h1_harness.h).
-PROXY_SERVER_TEST_LIBS = $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
+PROXY_SERVER_TEST_LIBS = $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) -lpthread
 tests_unit_proxy_h1_utest_SOURCES = tests/unit/proxy/h1_test.c tests/unit/proxy/h1_harness.h
 tests_unit_proxy_h1_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) -D_GNU_SOURCE
 tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
@@ -223,7 +223,8 @@ TESTS += \
 	tests/integration/server-h1.test \
 	tests/integration/server-h2-abuse.test \
 	tests/integration/server-process.test \
-	tests/integration/upstream.test
+	tests/integration/upstream.test \
+	tests/integration/gate-endpoints.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/upstream.test \
@@ -250,6 +251,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/server_h2.py \
 	tests/integration/server-process.test \
 	tests/integration/server_process.py \
+	tests/integration/gate-endpoints.test \
+	tests/integration/gate_endpoints.py \
 	tests/integration/gate_fixture.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
@@ -269,6 +272,11 @@ FUZZ_TARGETS += ini credjson
 FUZZ_REPLAY += tests/fuzz/ini_replay tests/fuzz/credjson_replay
 FUZZ_TARGETS += h1
 FUZZ_REPLAY += tests/fuzz/h1_replay
+FUZZ_TARGETS += presign
+FUZZ_REPLAY += tests/fuzz/presign_replay
+tests_fuzz_presign_replay_SOURCES = tests/fuzz/fuzz_presign.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/presign.c proxy/presign.h
+tests_fuzz_presign_replay_LDADD = $(FEDERATION_LIBS)
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
 dist_noinst_SCRIPTS += tests/fuzz/replay.test
@@ -312,8 +320,9 @@ noinst_PROGRAMS += tests/fuzz/fuzz_h1
 # The codec and what it calls, compiled into the target with FUZZ_CFLAGS.
 tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
 	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
-	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c
-tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) \
+	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c \
+	proxy/front.c proxy/gateapi.c proxy/presign.c tests/fuzz/transport_stub.c
+tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
 tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_h1_LDADD = rbac/librbac_fuzz.a $(PROXY_SERVER_TEST_LIBS) $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS)
@@ -378,9 +387,14 @@ tests_fuzz_fuzz_host_SOURCES = tests/fuzz/fuzz_host.c tests/fuzz/harness.h
 tests_fuzz_fuzz_host_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_host_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_host_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_presign
+tests_fuzz_fuzz_presign_SOURCES = tests/fuzz/fuzz_presign.c tests/fuzz/harness.h proxy/presign.c proxy/presign.h
+tests_fuzz_fuzz_presign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_presign_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_presign_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_reqfile tests/fuzz/fuzz_sign tests/fuzz/fuzz_verify tests/fuzz/fuzz_dechunk \
 	tests/fuzz/fuzz_identity_ext tests/fuzz/fuzz_config tests/fuzz/fuzz_resources tests/fuzz/fuzz_template \
-	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts tests/fuzz/fuzz_host tests/fuzz/fuzz_h1
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_sts tests/fuzz/fuzz_host tests/fuzz/fuzz_h1 tests/fuzz/fuzz_presign
 else
 fuzz-targets:
 	@echo "fuzz targets need: CC=clang ./configure --enable-fuzzing" >&2; exit 1
