@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -478,7 +479,9 @@ static void start(struct fixture *f, struct run *r, const char *method, enum px_
 	struct px_up_header h[] = {{"X-Amz-Date", "20260101T000000Z"}, {"Content-Length", "999"}, {"X-Empty", ""}};
 	struct px_upstream_request req = {.method = method, .url = f->url, .headers = h, .nheaders = 3,
 	                                  .addr = (const struct sockaddr *)&f->addr, .body = body, .body_length = len,
-	                                  .first_byte_timeout_ms = 5000, .idle_timeout_ms = 5000};
+	                                  /* Generous: these tests are about data, and a busy
+	                                   * machine can stall a thread for seconds. */
+	                                  .first_byte_timeout_ms = 30000, .idle_timeout_ms = 30000};
 	assert_int_equal(px_upstream_start(f->curl, &req, &handler, r, &r->up), 0);
 	assert_int_equal(r->done, 0); /* never from inside start */
 }
@@ -613,12 +616,14 @@ static void test_paused_longer_than_idle(void **state)
 	struct fixture *f = *state;
 	f->srv.resp_len = 1u << 20;
 	struct run r = {0};
-	r.pause_every = 100000;
-	r.pause_for = 0.6;
+	/* Paused twice for three times the idle timeout; the timeout is long
+	 * enough that a busy machine delaying the server thread is not idle. */
+	r.pause_every = 400000;
+	r.pause_for = 4.5;
 	r.loop = f->loop;
 	r.srv = &f->srv;
 	struct px_upstream_request req = {.method = "GET", .url = f->url, .addr = (const struct sockaddr *)&f->addr,
-	                                  .idle_timeout_ms = 300};
+	                                  .idle_timeout_ms = 1500};
 	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &r, &r.up), 0);
 	run_until(f->loop, &r.done, 60);
 	/* A slow reader is not an idle upstream. */
@@ -820,6 +825,10 @@ static void test_error_names(void **state)
 
 int main(void)
 {
+	/* The scripted server thread writes to sockets the client under test
+	 * may already have closed: that must be EPIPE, not the end of the
+	 * test program (awsgated ignores SIGPIPE the same way). */
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_get_pinned_and_reused, setup, teardown),
