@@ -232,7 +232,7 @@ def run(t, gate):
         t.ok('CONTINUATION flood (%s): GOAWAY or closed (got %s after %d kB, %s)' % (name, ga, sent // 1024, why),
              ga is not None or c.closed or why == 'closed', 'GOAWAY %r, stopped: %s' % (ga, why))
         t.ok('CONTINUATION flood (%s): cut off within 16 MiB sent' % name, sent <= 16 * MiB, '%d bytes sent' % sent)
-        t.ok('CONTINUATION flood (%s): RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192, '%d KiB' % grew)
+        t.ok_memory('CONTINUATION flood (%s): RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192, '%d KiB' % grew)
         c.close()
         healthy_meanwhile(t, 'CONTINUATION flood (%s)' % name, probes)
 
@@ -261,7 +261,7 @@ def run(t, gate):
         t.ok('%s flood: GOAWAY ENHANCE_YOUR_CALM or closed (got %s after %d kB, %s)' % (name, ga, sent // 1024, why),
              (ga is not None and ga[1] == 'ENHANCE_YOUR_CALM') or (ga is None and c.closed),
              'GOAWAY %r, stopped: %s, closed: %s' % (ga, why, c.closed))
-        t.ok('%s flood: RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192)
+        t.ok_memory('%s flood: RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192)
         c.close()
         healthy_meanwhile(t, '%s flood' % name, probes)
 
@@ -290,7 +290,7 @@ def run(t, gate):
         stop.set()
         th.join()
         print('   %d kB sent, stopped: %s, GOAWAY %s' % (sent // 1024, why, gf.goaway_of(c.seen)))
-        t.ok('%s flood: RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192)
+        t.ok_memory('%s flood: RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192)
         c.close()
         healthy_meanwhile(t, '%s flood' % name, probes)
         t.ok('%s flood: still running' % name, gate.proc.poll() is None)
