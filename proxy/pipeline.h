@@ -410,7 +410,8 @@ struct px_sts_change {
  *
  * This function returns 0 and fills |chg| if it succeeds, or one of the
  * following negative error codes: PX_ERR_TOO_LARGE (the form or the result
- * over PX_STS_MAX_FORM or |outsize|, or over PX_STS_MAX_PARAMS pairs),
+ * over PX_STS_MAX_FORM or |outsize|, or either over PX_STS_MAX_PARAMS pairs,
+ * the ones the gate adds included),
  * PX_ERR_REFUSED with |why| set: PX_R_REQUEST_MALFORMED (a broken %-escape,
  * Action, DurationSeconds or SourceIdentity twice, DurationSeconds not a
  * number), PX_R_SOURCE_IDENTITY (it names someone else),

@@ -203,6 +203,10 @@ int px_sts_rewrite(const char *form, size_t len, const struct px_sts_user *u, ch
 		return 0;
 	}
 
+	/* The result must itself be a form this function reads: the pairs it
+	 * adds count against PX_STS_MAX_PARAMS too. */
+	if (np + (dur == NULL && c.duration_capped) + c.source_identity_added > PX_STS_MAX_PARAMS)
+		return PX_ERR_TOO_LARGE;
 	struct wbuf w = {out, 0, outsize < PX_STS_MAX_FORM ? outsize : PX_STS_MAX_FORM, 0};
 	char num[16];
 	for (size_t i = 0; i < np; i++) {

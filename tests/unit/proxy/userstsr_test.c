@@ -129,14 +129,25 @@ static void test_limits(void **state)
 	memset(form, 'a', sizeof(form));
 	assert_int_equal(px_sts_rewrite(form, PX_STS_MAX_FORM + 1, &u, out, sizeof(out), &ol, &chg, &why),
 	                 PX_ERR_TOO_LARGE);
-	/* PX_STS_MAX_PARAMS pairs are read, one more is too many */
+	/* The result holds at most PX_STS_MAX_PARAMS pairs, the two the gate
+	 * adds (DurationSeconds, SourceIdentity) included, so that it can be
+	 * read again: MAX - 2 pairs are rewritten, one more is too many. */
 	size_t n = 0;
 	n += (size_t)snprintf(form, sizeof(form), "Action=AssumeRole");
-	for (int i = 1; i < PX_STS_MAX_PARAMS; i++)
+	for (int i = 1; i < PX_STS_MAX_PARAMS - 2; i++)
 		n += (size_t)snprintf(form + n, sizeof(form) - n, "&p%d=v", i);
 	assert_int_equal(px_sts_rewrite(form, n, &u, out, sizeof(out), &ol, &chg, &why), 0);
-	assert_true(chg.rewritten);
+	assert_true(chg.rewritten && chg.duration_capped && chg.source_identity_added);
+	static char again[PX_STS_MAX_FORM];
+	size_t l2;
+	struct px_sts_change c2;
+	assert_int_equal(px_sts_rewrite(out, ol, &u, again, sizeof(again), &l2, &c2, &why), 0);
+	assert_false(c2.rewritten);
 	n += (size_t)snprintf(form + n, sizeof(form) - n, "&x=y");
+	assert_int_equal(px_sts_rewrite(form, n, &u, out, sizeof(out), &ol, &chg, &why), PX_ERR_TOO_LARGE);
+	/* Over PX_STS_MAX_PARAMS pairs are not read at all. */
+	for (int i = 0; i < 3; i++)
+		n += (size_t)snprintf(form + n, sizeof(form) - n, "&y%d=z", i);
 	assert_int_equal(px_sts_rewrite(form, n, &u, out, sizeof(out), &ol, &chg, &why), PX_ERR_TOO_LARGE);
 	/* the output's room */
 	assert_int_equal(px_sts_rewrite(S("Action=AssumeRole"), &u, out, 20, &ol, &chg, &why), PX_ERR_TOO_LARGE);
