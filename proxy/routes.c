@@ -26,28 +26,10 @@ static int method_ok(struct px_stream *st)
 	return 0;
 }
 
-static json_t *audit_event(struct px_stream *st, const char *event)
-{
-	struct px_conn *c = st->conn;
-	json_t *ev = json_object();
-
-	if (ev == NULL)
-		return NULL;
-	json_object_set_new(ev, "event", json_string(event));
-	json_object_set_new(ev, "conn", json_integer((json_int_t)c->id));
-	json_object_set_new(ev, "stream", json_integer(st->id));
-	if (c->has_ident == 1)
-		json_object_set_new(ev, "user", json_string(c->ident.user));
-	json_object_set_new(ev, "method", json_string(st->method));
-	/* The path only: a query may carry a presigned URL's signature. */
-	json_object_set_new(ev, "path", json_stringn(st->path, strcspn(st->path, "?")));
-	return ev;
-}
-
 /* Audits a denial, then sends it. */
 static void deny(struct px_stream *st, int status, const char *reason, const char *msg)
 {
-	json_t *ev = audit_event(st, "request.denied");
+	json_t *ev = px_front_audit_event(st, "request.denied");
 
 	if (ev != NULL) {
 		json_object_set_new(ev, "status", json_integer(status));
@@ -208,7 +190,7 @@ static void route_apps(struct px_stream *st)
 		px_stream_error(st, 500, "internal", "out of memory; try again");
 		return;
 	}
-	ev = audit_event(st, "apps.list");
+	ev = px_front_audit_event(st, "apps.list");
 	if (ev != NULL) {
 		json_object_set_new(ev, "apps", json_integer((json_int_t)napps));
 		json_object_set_new(ev, "status", json_integer(200));
