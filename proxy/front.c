@@ -9,10 +9,10 @@
 
 #include "front.h"
 
-static void refuse(struct px_refusal *why, int status, const char *reason, const char *fmt, ...)
+static void refuse(struct px_deny *why, int status, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void refuse(struct px_refusal *why, int status, const char *reason, const char *fmt, ...)
+static void refuse(struct px_deny *why, int status, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,7 +41,7 @@ json_t *px_front_audit_event(struct px_stream *st, const char *event)
 	return ev;
 }
 
-int px_front_audit_refusal(struct px_stream *st, const struct px_choice *ch, const struct px_refusal *why)
+int px_front_audit_deny(struct px_stream *st, const struct px_choice *ch, const struct px_deny *why)
 {
 	json_t *ev = px_front_audit_event(st, "request.denied");
 	int rv;
@@ -61,7 +61,7 @@ int px_front_audit_refusal(struct px_stream *st, const struct px_choice *ch, con
 	return rv;
 }
 
-int px_front_identity(struct px_stream *st, int64_t now, struct px_refusal *why)
+int px_front_identity(struct px_stream *st, int64_t now, struct px_deny *why)
 {
 	struct px_conn *c = st->conn;
 	const char *lock, *lmsg = NULL;
@@ -139,7 +139,7 @@ static int app_has_role(struct rbac_subject *s, const struct rbac_app *app, cons
 /* The app of the request when none was named: the only one the user has,
  * or with |role|, the only one where that role may be used. */
 static const struct rbac_app *choose_app(struct px_stream *st, struct rbac_subject *s, const char *role, int64_t now,
-					 struct px_refusal *why)
+					 struct px_deny *why)
 {
 	const struct rbac_app *app, *found = NULL, *only = NULL;
 	struct rbac_role_choice rc[1];
@@ -187,7 +187,7 @@ static const struct rbac_app *choose_app(struct px_stream *st, struct rbac_subje
 }
 
 int px_front_choose(struct px_stream *st, const char *app, const char *role, int64_t now, struct px_choice *out,
-		    struct px_refusal *why)
+		    struct px_deny *why)
 {
 	struct rbac_subject *s = st->subject->s;
 	struct px_choice ch;
@@ -364,7 +364,7 @@ void px_front_creds_release(struct px_creds_req *r)
 	r->base = NULL;
 }
 
-void px_front_creds_refusal(const struct px_creds_req *r, int err, struct px_refusal *why)
+void px_front_creds_deny(const struct px_creds_req *r, int err, struct px_deny *why)
 {
 	const char *arn = r->ch != NULL ? r->ch->role_arn : "the role";
 	const char *code = r->why.code[0] ? r->why.code : "";

@@ -14,10 +14,10 @@
 /*
  * docs/SERVER.md ("The front half") describes this API. The gate's own
  * POST routes (gateapi.c) and the AWS API pipeline share it: each step
- * either fills its output or writes a struct px_refusal saying what to
+ * either fills its output or writes a struct px_deny saying what to
  * answer; the caller answers in its own protocol (JSON for the gate's
  * routes, the addressed service's error shape for API requests) and
- * audits with px_front_audit_refusal().
+ * audits with px_front_audit_deny().
  */
 
 #define PX_FRONT_MIN_SESSION_S FED_STS_MIN_DURATION /* STS's 15 minutes: less left means log in again */
@@ -39,7 +39,7 @@ struct px_choice {
 /* Checks the connection's identity: a usable, unexpired certificate, a
  * subject under the stream's generation (st->subject set), no lock.
  * Returns 0, or -1 with |why| filled. */
-int px_front_identity(struct px_stream *st, int64_t now, struct px_refusal *why);
+int px_front_identity(struct px_stream *st, int64_t now, struct px_deny *why);
 
 /* Chooses the app and role from |app| and |role| (either may be NULL: the
  * only choice is taken; |role| is a name or an ARN, `--aws-role`
@@ -47,7 +47,7 @@ int px_front_identity(struct px_stream *st, int64_t now, struct px_refusal *why)
  * Returns 0 with |out| filled, or -1 with |why|: 400 when a choice is
  * needed (the message lists the candidates), 403 when RBAC denies. */
 int px_front_choose(struct px_stream *st, const char *app, const char *role, int64_t now, struct px_choice *out,
-		    struct px_refusal *why);
+		    struct px_deny *why);
 
 /* A request for the role's credentials; lives as long as the stream
  * (embed it in the handler's state). */
@@ -86,7 +86,7 @@ int px_front_creds(struct px_stream *st, const struct px_choice *ch, struct px_c
 void px_front_creds_release(struct px_creds_req *r);
 
 /* The refusal for a credentials failure |err| (FED_ERR_*) of |r|. */
-void px_front_creds_refusal(const struct px_creds_req *r, int err, struct px_refusal *why);
+void px_front_creds_deny(const struct px_creds_req *r, int err, struct px_deny *why);
 
 /* An audit event for |st| with |event|, user, conn, stream, method, path. NULL when out of memory. */
 struct json_t *px_front_audit_event(struct px_stream *st, const char *event);
@@ -94,7 +94,7 @@ struct json_t *px_front_audit_event(struct px_stream *st, const char *event);
 /* Audits |why| as "request.denied" with the choice when known (|ch| may be
  * NULL). Returns 0, or PX_ERR_IO when the fail-closed audit log cannot
  * be written (answer 503). */
-int px_front_audit_refusal(struct px_stream *st, const struct px_choice *ch, const struct px_refusal *why);
+int px_front_audit_deny(struct px_stream *st, const struct px_choice *ch, const struct px_deny *why);
 
 /* federation's transport of the stream's worker. */
 struct fed_transport *px_worker_transport(struct px_stream *st);

@@ -53,9 +53,9 @@ static void api_error(struct api_req *r, int status, const char *reason, const c
 	answer_kick(r);
 }
 
-static void api_refuse(struct api_req *r, const struct px_refusal *why)
+static void api_refuse(struct api_req *r, const struct px_deny *why)
 {
-	if (px_front_audit_refusal(r->st, r->have_choice ? &r->ch : NULL, why) != 0)
+	if (px_front_audit_deny(r->st, r->have_choice ? &r->ch : NULL, why) != 0)
 		api_error(r, 503, "audit-unavailable", "the audit log cannot be written; try again later or ask the gate's admin");
 	else
 		api_error(r, why->status, why->reason, why->msg);
@@ -66,7 +66,7 @@ static void api_bad(struct api_req *r, int status, const char *reason, const cha
 
 static void api_bad(struct api_req *r, int status, const char *reason, const char *fmt, ...)
 {
-	struct px_refusal why;
+	struct px_deny why;
 	va_list ap;
 
 	why.status = status;
@@ -225,7 +225,7 @@ static int presign_check(struct api_req *r)
 {
 	const struct px_config *cfg = r->st->gen->cfg;
 	json_t *jexp = json_object_get(r->in, "expires"), *jh = json_object_get(r->in, "headers");
-	struct px_refusal why;
+	struct px_deny why;
 
 	r->method = jstr(r->in, "method");
 	if (r->method == NULL || *r->method == '\0')
@@ -403,11 +403,11 @@ static void creds_ready(struct api_req *r)
 static void creds_done(struct px_creds_req *cr, void *arg, int err)
 {
 	struct api_req *r = arg;
-	struct px_refusal why;
+	struct px_deny why;
 
 	(void)cr;
 	if (err != 0) {
-		px_front_creds_refusal(&r->cr, err, &why);
+		px_front_creds_deny(&r->cr, err, &why);
 		api_refuse(r, &why);
 		return;
 	}
@@ -427,7 +427,7 @@ static void api_start(struct api_req *r)
 {
 	struct px_stream *st = r->st;
 	int64_t now = (int64_t)time(NULL);
-	struct px_refusal why;
+	struct px_deny why;
 	json_error_t je;
 	int rv;
 
@@ -459,7 +459,7 @@ static void api_start(struct api_req *r)
 		return;
 	}
 	if (rv != 0) {
-		px_front_creds_refusal(&r->cr, rv, &why);
+		px_front_creds_deny(&r->cr, rv, &why);
 		api_refuse(r, &why);
 		return;
 	}

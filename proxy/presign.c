@@ -8,10 +8,10 @@
 #include "presign.h"
 #include "proxy.h"
 
-static int refuse(struct px_refusal *why, int status, const char *reason, const char *fmt, ...)
+static int refuse(struct px_deny *why, int status, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int refuse(struct px_refusal *why, int status, const char *reason, const char *fmt, ...)
+static int refuse(struct px_deny *why, int status, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -38,7 +38,7 @@ static unsigned partition_bit(const char *name)
 }
 
 int px_presign_target(const char *url, const char *service, const char *region, bool allow_customer,
-		      unsigned partitions, struct px_presign_target *out, struct px_refusal *why)
+		      unsigned partitions, struct px_presign_target *out, struct px_deny *why)
 {
 	struct px_presign_target t;
 	struct fed_host_info hi;

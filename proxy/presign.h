@@ -11,8 +11,10 @@
 #define PX_FRONT_MAX_MSG 1536     /* bytes of a refusal's message */
 #define PX_PRESIGN_MAX_URL 16384  /* bytes of the URL to presign */
 
-/* What to answer instead of going on (front.h, gateapi.c). */
-struct px_refusal {
+/* What the gate's front half answers instead of going on (front.h, gateapi.c):
+ * a status and a reason of its own. The API pipeline turns one into an
+ * error in the addressed service's protocol (api.c: px_deny_reason_info()). */
+struct px_deny {
 	int status;         /* 400, 401, 403, 413, 500, 502, 503 */
 	const char *reason; /* static token for X-Awsgate-Error and the audit */
 	char msg[PX_FRONT_MAX_MSG]; /* says what was wrong and what to do; no secret */
@@ -42,6 +44,6 @@ struct px_presign_target {
  * -1 with |why| (400 or 403); |out| is then untouched.
  */
 int px_presign_target(const char *url, const char *service, const char *region, bool allow_customer,
-		      unsigned partitions, struct px_presign_target *out, struct px_refusal *why);
+		      unsigned partitions, struct px_presign_target *out, struct px_deny *why);
 
 #endif

@@ -27,7 +27,7 @@ static bool same_ci(const char *a, const char *b, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct px_presign_target out, poison;
-	struct px_refusal why;
+	struct px_deny why;
 	unsigned flags;
 	char *url;
 	int rv;
