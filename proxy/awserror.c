@@ -256,6 +256,12 @@ static void add_header(struct px_awserror *e, const char *name, const char *valu
 int px_awserror_render(const struct px_errctx *ctx, enum px_reason reason, const char *message,
                        const char *request_id, struct px_awserror *out)
 {
+	return px_awserror_render_info(ctx, px_reason_info(reason), message, request_id, out);
+}
+
+int px_awserror_render_info(const struct px_errctx *ctx, const struct px_reason_info *ri, const char *message,
+                            const char *request_id, struct px_awserror *out)
+{
 	size_t ridlen = request_id != NULL ? strlen(request_id) : 0;
 	if (ridlen == 0 || ridlen > PX_MAX_REQUEST_ID)
 		return PX_ERR_RANGE;
@@ -264,7 +270,6 @@ int px_awserror_render(const struct px_errctx *ctx, enum px_reason reason, const
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
 			return PX_ERR_RANGE;
 	}
-	const struct px_reason_info *ri = px_reason_info(reason);
 	enum px_aws_protocol proto = px_awserror_protocol(ctx);
 	const char *msg = message != NULL ? message : "";
 	size_t msglen = strnlen(msg, PX_MAX_MESSAGE - 1);

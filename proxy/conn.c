@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* conn.c: a client connection: TLS, its buffers and timers, the identity, and the choice of codec by ALPN. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +27,27 @@ static void conn_timer_set(struct px_conn *c, double secs)
 	}
 }
 
+/* "address:port" of the client, for the audit ("" when unknown). */
+static void conn_peer(int fd, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+
+	out[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+		if (inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)) != NULL)
+			snprintf(out, size, "%s:%u", host, (unsigned)ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)) != NULL)
+			snprintf(out, size, "[%s]:%u", host, (unsigned)ntohs(sin6->sin6_port));
+	}
+}
+
 void px_conn_accept(struct px_worker *w, int fd)
 {
 	struct px_conn *c = calloc(1, sizeof(*c));
@@ -37,6 +60,7 @@ void px_conn_accept(struct px_worker *w, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->id = ((uint64_t)w->idx << 48) | ++w->next_id;
+	conn_peer(fd, c->peer, sizeof(c->peer));
 	c->gen = px_server_gen();
 	cfg = c->gen->cfg;
 	c->ssl = SSL_new(c->gen->ssl);

@@ -35,6 +35,8 @@ json_t *px_front_audit_event(struct px_stream *st, const char *event)
 	json_object_set_new(ev, "stream", json_integer(st->id));
 	if (c->has_ident == 1)
 		json_object_set_new(ev, "user", json_string(c->ident.user));
+	if (c->peer[0])
+		json_object_set_new(ev, "client", json_string(c->peer));
 	json_object_set_new(ev, "method", json_string(st->method));
 	/* The path only: a query may carry a presigned URL's signature. */
 	json_object_set_new(ev, "path", json_stringn(st->path, strcspn(st->path, "?")));

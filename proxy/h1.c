@@ -932,6 +932,16 @@ static int h1_end(struct px_stream *st)
 	return 0;
 }
 
+static void h1_abort(struct px_stream *st)
+{
+	struct px_conn *c = st->conn;
+
+	/* No terminal chunk: the client sees a short body and a closed connection. */
+	c->h1->keep_alive = 0;
+	c->closing = 1;
+	px_conn_kick(c);
+}
+
 static void h1_consume(struct px_stream *st, size_t n)
 {
 	struct px_h1 *h = st->conn->h1;
@@ -961,6 +971,7 @@ static const struct px_codec_ops h1_ops = {
 	.write = h1_write,
 	.end = h1_end,
 	.consume = h1_consume,
+	.abort = h1_abort,
 	.send_continue = h1_send_continue,
 	.pending = h1_pending,
 };

@@ -573,6 +573,12 @@ static int h2_end(struct px_stream *st)
 	return 0;
 }
 
+static void h2_abort(struct px_stream *st)
+{
+	nghttp2_submit_rst_stream(st->conn->h2->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+	px_conn_kick(st->conn);
+}
+
 static void h2_consume(struct px_stream *st, size_t n)
 {
 	nghttp2_session_consume(st->conn->h2->sess, st->id, n);
@@ -599,6 +605,7 @@ static const struct px_codec_ops h2_ops = {
 	.write = h2_write,
 	.end = h2_end,
 	.consume = h2_consume,
+	.abort = h2_abort,
 	.send_continue = h2_send_continue,
 	.pending = h2_pending,
 };

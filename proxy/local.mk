@@ -20,6 +20,8 @@ proxy_libproxy_a_SOURCES = \
 	proxy/upstream.c \
 	proxy/upstream.h \
 	proxy/server.h \
+	proxy/api.c \
+	proxy/resolve.c \
 	proxy/conn.c \
 	proxy/front.c \
 	proxy/gateapi.c \

@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "server.h"
+#include "upstream.h"
 
 /* The statuses counted one by one; any other is counted as "other". */
-static const int statuses[] = {100, 200, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500, 503};
+static const int statuses[] = {100, 200, 204, 206, 301, 304, 307, 400, 401, 403, 404, 405, 408, 409, 412, 413,
+			       414, 416, 429, 431, 499, 500, 502, 503, 504};
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 
 static uint64_t conns_open, conns_total, streams_h1, streams_h2, bytes_in, bytes_out;
@@ -14,8 +16,25 @@ static uint64_t requests[PX_ROUTE_COUNT][NSTATUS + 1];
 static uint64_t tls_fail[PX_TLS_FAIL_COUNT];
 static uint64_t h2_calm[PX_H2_CALM_COUNT];
 
-static const char *const route_names[PX_ROUTE_COUNT] = {"healthz", "readyz", "apps", "console",
-								   "presign", "not-found", "protocol"};
+static const char *const route_names[PX_ROUTE_COUNT] = {"healthz", "readyz", "apps",     "console",
+							   "presign", "not-found", "protocol", "api"};
+
+/* API requests by signing name: a fixed list, so that a client cannot
+ * grow the metrics with names of its own; the rest are "other". */
+static const char *const services[] = {
+	"s3",     "sts",        "ec2",          "dynamodb", "lambda", "iam", "sqs",     "sns",   "kms",
+	"logs",   "monitoring", "ssm",          "secretsmanager", "ecr", "eks", "ecs", "cloudformation", "rds",
+	"elasticloadbalancing", "autoscaling", "route53", "cloudfront", "execute-api", "states", "events",
+	"kinesis", "firehose", "glue", "athena", "organizations", "sso", "apigateway", "acm", "elasticache",
+};
+#define NSERVICES (sizeof(services) / sizeof(services[0]))
+static uint64_t api_requests[NSERVICES + 1][NSTATUS + 1];
+
+/* Request duration buckets, seconds (Prometheus "le"). */
+static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+static uint64_t api_latency[NBUCKETS + 1], api_latency_count, api_latency_us;
+static uint64_t upstream_results[PX_UP_ERROR_COUNT];
 static const char *const tls_fail_names[PX_TLS_FAIL_COUNT] = {"untrusted", "expired", "not-yet-valid", "revoked",
 							      "certificate", "protocol", "timeout"};
 static const char *const calm_names[PX_H2_CALM_COUNT] = {"rapid-reset", "control-flood", "continuation-flood"};
@@ -47,14 +66,42 @@ void px_metrics_stream(int h2)
 		ADD(streams_h1, 1);
 }
 
-void px_metrics_request(enum px_route r, int status)
+static size_t status_index(int status)
 {
 	size_t i;
 
 	for (i = 0; i < NSTATUS; i++)
 		if (statuses[i] == status)
 			break;
-	ADD(requests[r][i], 1);
+	return i;
+}
+
+void px_metrics_request(enum px_route r, int status)
+{
+	ADD(requests[r][status_index(status)], 1);
+}
+
+void px_metrics_api(const char *service, int status, double seconds)
+{
+	size_t s = NSERVICES, b;
+
+	for (size_t i = 0; service != NULL && i < NSERVICES; i++)
+		if (strcmp(services[i], service) == 0) {
+			s = i;
+			break;
+		}
+	ADD(api_requests[s][status_index(status)], 1);
+	for (b = 0; b < NBUCKETS && seconds > buckets[b]; b++)
+		;
+	ADD(api_latency[b], 1);
+	ADD(api_latency_count, 1);
+	ADD(api_latency_us, (uint64_t)(seconds > 0 ? seconds * 1e6 : 0));
+}
+
+void px_metrics_upstream(int err)
+{
+	if (err >= 0 && err < PX_UP_ERROR_COUNT)
+		ADD(upstream_results[err], 1);
 }
 
 void px_metrics_bytes(uint64_t in, uint64_t out)
@@ -81,7 +128,7 @@ const char *px_tls_fail_str(enum px_tls_fail why)
 }
 
 /* Enough for every line below. */
-#define METRICS_MAX 16384
+#define METRICS_MAX 65536
 
 int px_metrics_render(char **out, size_t *len)
 {
@@ -132,6 +179,39 @@ int px_metrics_render(char **out, size_t *len)
 	  "# TYPE awsgate_h2_goaway_calm_total counter\n");
 	for (size_t i = 0; i < PX_H2_CALM_COUNT; i++)
 		P("awsgate_h2_goaway_calm_total{reason=\"%s\"} %" PRIu64 "\n", calm_names[i], GET(h2_calm[i]));
+	P("# HELP awsgate_api_requests_total AWS API requests, by signing name and status.\n"
+	  "# TYPE awsgate_api_requests_total counter\n");
+	for (size_t s = 0; s <= NSERVICES; s++)
+		for (size_t i = 0; i <= NSTATUS; i++) {
+			uint64_t v = GET(api_requests[s][i]);
+			char st[16];
+			if (v == 0)
+				continue;
+			if (i < NSTATUS)
+				snprintf(st, sizeof(st), "%d", statuses[i]);
+			else
+				snprintf(st, sizeof(st), "other");
+			P("awsgate_api_requests_total{service=\"%s\",status=\"%s\"} %" PRIu64 "\n",
+			  s < NSERVICES ? services[s] : "other", st, v);
+		}
+	P("# HELP awsgate_api_request_duration_seconds AWS API requests, from their head to their end.\n"
+	  "# TYPE awsgate_api_request_duration_seconds histogram\n");
+	{
+		uint64_t cum = 0;
+		for (size_t k = 0; k < NBUCKETS; k++) {
+			cum += GET(api_latency[k]);
+			P("awsgate_api_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", buckets[k], cum);
+		}
+		cum += GET(api_latency[NBUCKETS]);
+		P("awsgate_api_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+		P("awsgate_api_request_duration_seconds_sum %.6f\n", (double)GET(api_latency_us) / 1e6);
+		P("awsgate_api_request_duration_seconds_count %" PRIu64 "\n", GET(api_latency_count));
+	}
+	P("# HELP awsgate_upstream_requests_total Requests to AWS, by result (ok or the error's kind).\n"
+	  "# TYPE awsgate_upstream_requests_total counter\n");
+	for (int i = 0; i < PX_UP_ERROR_COUNT; i++)
+		P("awsgate_upstream_requests_total{result=\"%s\"} %" PRIu64 "\n", px_up_error_name((enum px_up_error)i),
+		  GET(upstream_results[i]));
 	if (px_srv != NULL && px_srv->cache != NULL) {
 		struct fed_cache_stats cs;
 		fed_cache_stats(px_srv->cache, &cs);

@@ -263,6 +263,12 @@ struct px_awserror {
 int px_awserror_render(const struct px_errctx *ctx, enum px_reason reason, const char *message,
                        const char *request_id, struct px_awserror *out);
 
+/* As px_awserror_render() with the status, codes and name of |ri| instead
+ * of a reason's: for refusals that are not a enum px_reason (the front
+ * half's struct px_deny, api.c). */
+int px_awserror_render_info(const struct px_errctx *ctx, const struct px_reason_info *ri, const char *message,
+                            const char *request_id, struct px_awserror *out);
+
 /* --- the credential scope, request hygiene and re-signing (resign.c) --------- */
 
 /* How the user signed (with the throw-away keys of their local proxy). */

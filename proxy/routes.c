@@ -245,6 +245,13 @@ static int is_post_route(const struct px_stream *st)
 
 void px_route_dispatch(struct px_stream *st)
 {
+	/* X-Forwarded-Host makes a request an AWS API request, whatever its
+	 * path: an S3 bucket may be called "healthz" (docs/API.md). */
+	if (px_stream_header(st, "x-forwarded-host") != NULL && st->method != NULL && st->path != NULL &&
+	    st->path[0] == '/') {
+		px_api_dispatch(st);
+		return;
+	}
 	if (is_post_route(st)) {
 		st->route = path_is(st, "/awsgate/v1/console") ? PX_ROUTE_CONSOLE : PX_ROUTE_PRESIGN;
 		px_gateapi_dispatch(st);
@@ -297,5 +304,7 @@ static void route(struct px_stream *st)
 		return;
 	}
 	st->route = PX_ROUTE_NOT_FOUND;
-	px_stream_error(st, 404, "not-found", "no such path; the gate's API is under /awsgate/v1/ (docs/API.md)");
+	px_stream_error(st, 404, "not-found",
+			"no such path; the gate's API is under /awsgate/v1/, and AWS API requests carry X-Forwarded-Host "
+			"(docs/API.md)");
 }

@@ -20,7 +20,9 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "resolve.h"
 #include "server.h"
+#include "sigv4/sigv4.h"
 
 struct px_server *px_srv;
 
@@ -202,8 +204,12 @@ static int workers_start(const struct px_config *cfg)
 		w->lio = calloc(w->nl, sizeof(ev_io));
 		if (w->loop == NULL || w->lfd == NULL || w->lio == NULL)
 			return -1;
-		w->transport = px_transport_new(w->loop, cfg->aws.ca_file, cfg->aws.connect_to, cfg->aws.nconnect_to);
-		if (w->transport == NULL)
+		/* One libcurl core per loop: STS and the API's upstream requests share its pool. */
+		w->curl = px_curl_new(w->loop, cfg->aws.ca_file, cfg->aws.connect_to, cfg->aws.nconnect_to);
+		w->transport = w->curl ? px_transport_new_on(w->curl) : NULL;
+		w->signer = sv4_signer_new();
+		if (w->transport == NULL || w->signer == NULL ||
+		    px_resolve_loop_new(px_srv->resolver, w->loop, &w->resolve) != 0)
 			return -1;
 		for (size_t j = 0; j < w->nl; j++) {
 			w->lfd[j] = listen_on(&cfg->listen[j], 1, err, sizeof(err));
@@ -489,6 +495,8 @@ static int aws_start(const struct px_config *cfg)
 	};
 	struct fed_base_options bo = {sources[cfg->aws.credential_source], cfg->aws.profile};
 	struct fed_cache_options co = {.sts_timeout_ms = cfg->timeouts.sts * 1000u};
+	char err[256] = "";
+	int rv;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		PX_LOG(PX_LOG_ERR, "libcurl failed to start");
@@ -499,6 +507,11 @@ static int aws_start(const struct px_config *cfg)
 	if (fed_base_new(&px_srv->env, &bo, &px_srv->base) != 0 ||
 	    fed_cache_new(&px_srv->env, &co, &px_srv->cache) != 0) {
 		PX_LOG(PX_LOG_ERR, "out of memory");
+		return -1;
+	}
+	rv = px_resolver_new(0, 0, 0, 0, NULL /* TODO cfg->aws.hosts_file */, err, sizeof(err), &px_srv->resolver);
+	if (rv != 0) {
+		PX_LOG(PX_LOG_ERR, "cannot start the resolver: %s", rv == PX_ERR_NOMEM ? "out of memory" : err);
 		return -1;
 	}
 	return 0;
@@ -612,6 +625,9 @@ out:
 	fed_cache_del(srv.cache);
 	for (size_t i = 0; i < srv.nw; i++) {
 		px_transport_del(srv.w[i].transport);
+		px_curl_del(srv.w[i].curl);
+		px_resolve_loop_del(srv.w[i].resolve);
+		sv4_signer_del(srv.w[i].signer);
 		if (srv.w[i].loop)
 			ev_loop_destroy(srv.w[i].loop);
 		for (size_t j = 0; srv.w[i].lfd != NULL && j < srv.w[i].nl; j++)
@@ -626,6 +642,7 @@ out:
 	if (srv.metrics_fd >= 0)
 		close(srv.metrics_fd);
 	fed_base_del(srv.base);
+	px_resolver_del(srv.resolver);
 	if (srv.curl)
 		curl_global_cleanup();
 	px_gen_unref(srv.gen);

@@ -96,6 +96,7 @@ enum px_route {
 	PX_ROUTE_PRESIGN,
 	PX_ROUTE_NOT_FOUND,
 	PX_ROUTE_PROTOCOL, /* refused by the codec before routing (400, 408, 414, 431) */
+	PX_ROUTE_API,      /* an AWS API request: it has X-Forwarded-Host (api.c) */
 	PX_ROUTE_COUNT,
 };
 
@@ -125,6 +126,11 @@ void px_metrics_request(enum px_route r, int status);
 void px_metrics_bytes(uint64_t in, uint64_t out);
 void px_metrics_tls_fail(enum px_tls_fail why);
 void px_metrics_h2_calm(enum px_h2_calm why);
+/* An API request's end: its signing name (NULL: not known; names beyond
+ * the first PX_METRICS_MAX_SERVICES count as "other"), status and seconds. */
+void px_metrics_api(const char *service, int status, double seconds);
+/* An upstream request's end (enum px_up_error, upstream.h; 0: ok). */
+void px_metrics_upstream(int err);
 /* Writes the Prometheus text exposition to a new buffer (*out, *len; free()). */
 int px_metrics_render(char **out, size_t *len);
 const char *px_tls_fail_str(enum px_tls_fail why);
@@ -177,13 +183,15 @@ struct px_worker {
 	size_t nconns;
 	uint64_t next_id;
 	int stopping; /* 1: drain; 2: force */
-	/* Hook for the next issue: the worker's libcurl multi handle (CURLM *),
-	 * driven by this loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION -> ev_io/ev_timer). */
-	void *upstream;
-	/* federation's transport on this loop (STS, sign-in, the base
-	 * credential sources): made before the thread starts, freed after it
-	 * stopped. aws.ca_file and aws.connect_to are read then (restart to change). */
+	/* The loop's libcurl core (curl.c): the upstream requests of the API
+	 * pipeline and federation's transport (STS, sign-in, the base
+	 * credential sources) share its connection pool. Made before the
+	 * thread starts, freed after it stopped; aws.ca_file and
+	 * aws.connect_to are read then (restart to change). */
+	struct px_curl *curl;
 	struct px_transport *transport;
+	struct sv4_signer *signer;           /* the pipeline's re-signing (one thread) */
+	struct px_resolve_loop *resolve;     /* answers of the process's resolver, on this loop */
 	unsigned char scratch[PX_READ_CHUNK];
 };
 
@@ -210,6 +218,7 @@ struct px_server {
 	struct fed_env env;
 	struct fed_base *base;
 	struct fed_cache *cache;
+	struct px_resolver *resolver; /* the AWS names the pipeline connects to (resolve.h) */
 	int curl; /* curl_global_init() was called */
 };
 
@@ -263,6 +272,7 @@ struct px_codec_ops {
 	void (*consume)(struct px_stream *st, size_t n);
 	int (*send_continue)(struct px_stream *st);
 	size_t (*pending)(const struct px_stream *st); /* bytes queued, for backpressure */
+	void (*abort)(struct px_stream *st); /* the response is cut: RST_STREAM, or close the connection */
 };
 
 /* A protocol-neutral request and its response (docs/SERVER.md). */
@@ -305,6 +315,10 @@ int px_stream_write(struct px_stream *st, const void *data, size_t len);
 int px_stream_end(struct px_stream *st);
 /* The handler has taken |n| bytes of request body: the window reopens. */
 void px_stream_consume(struct px_stream *st, size_t n);
+/* Cuts a started response (AWS failed midway): HTTP/2 resets the stream,
+ * HTTP/1.1 closes the connection once the bytes queued are sent, so the
+ * client sees the response is incomplete. No more writes after it. */
+void px_stream_abort(struct px_stream *st);
 /* Sends 100 Continue (HTTP/1.1 with Expect: 100-continue; no-op otherwise). */
 int px_stream_continue(struct px_stream *st);
 /* A whole response: |status|, Content-Type |ctype|, |body|, extra headers. */
@@ -324,6 +338,8 @@ void px_stream_del(struct px_stream *st); /* calls on_close first */
 
 /* Routes (routes.c): called once a request's headers are complete. */
 void px_route_dispatch(struct px_stream *st);
+/* The AWS API pipeline (api.c): a request with X-Forwarded-Host. */
+void px_api_dispatch(struct px_stream *st);
 
 /* A subject shared by a connection and its streams (one thread). */
 struct px_subject {
@@ -371,6 +387,7 @@ struct px_conn {
 	struct px_h1 *h1;
 	struct px_h2 *h2;
 	uint64_t bytes_in, bytes_out;
+	char peer[64]; /* the client's address and port, for the audit: "192.0.2.1:50000", "[2001:db8::1]:50000" */
 	struct px_conn *prev, *next;
 };
 

@@ -205,6 +205,14 @@ void px_stream_consume(struct px_stream *st, size_t n)
 		st->ops->consume(st, n);
 }
 
+void px_stream_abort(struct px_stream *st)
+{
+	if (st->closed || !st->resp_started || st->resp_done)
+		return;
+	st->resp_done = 1;
+	st->ops->abort(st);
+}
+
 int px_stream_continue(struct px_stream *st)
 {
 	if (st->closed)

@@ -1,0 +1,991 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* api.c: the AWS API pipeline's request handler: identity, RBAC, target, scope, credentials, re-signing, the address check and the streamed exchange with AWS (docs/PIPELINE.md). */
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "front.h"
+#include "pipeline.h"
+#include "resolve.h"
+#include "upstream.h"
+
+/*
+ * One API request is a struct api, the stream's handler state. It moves
+ * through the stages of docs/PIPELINE.md in order; each waits at most once
+ * (credentials, the body to hash, the name's addresses) and every wait is
+ * cancelled when the stream closes first. Body bytes are held in |in|
+ * until the next stage takes them, and only then consumed: the client's
+ * HTTP/2 window or the HTTP/1.1 parser stays closed meanwhile, which is
+ * what bounds the memory of a request whatever the client or AWS do.
+ */
+
+#define API_MAX_INQ (PX_UP_BODY_BUF + (2u << 20)) /* unconsumed body held: above every window the codecs open */
+#define API_RECHUNK_FEED 16384                    /* bytes given to the re-signer at once */
+
+enum api_state {
+	API_FRONT,    /* deciding, synchronously */
+	API_CREDS,    /* waiting for the role's credentials */
+	API_BODY,     /* reading a body to hash it (PX_PAYLOAD_BUFFER) */
+	API_RESOLVE,  /* waiting for the host's addresses */
+	API_UPSTREAM, /* the request is with AWS */
+	API_DONE,     /* answered (or failed): what comes is dropped */
+};
+
+struct api {
+	struct px_stream *st;
+	enum api_state state;
+	ev_tstamp t0;
+	int64_t now;
+	/* the decision */
+	struct px_choice ch;
+	bool have_choice;
+	struct px_target t;
+	bool have_target;
+	struct sv4_header *hv; /* views of the stream's headers */
+	struct sv4_request req;
+	struct px_scope sc;
+	bool have_scope;
+	struct px_creds_req cr;
+	char action[PX_MAX_ACTION + 1];
+	char request_id[40]; /* the gate's id for its own errors */
+	/* the body: |in| holds what the client sent and no stage took yet */
+	unsigned char *in;
+	size_t inlen, incap;
+	bool in_end;        /* the client's body ended */
+	bool too_large;     /* PX_PAYLOAD_BUFFER: past limits.max_body_buffer */
+	/* the outgoing request */
+	struct px_outreq out;
+	bool have_out;
+	struct px_rechunk *rc;
+	unsigned char *ob; /* bytes for the upstream not yet taken: a re-signed chunk, the buffered body */
+	size_t oblen, oboff, obcap;
+	bool up_ended;
+	struct px_resolve_query *rq;
+	struct sockaddr_storage addr;
+	struct px_upstream *up;
+	/* the answer */
+	int status;
+	const char *reason; /* static: the refusal's or upstream error's name; NULL when AWS answered */
+	enum px_up_error uperr;
+	char aws_request_id[PX_MAX_REQUEST_ID + 1];
+	uint64_t bytes_in, bytes_out;
+	bool audited;
+};
+
+static void api_pump(struct api *a);
+static void api_go_upstream(struct api *a);
+
+static struct px_worker *worker_of(const struct api *a)
+{
+	return a->st->conn->w;
+}
+
+/* --- answering --------------------------------------------------------------- */
+
+/* Does the form body |p| have an Action= pair? */
+static bool form_has_action(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i + 7 <= len; i++)
+		if ((i == 0 || p[i - 1] == '&') && memcmp(p + i, "Action=", 7) == 0)
+			return true;
+	return false;
+}
+
+/* The error context of the request as far as it is known. */
+static void errctx(struct api *a, struct px_errctx *ctx, char *svc, size_t svcsize)
+{
+	const char *service = a->have_scope ? a->sc.service : NULL;
+
+	if (a->hv != NULL) {
+		px_errctx_from_request(ctx, &a->req, service, svc, svcsize);
+	} else {
+		memset(ctx, 0, sizeof(*ctx));
+		ctx->method = a->st->method;
+		ctx->methodlen = a->st->method ? strlen(a->st->method) : 0;
+	}
+	if (ctx->service == NULL && a->have_target && a->t.info.service[0])
+		ctx->service = a->t.info.service;
+	if (a->sc.payload == PX_PAYLOAD_BUFFER && a->in != NULL && form_has_action(a->in, a->inlen))
+		ctx->form_action = true;
+}
+
+/* Sends a gate error in the addressed service's protocol. */
+static void api_send_error(struct api *a, const struct px_reason_info *ri, const char *message)
+{
+	struct px_awserror *e = malloc(sizeof(*e));
+	struct px_header h[PX_AWSERROR_MAX_HEADERS];
+	struct px_errctx ctx;
+	char svc[SV4_MAX_SCOPE_PART + 1];
+
+	a->state = API_DONE;
+	a->status = ri->status;
+	a->reason = ri->name;
+	if (a->st->resp_started)
+		return;
+	errctx(a, &ctx, svc, sizeof(svc));
+	if (e == NULL || px_awserror_render_info(&ctx, ri, message, a->request_id, e) != 0) {
+		free(e);
+		px_stream_error(a->st, 500, "internal", "out of memory; try again");
+		px_conn_kick(a->st->conn);
+		return;
+	}
+	for (size_t i = 0; i < e->nheaders; i++)
+		h[i] = (struct px_header){e->headers[i].name, e->headers[i].value, e->headers[i].namelen,
+					  e->headers[i].valuelen};
+	px_stream_reply(a->st, e->status, NULL, e->body, e->bodylen, h, e->nheaders);
+	a->bytes_out += e->bodylen;
+	free(e);
+	px_conn_kick(a->st->conn);
+}
+
+/* Audits a refusal as "request.denied", then answers it. */
+static void api_deny(struct api *a, const struct px_reason_info *ri, const char *message)
+{
+	struct px_deny d;
+
+	d.status = ri->status;
+	d.reason = ri->name;
+	snprintf(d.msg, sizeof(d.msg), "%s", message);
+	a->audited = true;
+	if (px_front_audit_deny(a->st, a->have_choice ? &a->ch : NULL, &d) != 0) {
+		static const struct px_reason_info audit = {"audit-unavailable", 503, "ServiceUnavailable",
+							    "ServiceUnavailableException"};
+		api_send_error(a, &audit, "the gate cannot write its audit log; try again later or ask the gate's admin");
+		return;
+	}
+	api_send_error(a, ri, message);
+}
+
+static void api_refuse(struct api *a, const struct px_refusal *why)
+{
+	api_deny(a, px_reason_info(why->reason), why->message);
+}
+
+/* The front half's refusals carry a status and a name of their own: the
+ * AWS codes follow from the status (403 and 401: AccessDenied, which SDKs
+ * do not retry; 400: a validation error; 5xx: retryable). */
+static void api_refuse_front(struct api *a, const struct px_deny *d)
+{
+	struct px_reason_info ri = {d->reason, d->status, "AccessDenied", "AccessDeniedException"};
+
+	if (d->status == 401)
+		ri.status = 403;
+	else if (d->status == 400)
+		ri.code_xml = "InvalidRequest", ri.code_json = "ValidationException";
+	else if (d->status == 413)
+		ri.code_xml = "RequestEntityTooLarge", ri.code_json = "RequestEntityTooLargeException";
+	else if (d->status == 503)
+		ri.code_xml = "ServiceUnavailable", ri.code_json = "ServiceUnavailableException";
+	else if (d->status >= 500)
+		ri.code_xml = "InternalFailure", ri.code_json = "InternalFailure";
+	api_deny(a, &ri, d->msg);
+}
+
+static void api_internal(struct api *a, const char *what)
+{
+	struct px_refusal why;
+
+	PX_SLOG(a->st, PX_LOG_ERR, "api: %s", what);
+	px_refuse(&why, PX_R_INTERNAL, "the gate failed (%s); try again", what);
+	api_refuse(a, &why);
+}
+
+/* --- the audit ------------------------------------------------------------------ */
+
+static void api_audit(struct api *a)
+{
+	json_t *ev;
+
+	if (a->audited)
+		return;
+	a->audited = true;
+	ev = px_front_audit_event(a->st, "api.request");
+	if (ev == NULL)
+		return;
+	if (a->have_choice) {
+		json_object_set_new(ev, "app", json_string(a->ch.info.name));
+		json_object_set_new(ev, "role_arn", json_string(a->ch.role_arn));
+		json_object_set_new(ev, "account_id", json_string(a->ch.account));
+	}
+	if (a->have_scope) {
+		json_object_set_new(ev, "service", json_string(a->sc.service));
+		json_object_set_new(ev, "region", json_string(a->sc.region));
+		json_object_set_new(ev, "signature", json_string(px_sigkind_name(a->sc.kind)));
+		json_object_set_new(ev, "payload", json_string(px_payload_name(a->sc.payload)));
+	}
+	if (a->have_target)
+		json_object_set_new(ev, "host", json_string(a->t.host));
+	json_object_set_new(ev, "action", a->action[0] ? json_string(a->action) : json_null());
+	json_object_set_new(ev, "status", json_integer(a->status));
+	if (a->reason != NULL)
+		json_object_set_new(ev, "error", json_string(a->reason));
+	json_object_set_new(ev, "bytes_in", json_integer((json_int_t)a->bytes_in));
+	json_object_set_new(ev, "bytes_out", json_integer((json_int_t)a->bytes_out));
+	json_object_set_new(ev, "duration_ms",
+			    json_integer((json_int_t)((ev_now(worker_of(a)->loop) - a->t0) * 1000.0 + 0.5)));
+	if (a->aws_request_id[0])
+		json_object_set_new(ev, "aws_request_id", json_string(a->aws_request_id));
+	if (px_audit(ev) != 0)
+		PX_SLOG(a->st, PX_LOG_ERR, "%s", "api: the audit log cannot be written; this request is not audited");
+	json_decref(ev);
+}
+
+/* --- the body ------------------------------------------------------------------- */
+
+/* Appends to a bounded buffer. */
+static int buf_append(unsigned char **buf, size_t *len, size_t *cap, size_t max, const void *p, size_t n)
+{
+	if (n > max - *len)
+		return PX_ERR_TOO_LARGE;
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 16384;
+		unsigned char *nb;
+		while (c < *len + n)
+			c *= 2;
+		if (c > max)
+			c = max;
+		nb = realloc(*buf, c);
+		if (nb == NULL)
+			return PX_ERR_NOMEM;
+		*buf = nb;
+		*cap = c;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	return 0;
+}
+
+/* Drops the first |n| bytes of |in| and reopens the client's window by as much. */
+static void in_take(struct api *a, size_t n)
+{
+	if (n == 0)
+		return;
+	memmove(a->in, a->in + n, a->inlen - n);
+	a->inlen -= n;
+	px_stream_consume(a->st, n);
+}
+
+static void api_body(struct px_stream *st, const unsigned char *data, size_t len)
+{
+	struct api *a = st->harg;
+	size_t max = API_MAX_INQ;
+	int rv;
+
+	a->bytes_in += len;
+	if (a->state == API_DONE || a->too_large) {
+		px_stream_consume(st, len); /* answered: the rest is read and dropped */
+		return;
+	}
+	if (a->have_scope && a->sc.payload == PX_PAYLOAD_BUFFER)
+		max = st->gen->cfg->limits.max_body_buffer;
+	rv = buf_append(&a->in, &a->inlen, &a->incap, max, data, len);
+	if (a->have_scope && a->sc.payload == PX_PAYLOAD_BUFFER) {
+		/* The whole body is held to be hashed: it is ours now. */
+		px_stream_consume(st, len);
+		if (rv == PX_ERR_TOO_LARGE) {
+			struct px_refusal why;
+			a->too_large = true;
+			px_refuse(&why, PX_R_PAYLOAD_TOO_LARGE,
+				  "the request gave no payload hash, so the gate must read the body to sign it, and the body "
+				  "is over the gate's limit of %zu bytes; send X-Amz-Content-Sha256 (or UNSIGNED-PAYLOAD) "
+				  "with the request",
+				  (size_t)max);
+			api_refuse(a, &why);
+			return;
+		}
+	}
+	if (rv == PX_ERR_NOMEM) {
+		px_stream_consume(st, len);
+		api_internal(a, "out of memory holding the request body");
+		return;
+	}
+	if (rv != 0) {
+		/* The client sent past every window it was given. */
+		px_stream_consume(st, len);
+		api_internal(a, "the client sent more body than its flow-control window allows");
+		return;
+	}
+	api_pump(a);
+}
+
+static void api_body_end(struct px_stream *st);
+
+/* Where the re-signer's output goes: into |ob|, which api_pump() drains. */
+static int rechunk_out(void *arg, const unsigned char *data, size_t len)
+{
+	struct api *a = arg;
+
+	if (a->oboff > 0 && a->oboff == a->oblen)
+		a->oboff = a->oblen = 0;
+	return buf_append(&a->ob, &a->oblen, &a->obcap, SV4_DEFAULT_MAX_CHUNK + (1u << 20), data, len);
+}
+
+/* Moves body bytes toward AWS as far as the upstream takes them. */
+static void api_pump(struct api *a)
+{
+	struct px_refusal why;
+	int n, rv;
+
+	if (a->state != API_UPSTREAM || a->up == NULL || a->up_ended)
+		return;
+	for (;;) {
+		if (a->oboff < a->oblen) {
+			n = px_upstream_write(a->up, a->ob + a->oboff, a->oblen - a->oboff);
+			if (n == PX_ERR_AGAIN)
+				return;
+			if (n < 0)
+				goto fail;
+			a->oboff += (size_t)n;
+			if (a->oboff < a->oblen)
+				return; /* on_writable follows */
+			a->oboff = a->oblen = 0;
+		}
+		if (a->inlen > 0 && a->sc.payload != PX_PAYLOAD_BUFFER) {
+			if (a->rc != NULL) {
+				size_t take = a->inlen < API_RECHUNK_FEED ? a->inlen : API_RECHUNK_FEED;
+				rv = px_rechunk_feed(a->rc, a->in, take, &why);
+				if (rv == PX_ERR_REFUSED) {
+					px_upstream_cancel(a->up);
+					a->up = NULL;
+					api_refuse(a, &why);
+					return;
+				}
+				if (rv != 0)
+					goto fail;
+				in_take(a, take);
+				continue;
+			}
+			n = px_upstream_write(a->up, a->in, a->inlen);
+			if (n == PX_ERR_AGAIN)
+				return;
+			if (n < 0)
+				goto fail;
+			in_take(a, (size_t)n);
+			if (a->inlen > 0)
+				return;
+			continue;
+		}
+		break;
+	}
+	if (!a->in_end || a->inlen > 0)
+		return;
+	if (a->rc != NULL) {
+		uint64_t decoded;
+		if (px_rechunk_finish(a->rc, &decoded, &why) != 0) {
+			px_upstream_cancel(a->up);
+			a->up = NULL;
+			api_refuse(a, &why);
+			return;
+		}
+	}
+	a->up_ended = true;
+	if (px_upstream_end(a->up) != 0) {
+		px_upstream_cancel(a->up);
+		a->up = NULL;
+		px_refuse(&why, PX_R_REQUEST_MALFORMED, "the request body ended before its Content-Length");
+		api_refuse(a, &why);
+	}
+	return;
+fail:
+	px_upstream_cancel(a->up);
+	a->up = NULL;
+	px_refuse(&why, PX_R_REQUEST_MALFORMED, "the request body is longer than its Content-Length");
+	api_refuse(a, &why);
+}
+
+/* --- the upstream --------------------------------------------------------------- */
+
+static bool hop_by_hop(const char *name)
+{
+	static const char *const drop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+					   "upgrade", "te", "trailer", "content-length", "x-awsgate-version"};
+
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		if (strcasecmp(name, drop[i]) == 0)
+			return true;
+	return false;
+}
+
+static void up_head(void *arg, int status, const struct px_up_header *hdrs, size_t n)
+{
+	struct api *a = arg;
+	struct px_stream *st = a->st;
+	struct px_header *h = px_arena_alloc(&st->arena, (n ? n : 1) * sizeof(*h));
+	int64_t clen = -1;
+	size_t k = 0;
+
+	if (h == NULL) {
+		px_upstream_cancel(a->up);
+		a->up = NULL;
+		api_internal(a, "out of memory forwarding the response head");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(hdrs[i].name), vl = strlen(hdrs[i].value);
+		char *name;
+
+		if (strcasecmp(hdrs[i].name, "content-length") == 0) {
+			char *end;
+			unsigned long long v = strtoull(hdrs[i].value, &end, 10);
+			if (end != hdrs[i].value && *end == '\0' && v <= INT64_MAX)
+				clen = (int64_t)v;
+			continue;
+		}
+		if ((strcasecmp(hdrs[i].name, "x-amz-request-id") == 0 ||
+		     strcasecmp(hdrs[i].name, "x-amzn-requestid") == 0) &&
+		    vl <= PX_MAX_REQUEST_ID)
+			memcpy(a->aws_request_id, hdrs[i].value, vl + 1);
+		if (hop_by_hop(hdrs[i].name))
+			continue;
+		name = px_arena_strndup(&st->arena, hdrs[i].name, nl);
+		if (name == NULL) {
+			px_upstream_cancel(a->up);
+			a->up = NULL;
+			api_internal(a, "out of memory forwarding the response head");
+			return;
+		}
+		for (char *p = name; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+		h[k++] = (struct px_header){name, hdrs[i].value, nl, vl};
+	}
+	/* Values are libcurl's until this call returns: the codec copies them. */
+	a->status = status;
+	if (px_stream_respond(st, status, h, k, clen) != 0) {
+		px_upstream_cancel(a->up);
+		a->up = NULL;
+		a->state = API_DONE;
+		return;
+	}
+	px_conn_kick(st->conn);
+}
+
+static int up_body(void *arg, const unsigned char *data, size_t len)
+{
+	struct api *a = arg;
+	int rv = px_stream_write(a->st, data, len);
+
+	a->bytes_out += len;
+	px_conn_kick(a->st->conn);
+	if (rv == PX_ERR_AGAIN)
+		return PX_ERR_AGAIN;
+	if (rv != 0) {
+		px_upstream_cancel(a->up);
+		a->up = NULL;
+		a->state = API_DONE;
+		return 0;
+	}
+	return 0;
+}
+
+static void up_writable(void *arg)
+{
+	api_pump(arg);
+}
+
+static enum px_reason up_reason(enum px_up_error e)
+{
+	switch (e) {
+	case PX_UP_DNS:
+	case PX_UP_CONNECT_REFUSED:
+	case PX_UP_CONNECT:
+		return PX_R_UPSTREAM_CONNECT;
+	case PX_UP_TLS:
+	case PX_UP_TLS_VERIFY:
+		return PX_R_UPSTREAM_TLS;
+	case PX_UP_TIMEOUT_CONNECT:
+	case PX_UP_TIMEOUT_FIRST_BYTE:
+	case PX_UP_TIMEOUT_IDLE:
+		return PX_R_UPSTREAM_TIMEOUT;
+	default:
+		return PX_R_UPSTREAM_ERROR;
+	}
+}
+
+static void up_done(void *arg, enum px_up_error err, const char *detail)
+{
+	struct api *a = arg;
+	struct px_refusal why;
+
+	a->up = NULL;
+	a->uperr = err;
+	px_metrics_upstream(err);
+	if (err == PX_UP_OK) {
+		a->state = API_DONE;
+		if (!a->st->resp_done)
+			px_stream_end(a->st);
+		px_conn_kick(a->st->conn);
+		return;
+	}
+	PX_SLOG(a->st, PX_LOG_WARN, "upstream %s: %s (%s)", a->t.host, px_up_error_name(err), detail ? detail : "");
+	if (a->st->resp_started) {
+		/* The head went out: the client must see the answer is cut. */
+		a->state = API_DONE;
+		a->reason = px_up_error_name(err);
+		px_stream_abort(a->st);
+		px_conn_kick(a->st->conn);
+		return;
+	}
+	px_refuse(&why, up_reason(err), "the gate could not get an answer from %s: %s; try again", a->t.host,
+		  px_up_error_name(err));
+	/* Not a denial: audited once as the request, with its error. */
+	api_send_error(a, px_reason_info(why.reason), why.message);
+	a->reason = px_up_error_name(err);
+}
+
+static const struct px_upstream_handler up_handler = {
+	.on_head = up_head,
+	.on_body = up_body,
+	.on_writable = up_writable,
+	.on_done = up_done,
+};
+
+static void api_writable(struct px_stream *st)
+{
+	struct api *a = st->harg;
+
+	if (a->up != NULL)
+		px_upstream_resume(a->up);
+}
+
+/* Starts the request to AWS at the checked address. */
+static void api_start_upstream(struct api *a)
+{
+	struct px_stream *st = a->st;
+	const struct px_config *cfg = st->gen->cfg;
+	struct px_upstream_request ur;
+	struct px_up_header *uh;
+	size_t pathlen = strcspn(st->path, "?");
+	char *url;
+	size_t ulen;
+	int rv;
+
+	uh = px_arena_alloc(&st->arena, a->out.nheaders * sizeof(*uh));
+	ulen = 8 + a->t.hostlen + pathlen + 1 + a->out.querylen + 1;
+	url = px_arena_alloc(&st->arena, ulen);
+	if (uh == NULL || url == NULL) {
+		api_internal(a, "out of memory starting the upstream request");
+		return;
+	}
+	for (size_t i = 0; i < a->out.nheaders; i++) {
+		const struct sv4_header *h = &a->out.headers[i];
+		uh[i].name = px_arena_strndup(&st->arena, h->name, h->namelen);
+		uh[i].value = px_arena_strndup(&st->arena, h->value, h->valuelen);
+		if (uh[i].name == NULL || uh[i].value == NULL) {
+			api_internal(a, "out of memory starting the upstream request");
+			return;
+		}
+	}
+	snprintf(url, ulen, "https://%s%.*s%s%.*s", a->t.host, (int)pathlen, st->path, a->out.querylen ? "?" : "",
+		 (int)a->out.querylen, a->out.query);
+	memset(&ur, 0, sizeof(ur));
+	ur.method = st->method;
+	ur.url = url;
+	ur.headers = uh;
+	ur.nheaders = a->out.nheaders;
+	ur.addr = (const struct sockaddr *)&a->addr;
+	ur.http = PX_UP_HTTP1;
+	px_upstream_request_timeouts(&ur, cfg);
+	if (a->sc.payload == PX_PAYLOAD_BUFFER) {
+		ur.body = PX_UP_BODY_LENGTH;
+		ur.body_length = a->oblen;
+		if (a->oblen == 0 && !(a->st->has_body || strcmp(st->method, "POST") == 0 || strcmp(st->method, "PUT") == 0))
+			ur.body = PX_UP_BODY_NONE;
+	} else if (!st->has_body) {
+		ur.body = PX_UP_BODY_NONE;
+	} else if (st->content_length >= 0) {
+		ur.body = PX_UP_BODY_LENGTH;
+		ur.body_length = (uint64_t)st->content_length;
+	} else {
+		ur.body = PX_UP_BODY_CHUNKED;
+	}
+	rv = px_upstream_start(worker_of(a)->curl, &ur, &up_handler, a, &a->up);
+	if (rv != 0) {
+		struct px_refusal why;
+		if (rv == PX_ERR_INVALID) {
+			px_refuse(&why, PX_R_REQUEST_MALFORMED, "the request cannot be forwarded: a header is too long or "
+								 "holds a control character");
+			api_refuse(a, &why);
+		} else {
+			api_internal(a, "out of memory starting the upstream request");
+		}
+		return;
+	}
+	a->state = API_UPSTREAM;
+	if (ur.body == PX_UP_BODY_NONE)
+		a->up_ended = true;
+	else if (ur.body == PX_UP_BODY_LENGTH && ur.body_length == 0 && a->sc.payload == PX_PAYLOAD_BUFFER)
+		a->in_end = true;
+	/* Authorised, credentials ready, address checked: now the body may come. */
+	px_stream_continue(st);
+	px_conn_kick(st->conn);
+	api_pump(a);
+}
+
+static void resolved(struct api *a, const struct px_resolve_answer *ans)
+{
+	struct px_refusal why;
+	size_t i;
+
+	if (ans->err != 0) {
+		px_refuse(&why, PX_R_ADDRESS_NONE, "%s did not resolve (%s): check the name, or the gate's DNS",
+			  a->t.host, ans->detail);
+		api_refuse(a, &why);
+		return;
+	}
+	if (px_target_pick_address(a->st->gen->cfg, &a->t, ans->addrs, ans->n, &i, &why) != 0) {
+		api_refuse(a, &why);
+		return;
+	}
+	a->addr = ans->addrs[i];
+	if (a->t.connect_to != NULL) {
+		/* The admin's destination keeps its port. */
+		uint16_t port = htons((uint16_t)a->t.connect_to->address.port);
+		if (a->addr.ss_family == AF_INET)
+			((struct sockaddr_in *)&a->addr)->sin_port = port;
+		else
+			((struct sockaddr_in6 *)&a->addr)->sin6_port = port;
+	}
+	api_start_upstream(a);
+}
+
+static void resolve_done(void *arg, const struct px_resolve_answer *ans)
+{
+	struct api *a = arg;
+
+	a->rq = NULL;
+	resolved(a, ans);
+}
+
+/* Runs px_sts_rewrite() on |form| (|len| bytes). Returns 0 with the
+ * rewritten form in |*out| (malloc'd; NULL when nothing changed), or -1
+ * after refusing the request. */
+static int sts_rewrite(struct api *a, const char *form, size_t len, char **out, size_t *outlen)
+{
+	struct px_sts_user u = {a->st->conn->ident.user, a->ch.user_left_s};
+	struct px_sts_change chg;
+	struct px_refusal why;
+	char *buf = malloc(PX_STS_MAX_FORM);
+	int rv;
+
+	*out = NULL;
+	if (buf == NULL) {
+		api_internal(a, "out of memory");
+		return -1;
+	}
+	rv = px_sts_rewrite(form, len, &u, buf, PX_STS_MAX_FORM, outlen, &chg, &why);
+	if (rv == PX_ERR_TOO_LARGE)
+		px_refuse(&why, PX_R_PAYLOAD_TOO_LARGE, "the STS request is over %d bytes or %d parameters",
+			  PX_STS_MAX_FORM, PX_STS_MAX_PARAMS);
+	if (rv != 0) {
+		free(buf);
+		api_refuse(a, &why);
+		return -1;
+	}
+	if (chg.assume_role)
+		PX_SLOG(a->st, PX_LOG_INFO, "user %s calls sts:AssumeRole through the gate: DurationSeconds %u%s%s",
+			a->st->conn->ident.user, chg.duration_seconds, chg.duration_capped ? " (capped to the session)" : "",
+			chg.source_identity_added ? ", SourceIdentity added" : "");
+	if (chg.rewritten)
+		*out = buf;
+	else
+		free(buf);
+	return 0;
+}
+
+/* The user's own STS calls (docs/PIPELINE.md): an AssumeRole in the query
+ * or in the form body is capped to the user's session and names the user
+ * as its source identity. Returns 0, or -1 after refusing the request. */
+static int sts_user_call(struct api *a, struct px_resign_params *p)
+{
+	char *form;
+	size_t flen = 0;
+
+	if (a->req.querylen > 0 && form_has_action((const unsigned char *)a->req.query, a->req.querylen)) {
+		if (sts_rewrite(a, a->req.query, a->req.querylen, &form, &flen) != 0)
+			return -1;
+		if (form != NULL) {
+			char *q = px_arena_strndup(&a->st->arena, form, flen);
+			free(form);
+			if (q == NULL) {
+				api_internal(a, "out of memory");
+				return -1;
+			}
+			p->query = q;
+			p->querylen = flen;
+			p->replace_query = true;
+		}
+	}
+	if (a->sc.payload == PX_PAYLOAD_BUFFER && a->inlen > 0) {
+		if (sts_rewrite(a, (const char *)a->in, a->inlen, &form, &flen) != 0)
+			return -1;
+		if (form != NULL) {
+			free(a->in);
+			a->in = (unsigned char *)form;
+			a->inlen = flen;
+			a->incap = PX_STS_MAX_FORM;
+			p->content_length = (int64_t)flen;
+		}
+	}
+	return 0;
+}
+
+/* Signs the request, then finds the address to send it to. */
+static void api_go_upstream(struct api *a)
+{
+	struct px_stream *st = a->st;
+	const struct fed_creds *c = fed_snap_creds(a->cr.creds);
+	struct px_resign_params p;
+	struct px_refusal why;
+	struct px_resolve_answer *ans;
+	const char *name;
+	char hash[65];
+	int rv;
+
+	memset(&p, 0, sizeof(p));
+	p.creds = c;
+	p.now = (int64_t)time(NULL);
+	p.session_end = a->now + a->ch.user_left_s;
+	p.content_length = -1;
+	if (strcmp(a->sc.service, "sts") == 0 && sts_user_call(a, &p) != 0)
+		return;
+	if (a->sc.payload == PX_PAYLOAD_BUFFER) {
+		if (px_action_extract(&a->req, (const char *)a->in, a->inlen, a->action) != 0)
+			a->action[0] = 0;
+		sv4_sha256_hex(a->in ? a->in : (const unsigned char *)"", a->inlen, hash);
+		p.payload_hash = hash;
+		if (p.content_length < 0 && (st->has_body || a->inlen > 0))
+			p.content_length = (int64_t)a->inlen;
+		/* The held body becomes what api_pump() sends. */
+		free(a->ob);
+		a->ob = a->in;
+		a->oblen = a->inlen;
+		a->obcap = a->incap;
+		a->oboff = 0;
+		a->in = NULL;
+		a->inlen = a->incap = 0;
+		a->in_end = true;
+	} else if (px_action_extract(&a->req, NULL, 0, a->action) != 0) {
+		a->action[0] = 0;
+	}
+	rv = px_resign(worker_of(a)->signer, &a->req, &a->t, &a->sc, &p, &a->out, &why);
+	if (rv == PX_ERR_REFUSED) {
+		api_refuse(a, &why);
+		return;
+	}
+	if (rv != 0) {
+		api_internal(a, "out of memory signing the request");
+		return;
+	}
+	a->have_out = true;
+	if (a->sc.payload == PX_PAYLOAD_CHUNKED) {
+		rv = px_rechunk_new(worker_of(a)->signer, a->sc.chunked, 0, c->secret_access_key, a->out.date,
+				    a->sc.region, a->sc.service, a->out.seed, rechunk_out, a, &a->rc);
+		if (rv != 0) {
+			api_internal(a, "cannot start re-signing the aws-chunked body");
+			return;
+		}
+	}
+	name = a->t.connect_to != NULL ? a->t.connect_to->address.host : a->t.host;
+	ans = malloc(sizeof(*ans));
+	if (ans == NULL) {
+		api_internal(a, "out of memory");
+		return;
+	}
+	a->state = API_RESOLVE;
+	rv = px_resolve_start(worker_of(a)->resolve, name, ans, resolve_done, a, &a->rq);
+	if (rv == 0)
+		resolved(a, ans);
+	else if (rv != PX_RESOLVE_PENDING)
+		api_internal(a, "cannot start resolving the host");
+	free(ans);
+}
+
+/* --- credentials ---------------------------------------------------------------- */
+
+static void api_creds_ready(struct api *a)
+{
+	if (a->sc.payload == PX_PAYLOAD_BUFFER && !a->in_end) {
+		/* The body is read now, to be hashed: let the client send it. */
+		a->state = API_BODY;
+		px_stream_continue(a->st);
+		px_conn_kick(a->st->conn);
+		return;
+	}
+	api_go_upstream(a);
+}
+
+static void creds_done(struct px_creds_req *cr, void *arg, int err)
+{
+	struct api *a = arg;
+	struct px_deny d;
+
+	(void)cr;
+	if (err != 0) {
+		px_front_creds_deny(&a->cr, err, &d);
+		api_refuse_front(a, &d);
+		return;
+	}
+	api_creds_ready(a);
+}
+
+static void api_body_end(struct px_stream *st)
+{
+	struct api *a = st->harg;
+
+	a->in_end = true;
+	if (a->state == API_BODY)
+		api_go_upstream(a);
+	else
+		api_pump(a);
+}
+
+/* --- the start ------------------------------------------------------------------ */
+
+static const char *header_value(const struct px_stream *st, const char *name)
+{
+	const struct px_header *h = px_stream_header(st, name);
+	return h != NULL ? h->value : NULL;
+}
+
+static void api_start(struct api *a)
+{
+	struct px_stream *st = a->st;
+	const struct px_config *cfg = st->gen->cfg;
+	struct px_refusal why;
+	struct px_deny d;
+	size_t pathlen;
+	int rv;
+
+	a->now = (int64_t)time(NULL);
+	if (px_front_identity(st, a->now, &d) != 0) {
+		api_refuse_front(a, &d);
+		return;
+	}
+	rv = px_front_choose(st, header_value(st, "x-awsgate-app"), header_value(st, "x-awsgate-role"), a->now, &a->ch,
+			     &d);
+	a->have_choice = a->ch.app != NULL && a->ch.role_arn != NULL;
+	if (rv != 0) {
+		api_refuse_front(a, &d);
+		return;
+	}
+	/* The request as the signer sees it: views of the stream's headers. */
+	a->hv = px_arena_alloc(&st->arena, (st->nhdrs ? st->nhdrs : 1) * sizeof(*a->hv));
+	if (a->hv == NULL) {
+		api_internal(a, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < st->nhdrs; i++)
+		a->hv[i] = (struct sv4_header){st->hdrs[i].name, st->hdrs[i].name_len, st->hdrs[i].value,
+					       st->hdrs[i].value_len};
+	pathlen = strcspn(st->path, "?");
+	a->req = (struct sv4_request){st->method, strlen(st->method), st->path, pathlen,
+				      st->path[pathlen] ? st->path + pathlen + 1 : "",
+				      st->path[pathlen] ? st->path_len - pathlen - 1 : 0, a->hv, st->nhdrs, NULL, 0};
+	if (px_target_decide(cfg, a->hv, st->nhdrs, &a->t, &why) != 0) {
+		api_refuse(a, &why);
+		return;
+	}
+	a->have_target = true;
+	if (strcmp(a->t.info.partition->name, a->ch.partition) != 0) {
+		px_refuse(&why, PX_R_ENDPOINT_PARTITION, "%s is in partition %s, and role %s in %s: choose a role of that partition",
+			  a->t.host, a->t.info.partition->name, a->ch.role_arn, a->ch.partition);
+		api_refuse(a, &why);
+		return;
+	}
+	if (px_scope_parse(&a->req, &a->t, st->has_body ? st->content_length : 0, a->now, &a->sc, &why) != 0) {
+		api_refuse(a, &why);
+		return;
+	}
+	a->have_scope = true;
+	if (strcmp(a->sc.service, "sts") == 0 && a->sc.payload == PX_PAYLOAD_STREAM) {
+		/* An STS call's form is read even when its hash was given: an
+		 * AssumeRole in it must be capped (docs/PIPELINE.md). */
+		a->sc.payload = PX_PAYLOAD_BUFFER;
+	}
+	if (a->sc.payload == PX_PAYLOAD_BUFFER && st->content_length > 0 &&
+	    (uint64_t)st->content_length > cfg->limits.max_body_buffer) {
+		px_refuse(&why, PX_R_PAYLOAD_TOO_LARGE,
+			  "the request gave no payload hash, so the gate must read the body to sign it, and its "
+			  "Content-Length is over the gate's limit of %zu bytes; send X-Amz-Content-Sha256 (or "
+			  "UNSIGNED-PAYLOAD) with the request",
+			  (size_t)cfg->limits.max_body_buffer);
+		api_refuse(a, &why);
+		return;
+	}
+	if (a->sc.payload == PX_PAYLOAD_BUFFER && a->inlen > 0) {
+		/* Bytes that came before the mode was known: held now, consumed. */
+		px_stream_consume(st, a->inlen);
+	}
+	a->state = API_CREDS;
+	rv = px_front_creds(st, &a->ch, &a->cr, creds_done, a);
+	if (rv == FED_PENDING)
+		return;
+	if (rv != 0) {
+		px_front_creds_deny(&a->cr, rv, &d);
+		api_refuse_front(a, &d);
+		return;
+	}
+	api_creds_ready(a);
+}
+
+static void api_close(struct px_stream *st)
+{
+	struct api *a = st->harg;
+
+	if (a == NULL)
+		return;
+	if (a->up != NULL)
+		px_upstream_cancel(a->up);
+	if (a->rq != NULL)
+		px_resolve_cancel(a->rq);
+	if (a->status == 0)
+		a->status = st->resp_started ? st->status : 499; /* the client left first */
+	if (a->reason == NULL && !st->resp_done && st->resp_started)
+		a->reason = "client-gone";
+	api_audit(a);
+	px_metrics_api(a->have_scope ? a->sc.service : NULL, a->status, ev_now(worker_of(a)->loop) - a->t0);
+	px_front_creds_release(&a->cr);
+	px_rechunk_del(a->rc);
+	if (a->have_out)
+		px_outreq_free(&a->out);
+	free(a->in);
+	free(a->ob);
+	free(a);
+	st->harg = NULL;
+	st->h = NULL;
+}
+
+static const struct px_stream_handler api_handler = {
+	.on_body = api_body,
+	.on_body_end = api_body_end,
+	.on_writable = api_writable,
+	.on_close = api_close,
+};
+
+void px_api_dispatch(struct px_stream *st)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	st->route = PX_ROUTE_API;
+	if (a == NULL) {
+		px_stream_error(st, 500, "internal", "out of memory; try again");
+		return;
+	}
+	a->st = st;
+	a->t0 = ev_now(st->conn->w->loop);
+	snprintf(a->request_id, sizeof(a->request_id), "awsgate-%016" PRIx64 "-%" PRId32, st->conn->id, st->id);
+	st->h = &api_handler;
+	st->harg = a;
+	if (st->has_body && st->body_done)
+		a->in_end = true;
+	if (!st->has_body)
+		a->in_end = true;
+	api_start(a);
+}
