@@ -25,7 +25,7 @@
  * what bounds the memory of a request whatever the client or AWS do.
  */
 
-#define API_MAX_INQ (PX_UP_BODY_BUF + (2u << 20)) /* unconsumed body held: above every window the codecs open */
+#define API_INQ_SLACK (128u * 1024) /* body held beyond the HTTP/2 stream window: HTTP/1.1's pause point and a read */
 #define API_RECHUNK_FEED 16384                    /* bytes given to the re-signer at once */
 
 enum api_state {
@@ -54,9 +54,9 @@ struct api {
 	struct px_creds_req cr;
 	char action[PX_MAX_ACTION + 1];
 	char request_id[40]; /* the gate's id for its own errors */
-	/* the body: |in| holds what the client sent and no stage took yet */
+	/* the body: in[inoff..inlen) is what the client sent and no stage took yet */
 	unsigned char *in;
-	size_t inlen, incap;
+	size_t inoff, inlen, incap;
 	bool in_end;        /* the client's body ended */
 	bool too_large;     /* PX_PAYLOAD_BUFFER: past limits.max_body_buffer */
 	/* the outgoing request */
@@ -261,20 +261,24 @@ static int buf_append(unsigned char **buf, size_t *len, size_t *cap, size_t max,
 	return 0;
 }
 
-/* Drops the first |n| bytes of |in| and reopens the client's window by as much. */
+/* Takes the first |n| bytes of what is held and reopens the client's window by as much. */
 static void in_take(struct api *a, size_t n)
 {
 	if (n == 0)
 		return;
-	memmove(a->in, a->in + n, a->inlen - n);
-	a->inlen -= n;
+	a->inoff += n;
+	if (a->inoff == a->inlen)
+		a->inoff = a->inlen = 0;
 	px_stream_consume(a->st, n);
 }
 
 static void api_body(struct px_stream *st, const unsigned char *data, size_t len)
 {
 	struct api *a = st->harg;
-	size_t max = API_MAX_INQ;
+	const struct px_config *cfg = st->gen->cfg;
+	/* What the client may send before the stages take any of it: its
+	 * stream window (HTTP/2) or the parser's pause point (HTTP/1.1). */
+	size_t max = (size_t)cfg->limits.h2_initial_window_size + API_INQ_SLACK;
 	int rv;
 
 	a->bytes_in += len;
@@ -283,7 +287,13 @@ static void api_body(struct px_stream *st, const unsigned char *data, size_t len
 		return;
 	}
 	if (a->have_scope && a->sc.payload == PX_PAYLOAD_BUFFER)
-		max = st->gen->cfg->limits.max_body_buffer;
+		max = cfg->limits.max_body_buffer;
+	if (a->inoff > 0 && a->inlen + len > a->incap) {
+		/* Room at the front: move what is held there, once per fill. */
+		memmove(a->in, a->in + a->inoff, a->inlen - a->inoff);
+		a->inlen -= a->inoff;
+		a->inoff = 0;
+	}
 	rv = buf_append(&a->in, &a->inlen, &a->incap, max, data, len);
 	if (a->have_scope && a->sc.payload == PX_PAYLOAD_BUFFER) {
 		/* The whole body is held to be hashed: it is ours now. */
@@ -346,10 +356,11 @@ static void api_pump(struct api *a)
 				return; /* on_writable follows */
 			a->oboff = a->oblen = 0;
 		}
-		if (a->inlen > 0 && a->sc.payload != PX_PAYLOAD_BUFFER) {
+		if (a->inlen > a->inoff && a->sc.payload != PX_PAYLOAD_BUFFER) {
+			size_t held = a->inlen - a->inoff;
 			if (a->rc != NULL) {
-				size_t take = a->inlen < API_RECHUNK_FEED ? a->inlen : API_RECHUNK_FEED;
-				rv = px_rechunk_feed(a->rc, a->in, take, &why);
+				size_t take = held < API_RECHUNK_FEED ? held : API_RECHUNK_FEED;
+				rv = px_rechunk_feed(a->rc, a->in + a->inoff, take, &why);
 				if (rv == PX_ERR_REFUSED) {
 					px_upstream_cancel(a->up);
 					a->up = NULL;
@@ -361,19 +372,19 @@ static void api_pump(struct api *a)
 				in_take(a, take);
 				continue;
 			}
-			n = px_upstream_write(a->up, a->in, a->inlen);
+			n = px_upstream_write(a->up, a->in + a->inoff, held);
 			if (n == PX_ERR_AGAIN)
 				return;
 			if (n < 0)
 				goto fail;
 			in_take(a, (size_t)n);
-			if (a->inlen > 0)
-				return;
+			if ((size_t)n < held)
+				return; /* on_writable follows */
 			continue;
 		}
 		break;
 	}
-	if (!a->in_end || a->inlen > 0)
+	if (!a->in_end || a->inlen > a->inoff)
 		return;
 	if (a->rc != NULL) {
 		uint64_t decoded;
