@@ -875,6 +875,13 @@ static void api_start(struct api *a)
 	int rv;
 
 	a->now = (int64_t)time(NULL);
+	if (px_audit_failing()) {
+		/* This request would be audited at its end, too late to refuse it. */
+		static const struct px_reason_info audit = {"audit-unavailable", 503, "ServiceUnavailable",
+							    "ServiceUnavailableException"};
+		api_deny(a, &audit, "the gate cannot write its audit log; try again later or ask the gate's admin");
+		return;
+	}
 	if (px_front_identity(st, a->now, &d) != 0) {
 		api_refuse_front(a, &d);
 		return;

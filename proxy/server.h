@@ -84,6 +84,9 @@ int px_audit_open(const char *file, bool fail_closed);
  * "time" added. Returns 0, or PX_ERR_IO when the line could not be written
  * and the log is fail-closed (the caller refuses the request with 503). */
 int px_audit(struct json_t *ev);
+/* The audit log is fail-closed and its last write failed: a request
+ * audited only at its end (an API request) is refused up front. */
+bool px_audit_failing(void);
 void px_log_close(void);
 
 /* --- metrics (metrics.c) --------------------------------------------------- */
