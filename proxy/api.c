@@ -124,10 +124,14 @@ static void api_send_error(struct api *a, const struct px_reason_info *ri, const
 	char svc[SV4_MAX_SCOPE_PART + 1];
 
 	a->state = API_DONE;
-	a->status = ri->status;
 	a->reason = ri->name;
-	if (a->st->resp_started)
+	if (a->st->resp_started) {
+		/* AWS's answer began (it may answer before the body ends): cut it. */
+		px_stream_abort(a->st);
+		px_conn_kick(a->st->conn);
 		return;
+	}
+	a->status = ri->status;
 	errctx(a, &ctx, svc, sizeof(svc));
 	if (e == NULL || px_awserror_render_info(&ctx, ri, message, a->request_id, e) != 0) {
 		free(e);
@@ -148,12 +152,28 @@ static void api_send_error(struct api *a, const struct px_reason_info *ri, const
 static void api_deny(struct api *a, const struct px_reason_info *ri, const char *message)
 {
 	struct px_deny d;
+	json_t *ev;
+	int rv = 0;
 
 	d.status = ri->status;
 	d.reason = ri->name;
 	snprintf(d.msg, sizeof(d.msg), "%s", message);
 	a->audited = true;
-	if (px_front_audit_deny(a->st, a->have_choice ? &a->ch : NULL, &d) != 0) {
+	ev = px_front_deny_event(a->st, a->have_choice ? &a->ch : NULL, &d);
+	if (ev != NULL) {
+		if (a->have_choice)
+			json_object_set_new(ev, "account_id", json_string(a->ch.account));
+		if (a->have_target)
+			json_object_set_new(ev, "host", json_string(a->t.host));
+		if (a->have_scope) {
+			json_object_set_new(ev, "service", json_string(a->sc.service));
+			json_object_set_new(ev, "region", json_string(a->sc.region));
+		}
+		rv = px_audit(ev);
+		json_decref(ev);
+	}
+	PX_SLOG(a->st, PX_LOG_INFO, "denied %d %s", ri->status, ri->name);
+	if (rv != 0) {
 		static const struct px_reason_info audit = {"audit-unavailable", 503, "ServiceUnavailable",
 							    "ServiceUnavailableException"};
 		api_send_error(a, &audit, "the gate cannot write its audit log; try again later or ask the gate's admin");
