@@ -1190,15 +1190,6 @@ static void walk(struct ctx *c, json_t *obj, const char *prefix, struct px_confi
 	}
 }
 
-unsigned px_partition_bit(const char *name)
-{
-	/* |partitions| is in the order of the bits. */
-	for (size_t i = 0; partitions[i] != NULL; i++)
-		if (strcmp(partitions[i], name) == 0)
-			return 1u << i;
-	return 0;
-}
-
 /* --- checks across options ---------------------------------------------------------- */
 
 static unsigned region_partition(const char *region)
