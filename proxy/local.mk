@@ -70,3 +70,11 @@ proxy_libproxy_a_SOURCES += \
 	proxy/resign.c \
 	proxy/userstsr.c \
 	proxy/rechunk.c
+
+# The resolver: getaddrinfo on helper threads, a process-wide cache, the
+# hosts file (docs/UPSTREAM.md, "Name resolution").
+proxy_libproxy_a_SOURCES += \
+	proxy/resolve.h \
+	proxy/resolve_int.h \
+	proxy/resolve.c \
+	proxy/hostsfile.c
