@@ -38,12 +38,20 @@ static void fail(char *errbuf, size_t errsize, const char *file, uint32_t line, 
 
 	if (errsize == 0)
 		return;
-	n = snprintf(errbuf, errsize, "%s:%u: ", file, (unsigned)line);
+	if (line)
+		n = snprintf(errbuf, errsize, "%s:%u: ", file, (unsigned)line);
+	else
+		n = snprintf(errbuf, errsize, "%s: ", file);
 	if (n < 0 || (size_t)n >= errsize)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(errbuf + n, errsize - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* The message quotes the file, which may hold anything: keep it
+	 * printable for the terminal and the log. */
+	for (char *p = errbuf + n; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 }
 
 /* Whether |s| (|len| bytes) is a DNS name as px_hosts_parse() allows; the
@@ -127,6 +135,9 @@ void px_hosts_del(struct px_hosts *h)
 	free(h);
 }
 
+/* printf arguments for "%.*s%s": at most 64 bytes of a word, "..." marking a cut. */
+#define QUOTE(w, wlen) (int)((wlen) > 64 ? 60 : (wlen)), (w), (wlen) > 64 ? "..." : ""
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r'; /* CR: a file written on Windows */
@@ -168,8 +179,8 @@ static int read_pairs(const char *text, size_t len, const char *file, struct pai
 			if (!have_addr) {
 				if (!addr_parse(w, wlen, &addr)) {
 					fail(errbuf, errsize, file, lineno,
-					     "\"%.*s\" is not an IPv4 or IPv6 address (a line is: address, then names)",
-					     (int)(wlen > 64 ? 64 : wlen), w);
+					     "\"%.*s%s\" is not an IPv4 or IPv6 address (a line is: address, then names)",
+					     QUOTE(w, wlen));
 					return PX_ERR_CONFIG;
 				}
 				have_addr = 1;
@@ -179,9 +190,9 @@ static int read_pairs(const char *text, size_t len, const char *file, struct pai
 				wlen--;
 			if (!name_ok(w, wlen)) {
 				fail(errbuf, errsize, file, lineno,
-				     "\"%.*s\" is not a host name (letters, digits, '-', '_'; labels of 1-63 bytes, "
+				     "\"%.*s%s\" is not a host name (letters, digits, '-', '_'; labels of 1-63 bytes, "
 				     "253 in all)",
-				     (int)(wlen > 64 ? 64 : wlen), w);
+				     QUOTE(w, wlen));
 				return PX_ERR_CONFIG;
 			}
 			if (*npairs == *cap) {
@@ -226,7 +237,7 @@ static int merge(struct px_hosts *h, const struct pair *pairs, size_t npairs, co
 		while (j < npairs && strcmp(pairs[j].name, pairs[i].name) == 0)
 			j++;
 		if (h->nnames == PX_HOSTS_MAX_NAMES) {
-			fail(errbuf, errsize, file, pairs[i].line, "over %d names", PX_HOSTS_MAX_NAMES);
+			fail(errbuf, errsize, file, 0, "over %d names", PX_HOSTS_MAX_NAMES);
 			return PX_ERR_TOO_LARGE;
 		}
 		struct hosts_name *hn = &h->names[h->nnames];

@@ -489,3 +489,9 @@ PIPELINE_TESTS += tests/unit/proxy/rechunk.utest
 tests_unit_proxy_rechunk_utest_SOURCES = tests/unit/proxy/rechunk_test.c
 tests_unit_proxy_rechunk_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_rechunk_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# The resolver on real loops and threads, offline (docs/UPSTREAM.md, "Name resolution").
+UNIT_TESTS += tests/unit/proxy/resolve.utest
+tests_unit_proxy_resolve_utest_SOURCES = tests/unit/proxy/resolve_test.c
+tests_unit_proxy_resolve_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) -pthread
+tests_unit_proxy_resolve_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBEV_LIBS) -lpthread
