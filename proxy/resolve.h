@@ -66,9 +66,9 @@ void px_resolver_del(struct px_resolver *r);
  * Returns 0, or PX_ERR_NOMEM. */
 int px_resolve_loop_new(struct px_resolver *r, struct ev_loop *loop, struct px_resolve_loop **out);
 
-/* Cancels the loop's queries (no callback) and detaches it; on |rl|'s
- * loop's thread, not from inside one of its callbacks' callers other than
- * the callback itself (deleting from a callback is allowed). NULL is fine. */
+/* Cancels the loop's queries (no callback) and detaches it, on |rl|'s
+ * loop's thread; a px_resolve_fn may call it (then no further callback of
+ * the loop runs). Before the loop itself is destroyed. NULL is fine. */
 void px_resolve_loop_del(struct px_resolve_loop *rl);
 
 /* Called once on the query's loop with the answer (borrowed: valid until

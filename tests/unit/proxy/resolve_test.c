@@ -370,6 +370,51 @@ static void test_cancel(void **state)
 	ev_loop_destroy(l2);
 }
 
+/* A callback that deletes its loop, or cancels another answered query. */
+struct in_cb {
+	struct px_resolve_loop *rl;     /* to delete */
+	struct px_resolve_query *other; /* to cancel */
+	int calls;
+};
+
+static void in_cb_fn(void *arg, const struct px_resolve_answer *a)
+{
+	struct in_cb *c = arg;
+	(void)a;
+	c->calls++;
+	if (c->other)
+		px_resolve_cancel(c->other);
+	if (c->rl)
+		px_resolve_loop_del(c->rl);
+}
+
+/* Three queries of one name answered together: whichever callback runs
+ * first cancels one and deletes the loop; nothing else is called. */
+static void test_callback_deletes(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct px_resolver *r = resolver(1, 0, 0, 0, NULL);
+	struct px_resolve_loop *rl = NULL;
+	struct px_resolve_answer a;
+	struct px_resolve_query *q[3];
+	struct in_cb c[3] = {{0}};
+
+	assert_int_equal(px_resolve_loop_new(r, loop, &rl), 0);
+	px_resolver_hold(r, 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(px_resolve_start(rl, BAD1, &a, in_cb_fn, &c[i], &q[i]), PX_RESOLVE_PENDING);
+	for (int i = 0; i < 3; i++) {
+		c[i].rl = rl;
+		c[i].other = q[(i + 1) % 3];
+	}
+	px_resolver_hold(r, 0);
+	run_for(loop, 0.2);
+	assert_int_equal(c[0].calls + c[1].calls + c[2].calls, 1);
+	px_resolver_del(r);
+	ev_loop_destroy(loop);
+}
+
 /* Resolves |name| through the callback (PX_RESOLVE_PENDING expected). */
 static void resolve_pending(struct ev_loop *loop, struct px_resolve_loop *rl, const char *name)
 {
@@ -614,7 +659,7 @@ static int teardown(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[11 + LEN(bad_cases)];
+	struct CMUnitTest tests[12 + LEN(bad_cases)];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_literals);
@@ -623,6 +668,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_failure_cached);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_coalesced);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cancel);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_callback_deletes);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_eviction);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ttl);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_hosts_file);
