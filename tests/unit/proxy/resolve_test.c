@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* resolve_test.c: the resolver on real loops and threads: literals, the cache, the hosts file, coalescing, cancel, TTLs, eviction. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -209,6 +212,46 @@ static void test_invalid(void **state)
 	px_resolve_loop_del(rl);
 	px_resolver_del(r);
 	ev_loop_destroy(loop);
+}
+
+/* The resolver's threads block SIGPIPE, SIGHUP, SIGTERM and SIGINT (read
+ * from the kernel's view of each thread, /proc/self/task/N/status), and
+ * the calling thread's mask is as it was. */
+static void test_threads_block_signals(void **state)
+{
+	(void)state;
+	sigset_t before, after;
+	sigemptyset(&before);
+	pthread_sigmask(SIG_BLOCK, NULL, &before);
+	struct px_resolver *r = resolver(3, 0, 0, 0, NULL);
+	pthread_sigmask(SIG_BLOCK, NULL, &after);
+	for (int s = 1; s < 32; s++)
+		assert_int_equal(sigismember(&before, s), sigismember(&after, s));
+
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int others = 0;
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char path[300], line[256];
+		unsigned long long blk = 0;
+		if (de->d_name[0] == '.' || strtol(de->d_name, NULL, 10) == (long)getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "SigBlk:", 7) == 0)
+				blk = strtoull(line + 7, NULL, 16);
+		fclose(f);
+		const int sigs[] = {SIGPIPE, SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGCHLD};
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			assert_true(blk & (1ull << (sigs[i] - 1)));
+		others++;
+	}
+	closedir(d);
+	assert_int_equal(others, 3);
+	px_resolver_del(r);
 }
 
 /* --- DNS (nsswitch) and the cache ------------------------------------------------ */
@@ -659,11 +702,12 @@ static int teardown(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[12 + LEN(bad_cases)];
+	struct CMUnitTest tests[13 + LEN(bad_cases)];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_literals);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_invalid);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_threads_block_signals);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_localhost_cached);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_failure_cached);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_coalesced);
