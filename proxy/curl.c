@@ -213,10 +213,31 @@ fail:
 	return NULL;
 }
 
+CURL *px_curl_easy_get(struct px_curl *c)
+{
+	return c->npool > 0 ? c->pool[--c->npool] : curl_easy_init();
+}
+
+void px_curl_easy_put(struct px_curl *c, CURL *e)
+{
+	if (e == NULL)
+		return;
+	if (c->npool == PX_CURL_EASY_POOL) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	/* Options point into the transfer being freed (headers, callbacks'
+	 * data): they go now. */
+	curl_easy_reset(e);
+	c->pool[c->npool++] = e;
+}
+
 void px_curl_del(struct px_curl *c)
 {
 	if (c == NULL)
 		return;
+	while (c->npool > 0)
+		curl_easy_cleanup(c->pool[--c->npool]);
 	if (c->multi != NULL) {
 		ev_timer_stop(c->loop, &c->timer);
 		curl_multi_cleanup(c->multi);

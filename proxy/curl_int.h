@@ -20,6 +20,8 @@ struct px_curl_xfer {
 	px_curl_done_fn *done;
 };
 
+#define PX_CURL_EASY_POOL 32 /* finished easy handles kept for reuse per core */
+
 struct px_curl {
 	struct ev_loop *loop;
 	CURLM *multi;
@@ -29,7 +31,19 @@ struct px_curl {
 	char **connect_host; /* aws.connect_to: host patterns, and ... */
 	char **connect_addr; /* ... "host:port" destinations, as CURLOPT_CONNECT_TO wants them */
 	size_t nconnect;
+	/* Easy handles of finished transfers, reset: a new transfer takes one
+	 * instead of allocating one (and its buffers) again. */
+	CURL *pool[PX_CURL_EASY_POOL];
+	size_t npool;
 };
+
+/* An easy handle in its default state: from the pool, else new. NULL when
+ * out of memory. */
+CURL *px_curl_easy_get(struct px_curl *c);
+
+/* Gives back |e| (taken out of the multi handle already): reset and kept,
+ * or cleaned up when the pool is full. NULL is fine. */
+void px_curl_easy_put(struct px_curl *c, CURL *e);
 
 /* Sets what every transfer of the core has: no signals, TLS verified
  * against the core's CA file, http and https only, no redirects. */

@@ -107,7 +107,7 @@ static void up_free(struct px_upstream *up)
 	ev_timer_stop(loop, &up->kick);
 	if (up->easy != NULL) {
 		px_curl_remove(up->c, up->easy);
-		curl_easy_cleanup(up->easy);
+		px_curl_easy_put(up->c, up->easy);
 	}
 	curl_slist_free_all(up->headers);
 	curl_slist_free_all(up->connect_to);
@@ -534,7 +534,7 @@ int px_upstream_start(struct px_curl *c, const struct px_upstream_request *req, 
 		goto fail;
 	rv = PX_ERR_NOMEM;
 
-	CURL *e = up->easy = curl_easy_init();
+	CURL *e = up->easy = px_curl_easy_get(c);
 	if (e == NULL)
 		goto fail;
 	px_curl_easy_defaults(c, e);
