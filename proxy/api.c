@@ -25,7 +25,7 @@
  * what bounds the memory of a request whatever the client or AWS do.
  */
 
-#define API_MAX_INQ (PX_UP_BODY_BUF + (2u << 20)) /* unconsumed body held: above every window the codecs open */
+#define API_INQ_SLACK (128u * 1024) /* body held beyond the HTTP/2 stream window: HTTP/1.1's pause point and a read */
 #define API_RECHUNK_FEED 16384                    /* bytes given to the re-signer at once */
 
 enum api_state {
@@ -54,9 +54,9 @@ struct api {
 	struct px_creds_req cr;
 	char action[PX_MAX_ACTION + 1];
 	char request_id[40]; /* the gate's id for its own errors */
-	/* the body: |in| holds what the client sent and no stage took yet */
+	/* the body: in[inoff..inlen) is what the client sent and no stage took yet */
 	unsigned char *in;
-	size_t inlen, incap;
+	size_t inoff, inlen, incap;
 	bool in_end;        /* the client's body ended */
 	bool too_large;     /* PX_PAYLOAD_BUFFER: past limits.max_body_buffer */
 	/* the outgoing request */
@@ -124,10 +124,14 @@ static void api_send_error(struct api *a, const struct px_reason_info *ri, const
 	char svc[SV4_MAX_SCOPE_PART + 1];
 
 	a->state = API_DONE;
-	a->status = ri->status;
 	a->reason = ri->name;
-	if (a->st->resp_started)
+	if (a->st->resp_started) {
+		/* AWS's answer began (it may answer before the body ends): cut it. */
+		px_stream_abort(a->st);
+		px_conn_kick(a->st->conn);
 		return;
+	}
+	a->status = ri->status;
 	errctx(a, &ctx, svc, sizeof(svc));
 	if (e == NULL || px_awserror_render_info(&ctx, ri, message, a->request_id, e) != 0) {
 		free(e);
@@ -148,12 +152,28 @@ static void api_send_error(struct api *a, const struct px_reason_info *ri, const
 static void api_deny(struct api *a, const struct px_reason_info *ri, const char *message)
 {
 	struct px_deny d;
+	json_t *ev;
+	int rv = 0;
 
 	d.status = ri->status;
 	d.reason = ri->name;
 	snprintf(d.msg, sizeof(d.msg), "%s", message);
 	a->audited = true;
-	if (px_front_audit_deny(a->st, a->have_choice ? &a->ch : NULL, &d) != 0) {
+	ev = px_front_deny_event(a->st, a->have_choice ? &a->ch : NULL, &d);
+	if (ev != NULL) {
+		if (a->have_choice)
+			json_object_set_new(ev, "account_id", json_string(a->ch.account));
+		if (a->have_target)
+			json_object_set_new(ev, "host", json_string(a->t.host));
+		if (a->have_scope) {
+			json_object_set_new(ev, "service", json_string(a->sc.service));
+			json_object_set_new(ev, "region", json_string(a->sc.region));
+		}
+		rv = px_audit(ev);
+		json_decref(ev);
+	}
+	PX_SLOG(a->st, PX_LOG_INFO, "denied %d %s", ri->status, ri->name);
+	if (rv != 0) {
 		static const struct px_reason_info audit = {"audit-unavailable", 503, "ServiceUnavailable",
 							    "ServiceUnavailableException"};
 		api_send_error(a, &audit, "the gate cannot write its audit log; try again later or ask the gate's admin");
@@ -261,20 +281,24 @@ static int buf_append(unsigned char **buf, size_t *len, size_t *cap, size_t max,
 	return 0;
 }
 
-/* Drops the first |n| bytes of |in| and reopens the client's window by as much. */
+/* Takes the first |n| bytes of what is held and reopens the client's window by as much. */
 static void in_take(struct api *a, size_t n)
 {
 	if (n == 0)
 		return;
-	memmove(a->in, a->in + n, a->inlen - n);
-	a->inlen -= n;
+	a->inoff += n;
+	if (a->inoff == a->inlen)
+		a->inoff = a->inlen = 0;
 	px_stream_consume(a->st, n);
 }
 
 static void api_body(struct px_stream *st, const unsigned char *data, size_t len)
 {
 	struct api *a = st->harg;
-	size_t max = API_MAX_INQ;
+	const struct px_config *cfg = st->gen->cfg;
+	/* What the client may send before the stages take any of it: its
+	 * stream window (HTTP/2) or the parser's pause point (HTTP/1.1). */
+	size_t max = (size_t)cfg->limits.h2_initial_window_size + API_INQ_SLACK;
 	int rv;
 
 	a->bytes_in += len;
@@ -283,7 +307,13 @@ static void api_body(struct px_stream *st, const unsigned char *data, size_t len
 		return;
 	}
 	if (a->have_scope && a->sc.payload == PX_PAYLOAD_BUFFER)
-		max = st->gen->cfg->limits.max_body_buffer;
+		max = cfg->limits.max_body_buffer;
+	if (a->inoff > 0 && a->inlen + len > a->incap) {
+		/* Room at the front: move what is held there, once per fill. */
+		memmove(a->in, a->in + a->inoff, a->inlen - a->inoff);
+		a->inlen -= a->inoff;
+		a->inoff = 0;
+	}
 	rv = buf_append(&a->in, &a->inlen, &a->incap, max, data, len);
 	if (a->have_scope && a->sc.payload == PX_PAYLOAD_BUFFER) {
 		/* The whole body is held to be hashed: it is ours now. */
@@ -346,10 +376,11 @@ static void api_pump(struct api *a)
 				return; /* on_writable follows */
 			a->oboff = a->oblen = 0;
 		}
-		if (a->inlen > 0 && a->sc.payload != PX_PAYLOAD_BUFFER) {
+		if (a->inlen > a->inoff && a->sc.payload != PX_PAYLOAD_BUFFER) {
+			size_t held = a->inlen - a->inoff;
 			if (a->rc != NULL) {
-				size_t take = a->inlen < API_RECHUNK_FEED ? a->inlen : API_RECHUNK_FEED;
-				rv = px_rechunk_feed(a->rc, a->in, take, &why);
+				size_t take = held < API_RECHUNK_FEED ? held : API_RECHUNK_FEED;
+				rv = px_rechunk_feed(a->rc, a->in + a->inoff, take, &why);
 				if (rv == PX_ERR_REFUSED) {
 					px_upstream_cancel(a->up);
 					a->up = NULL;
@@ -361,19 +392,19 @@ static void api_pump(struct api *a)
 				in_take(a, take);
 				continue;
 			}
-			n = px_upstream_write(a->up, a->in, a->inlen);
+			n = px_upstream_write(a->up, a->in + a->inoff, held);
 			if (n == PX_ERR_AGAIN)
 				return;
 			if (n < 0)
 				goto fail;
 			in_take(a, (size_t)n);
-			if (a->inlen > 0)
-				return;
+			if ((size_t)n < held)
+				return; /* on_writable follows */
 			continue;
 		}
 		break;
 	}
-	if (!a->in_end || a->inlen > 0)
+	if (!a->in_end || a->inlen > a->inoff)
 		return;
 	if (a->rc != NULL) {
 		uint64_t decoded;
@@ -864,6 +895,13 @@ static void api_start(struct api *a)
 	int rv;
 
 	a->now = (int64_t)time(NULL);
+	if (px_audit_failing()) {
+		/* This request would be audited at its end, too late to refuse it. */
+		static const struct px_reason_info audit = {"audit-unavailable", 503, "ServiceUnavailable",
+							    "ServiceUnavailableException"};
+		api_deny(a, &audit, "the gate cannot write its audit log; try again later or ask the gate's admin");
+		return;
+	}
 	if (px_front_identity(st, a->now, &d) != 0) {
 		api_refuse_front(a, &d);
 		return;

@@ -43,13 +43,12 @@ json_t *px_front_audit_event(struct px_stream *st, const char *event)
 	return ev;
 }
 
-int px_front_audit_deny(struct px_stream *st, const struct px_choice *ch, const struct px_deny *why)
+json_t *px_front_deny_event(struct px_stream *st, const struct px_choice *ch, const struct px_deny *why)
 {
 	json_t *ev = px_front_audit_event(st, "request.denied");
-	int rv;
 
 	if (ev == NULL)
-		return 0;
+		return NULL;
 	json_object_set_new(ev, "status", json_integer(why->status));
 	json_object_set_new(ev, "reason", json_string(why->reason));
 	json_object_set_new(ev, "message", json_string(why->msg));
@@ -57,6 +56,16 @@ int px_front_audit_deny(struct px_stream *st, const struct px_choice *ch, const 
 		json_object_set_new(ev, "app", json_string(ch->info.name));
 	if (ch != NULL && ch->role_arn != NULL)
 		json_object_set_new(ev, "role_arn", json_string(ch->role_arn));
+	return ev;
+}
+
+int px_front_audit_deny(struct px_stream *st, const struct px_choice *ch, const struct px_deny *why)
+{
+	json_t *ev = px_front_deny_event(st, ch, why);
+	int rv;
+
+	if (ev == NULL)
+		return 0;
 	rv = px_audit(ev);
 	json_decref(ev);
 	PX_SLOG(st, PX_LOG_INFO, "denied %d %s", why->status, why->reason);

@@ -91,6 +91,11 @@ void px_front_creds_deny(const struct px_creds_req *r, int err, struct px_deny *
 /* An audit event for |st| with |event|, user, conn, stream, method, path. NULL when out of memory. */
 struct json_t *px_front_audit_event(struct px_stream *st, const char *event);
 
+/* The "request.denied" event of |why| (not written): px_front_audit_event()'s
+ * fields, status, reason, message, and the app and role when |ch| has
+ * them. NULL when out of memory. */
+struct json_t *px_front_deny_event(struct px_stream *st, const struct px_choice *ch, const struct px_deny *why);
+
 /* Audits |why| as "request.denied" with the choice when known (|ch| may be
  * NULL). Returns 0, or PX_ERR_IO when the fail-closed audit log cannot
  * be written (answer 503). */

@@ -777,7 +777,8 @@ ssize_t px_h1_feed(struct px_conn *c, const unsigned char *p, size_t len)
 					(void)px_h1_chunk_scan(&h->chunk, p + off, m, &tmp);
 				}
 				off += m;
-				if (h->in == H1_WAIT)
+				/* Waiting for our own consumer (or done): the client is not stalling. */
+				if (h->in == H1_WAIT || h->body_paused)
 					px_conn_timer(c, 0);
 			} else {
 				h1_bad(c, h->err ? h->err : 400);
@@ -801,6 +802,7 @@ int px_h1_after(struct px_conn *c)
 	if (h->in == H1_BODY && h->body_paused && h->unconsumed < PX_H1_BODY_WINDOW) {
 		h->body_paused = 0;
 		llhttp_resume(&h->p);
+		px_conn_timer(c, c->gen->cfg->timeouts.idle);
 		return 1;
 	}
 	if (st == NULL || !st->resp_done)

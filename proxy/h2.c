@@ -15,8 +15,8 @@ struct px_h2 {
 	nghttp2_session *sess;
 	struct px_stream *streams; /* open ones, singly linked */
 	size_t nstreams;
-	double rst_start, ctl_start;
-	uint32_t rst_n, ctl_n, cont_n;
+	double rst_start, ctl_start, idle_start;
+	uint32_t rst_n, ctl_n, cont_n, idle_n;
 	int goaway, calm, idle_armed;
 };
 
@@ -175,6 +175,15 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
 		if (!(hd->flags & NGHTTP2_FLAG_ACK) &&
 		    rate_over(c, &h->ctl_start, &h->ctl_n, PX_H2_CTRL_BURST, PX_H2_CTRL_WINDOW))
 			calm(c, PX_H2_CALM_CONTROL_FLOOD, "SETTINGS/PING flood");
+		break;
+	case NGHTTP2_DATA:
+	case NGHTTP2_PRIORITY:
+		/* Frames that carry no work (an empty DATA frame without
+		 * END_STREAM, PRIORITY, which the gate ignores) cost a parse
+		 * each: a client sending thousands of them is attacking. */
+		if ((hd->type == NGHTTP2_PRIORITY || (hd->length == 0 && !(hd->flags & NGHTTP2_FLAG_END_STREAM))) &&
+		    rate_over(c, &h->idle_start, &h->idle_n, PX_H2_IDLE_BURST, PX_H2_IDLE_WINDOW))
+			calm(c, PX_H2_CALM_EMPTY_FRAMES, "empty DATA/PRIORITY flood");
 		break;
 	default:
 		break;

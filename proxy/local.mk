@@ -66,6 +66,7 @@ endif
 # The pipeline's socket-free stages (proxy/pipeline.h, docs/PIPELINE.md).
 proxy_libproxy_a_SOURCES += \
 	proxy/pipeline.h \
+	proxy/partition.c \
 	proxy/reason.c \
 	proxy/target.c \
 	proxy/awserror.c \

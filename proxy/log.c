@@ -24,6 +24,8 @@ static char *log_name;
 static int audit_fd = -1;
 static char *audit_name;
 static bool audit_fail_closed = true;
+/* The last write of the audit log failed (or it could not be opened). */
+static int audit_broken;
 
 static const char *const level_names[] = {"err", "warn", "notice", "info", "debug"};
 
@@ -114,6 +116,7 @@ int px_audit_open(const char *file, bool fail_closed)
 	audit_fd = fd;
 	audit_name = name;
 	audit_fail_closed = fail_closed;
+	__atomic_store_n(&audit_broken, fd < 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&log_lock);
 	return fd < 0 ? PX_ERR_IO : 0;
 }
@@ -155,6 +158,11 @@ void px_log_close(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
+bool px_audit_failing(void)
+{
+	return __atomic_load_n(&audit_fail_closed, __ATOMIC_RELAXED) && __atomic_load_n(&audit_broken, __ATOMIC_RELAXED);
+}
+
 int px_audit(json_t *ev)
 {
 	char ts[40];
@@ -179,9 +187,12 @@ int px_audit(json_t *ev)
 			n = write(audit_fd, text, len + 1);
 		pthread_mutex_unlock(&log_lock);
 		free(text);
-		if (n == (ssize_t)(len + 1))
+		if (n == (ssize_t)(len + 1)) {
+			__atomic_store_n(&audit_broken, 0, __ATOMIC_RELAXED);
 			return 0;
+		}
 	}
+	__atomic_store_n(&audit_broken, 1, __ATOMIC_RELAXED);
 	PX_LOG(PX_LOG_ERR, "cannot write the audit log%s", audit_fail_closed ? ": refusing the request" : "");
 	return audit_fail_closed ? PX_ERR_IO : 0;
 }

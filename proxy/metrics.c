@@ -37,7 +37,8 @@ static uint64_t api_latency[NBUCKETS + 1], api_latency_count, api_latency_us;
 static uint64_t upstream_results[PX_UP_ERROR_COUNT];
 static const char *const tls_fail_names[PX_TLS_FAIL_COUNT] = {"untrusted", "expired", "not-yet-valid", "revoked",
 							      "certificate", "protocol", "timeout"};
-static const char *const calm_names[PX_H2_CALM_COUNT] = {"rapid-reset", "control-flood", "continuation-flood"};
+static const char *const calm_names[PX_H2_CALM_COUNT] = {"rapid-reset", "control-flood", "continuation-flood",
+							   "empty-frame-flood"};
 
 #define ADD(v, n) __atomic_fetch_add(&(v), (n), __ATOMIC_RELAXED)
 #define GET(v) __atomic_load_n(&(v), __ATOMIC_RELAXED)

@@ -23,20 +23,6 @@ static int refuse(struct px_deny *why, int status, const char *reason, const cha
 	return -1;
 }
 
-static unsigned partition_bit(const char *name)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} t[] = {{"aws", PX_PARTITION_AWS},         {"aws-cn", PX_PARTITION_AWS_CN},
-		 {"aws-us-gov", PX_PARTITION_AWS_US_GOV}, {"aws-iso", PX_PARTITION_AWS_ISO},
-		 {"aws-iso-b", PX_PARTITION_AWS_ISO_B}};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(t[i].name, name) == 0)
-			return t[i].bit;
-	return 0;
-}
-
 int px_presign_target(const char *url, const char *service, const char *region, bool allow_customer,
 		      unsigned partitions, struct px_presign_target *out, struct px_deny *why)
 {
@@ -107,7 +93,7 @@ int px_presign_target(const char *url, const char *service, const char *region, 
 	if (port != 443 && !rds_token)
 		return refuse(why, 403, "bad-port",
 			      "\"url\": only port 443 is allowed (other ports: RDS IAM tokens, service rds-db)");
-	if ((partition_bit(hi.partition->name) & partitions) == 0)
+	if ((px_partition_bit(hi.partition->name) & partitions) == 0)
 		return refuse(why, 403, "partition-mismatch", "\"url\": %s is in partition %s, which the gate does not serve",
 			      t.host, hi.partition->name);
 	t.partition = hi.partition->name;

@@ -183,6 +183,9 @@ enum px_credential_source {
 #define PX_PARTITION_AWS_ISO 0x08u
 #define PX_PARTITION_AWS_ISO_B 0x10u
 
+/* The aws.partitions bit of partition |name| ("aws", "aws-cn", ...), 0 for another name. */
+unsigned px_partition_bit(const char *name);
+
 enum px_log_level {
 	PX_LOG_ERR,
 	PX_LOG_WARN,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* routes.c: the gate's own routes: /healthz, /readyz and /awsgate/v1/apps (docs/API.md). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,20 +30,16 @@ static int method_ok(struct px_stream *st)
 /* Audits a denial, then sends it. */
 static void deny(struct px_stream *st, int status, const char *reason, const char *msg)
 {
-	json_t *ev = px_front_audit_event(st, "request.denied");
+	struct px_deny d;
 
-	if (ev != NULL) {
-		json_object_set_new(ev, "status", json_integer(status));
-		json_object_set_new(ev, "reason", json_string(reason));
-		if (px_audit(ev) != 0) {
-			json_decref(ev);
-			px_stream_error(st, 503, "audit-unavailable",
-					"the audit log cannot be written; try again later or ask the gate's admin");
-			return;
-		}
-		json_decref(ev);
+	d.status = status;
+	d.reason = reason;
+	snprintf(d.msg, sizeof(d.msg), "%s", msg);
+	if (px_front_audit_deny(st, NULL, &d) != 0) {
+		px_stream_error(st, 503, "audit-unavailable",
+				"the audit log cannot be written; try again later or ask the gate's admin");
+		return;
 	}
-	PX_SLOG(st, PX_LOG_INFO, "denied %d %s", status, reason);
 	px_stream_error(st, status, reason, msg);
 }
 

@@ -45,6 +45,8 @@
 #define PX_H2_RST_WINDOW 10.0        /* ...per this many seconds before GOAWAY ENHANCE_YOUR_CALM */
 #define PX_H2_CTRL_BURST 1000        /* SETTINGS + PING frames (not ACKs)... */
 #define PX_H2_CTRL_WINDOW 10.0       /* ...per this many seconds before GOAWAY ENHANCE_YOUR_CALM */
+#define PX_H2_IDLE_BURST 1000        /* empty DATA frames (no END_STREAM) + PRIORITY frames... */
+#define PX_H2_IDLE_WINDOW 10.0       /* ...per this many seconds before GOAWAY ENHANCE_YOUR_CALM */
 #define PX_H2_MAX_CONTINUATIONS 16   /* CONTINUATION frames after one HEADERS */
 #define PX_H2_MAX_OUTBOUND_ACK 1000  /* queued SETTINGS/PING ACKs (nghttp2's own bound) */
 #define PX_H2_MAX_SETTINGS 32        /* entries of one SETTINGS frame */
@@ -84,6 +86,9 @@ int px_audit_open(const char *file, bool fail_closed);
  * "time" added. Returns 0, or PX_ERR_IO when the line could not be written
  * and the log is fail-closed (the caller refuses the request with 503). */
 int px_audit(struct json_t *ev);
+/* The audit log is fail-closed and its last write failed: a request
+ * audited only at its end (an API request) is refused up front. */
+bool px_audit_failing(void);
 void px_log_close(void);
 
 /* --- metrics (metrics.c) --------------------------------------------------- */
@@ -115,6 +120,7 @@ enum px_h2_calm {
 	PX_H2_CALM_RAPID_RESET,
 	PX_H2_CALM_CONTROL_FLOOD,
 	PX_H2_CALM_CONTINUATION,
+	PX_H2_CALM_EMPTY_FRAMES,
 	PX_H2_CALM_COUNT,
 };
 

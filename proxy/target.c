@@ -211,22 +211,6 @@ static int name_is_xfh(const char *n, size_t len)
 	return 1;
 }
 
-static unsigned partition_bit(const char *name)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} bits[] = {
-		{"aws", PX_PARTITION_AWS},           {"aws-cn", PX_PARTITION_AWS_CN},
-		{"aws-us-gov", PX_PARTITION_AWS_US_GOV}, {"aws-iso", PX_PARTITION_AWS_ISO},
-		{"aws-iso-b", PX_PARTITION_AWS_ISO_B},
-	};
-	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
-		if (strcmp(bits[i].name, name) == 0)
-			return bits[i].bit;
-	return 0;
-}
-
 int px_target_decide(const struct px_config *cfg, const struct sv4_header *headers, size_t nheaders,
                      struct px_target *out, struct px_refusal *why)
 {
@@ -263,7 +247,7 @@ int px_target_decide(const struct px_config *cfg, const struct sv4_header *heade
 	case FED_HOST_UNRECOGNISED:
 		break;
 	}
-	if (t.info.partition == NULL || (cfg->aws.partitions & partition_bit(t.info.partition->name)) == 0)
+	if (t.info.partition == NULL || (cfg->aws.partitions & px_partition_bit(t.info.partition->name)) == 0)
 		return px_refuse(why, PX_R_ENDPOINT_PARTITION,
 		                 "X-Forwarded-Host %s is in partition %s, which this gate does not serve: use an "
 		                 "endpoint of an allowed partition, or ask the admin to add it to aws.partitions",

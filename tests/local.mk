@@ -278,7 +278,7 @@ FUZZ_REPLAY += tests/fuzz/h1_replay
 FUZZ_TARGETS += presign
 FUZZ_REPLAY += tests/fuzz/presign_replay
 tests_fuzz_presign_replay_SOURCES = tests/fuzz/fuzz_presign.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
-	proxy/presign.c proxy/presign.h
+	proxy/presign.c proxy/presign.h proxy/partition.c
 tests_fuzz_presign_replay_LDADD = $(FEDERATION_LIBS)
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += tests/fuzz/replay.test
@@ -324,7 +324,7 @@ noinst_PROGRAMS += tests/fuzz/fuzz_h1
 tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
 	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
 	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c \
-	proxy/front.c proxy/gateapi.c proxy/presign.c tests/fuzz/transport_stub.c
+	proxy/front.c proxy/gateapi.c proxy/presign.c proxy/partition.c tests/fuzz/transport_stub.c
 tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
 tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -391,7 +391,8 @@ tests_fuzz_fuzz_host_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_host_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_host_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
 noinst_PROGRAMS += tests/fuzz/fuzz_presign
-tests_fuzz_fuzz_presign_SOURCES = tests/fuzz/fuzz_presign.c tests/fuzz/harness.h proxy/presign.c proxy/presign.h
+tests_fuzz_fuzz_presign_SOURCES = tests/fuzz/fuzz_presign.c tests/fuzz/harness.h proxy/presign.c proxy/presign.h \
+	proxy/partition.c
 tests_fuzz_fuzz_presign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_presign_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_presign_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
@@ -424,7 +425,8 @@ tests_fuzz_xfh_replay_SOURCES = tests/fuzz/fuzz_xfh.c tests/fuzz/harness.h tests
 tests_fuzz_xfh_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_xfh
-tests_fuzz_fuzz_xfh_SOURCES = tests/fuzz/fuzz_xfh.c tests/fuzz/harness.h proxy/reason.c proxy/target.c
+tests_fuzz_fuzz_xfh_SOURCES = tests/fuzz/fuzz_xfh.c tests/fuzz/harness.h proxy/reason.c proxy/target.c \
+	proxy/partition.c
 tests_fuzz_fuzz_xfh_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_xfh_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_xfh_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) \
@@ -462,7 +464,7 @@ tests_fuzz_resign_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_resign
 tests_fuzz_fuzz_resign_SOURCES = tests/fuzz/fuzz_resign.c tests/fuzz/harness.h proxy/reason.c proxy/target.c \
-	proxy/resign.c
+	proxy/resign.c proxy/partition.c
 tests_fuzz_fuzz_resign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_resign_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_resign_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) \

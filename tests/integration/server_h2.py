@@ -289,7 +289,13 @@ def run(t, gate):
         grew = gf.rss_kib(pid) - rss0
         stop.set()
         th.join()
-        print('   %d kB sent, stopped: %s, GOAWAY %s' % (sent // 1024, why, gf.goaway_of(c.seen)))
+        ga = gf.goaway_of(c.seen)
+        print('   %d kB sent, stopped: %s, GOAWAY %s' % (sent // 1024, why, ga))
+        if name != 'WINDOW_UPDATE frames':
+            # WINDOW_UPDATEs are proportional to what a client downloads: not counted.
+            t.ok('%s flood: GOAWAY ENHANCE_YOUR_CALM or closed (got %s, %s)' % (name, ga, why),
+                 (ga is not None and ga[1] == 'ENHANCE_YOUR_CALM') or (ga is None and c.closed),
+                 'GOAWAY %r, stopped: %s, closed: %s' % (ga, why, c.closed))
         t.ok_memory('%s flood: RSS grew %d KiB (< 8 MiB)' % (name, grew), grew < 8192)
         c.close()
         healthy_meanwhile(t, '%s flood' % name, probes)
