@@ -530,6 +530,20 @@ def main():
         secs, _, code = p.stdout.decode().partition(' ')
         t.ok('Expect: 100-continue, curl --http1.1 -T 300 KiB: 200 without curl\'s 6 s wait',
              code == '200' and float(secs or 99) < 4.0, '%s %s' % (p.stdout, p.stderr[-300:]))
+        # The same upload by carol (no roles): the refusal comes instead of
+        # 100 Continue, and curl sends no body.
+        n0 = fake.n()
+        cc, ck = g.pki.cert('carol')
+        argv2 = [x for x in argv]
+        argv2[argv2.index(c)] = cc
+        argv2[argv2.index(k)] = ck
+        argv2[argv2.index('%{time_total} %{http_code}')] = '%{time_total} %{http_code} %{size_upload}'
+        p = subprocess.run(argv2 + ['https://localhost:%d/p-curl-carol' % g.port], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        secs, code, up = (p.stdout.decode().split(' ') + ['', '', ''])[:3]
+        t.ok('Expect: 100-continue refused (carol): 403 at once and the 300 KiB body not sent',
+             code == '403' and float(secs or 99) < 4.0 and int(up or 0) < len(updata), p.stdout.decode())
+        t.eq('  nothing reached the fake', fake.n(), n0)
         target, hdrs = sign('GET', VHOST, '/p-curl', mode='s3')
         st, _, rb = h2_request(g, 'GET', VHOST, target, hdrs, timeout=5)
         t.eq('  the object reads back byte for byte (HTTP/2)', (st, len(rb), rb == updata), (200, len(updata), True))
@@ -557,6 +571,34 @@ def main():
         t.ok('  re-presigned: the fake verified a presigned URL of the role session',
              rec is not None and rec['signature'] == 'valid' and rec['access_key_id'] in alice_keys,
              str(rec and (rec['signature'], rec['signature_message'])))
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit('https://x' + target).query))
+        t.ok('  the client\'s X-Amz-* query parameters were replaced, not passed along',
+             rec is not None and dict((k, v) for k, v in rec['query']).get('X-Amz-Credential', '').startswith('ASIA')
+             and q['X-Amz-Credential'].startswith(LOCAL.access_key), str(rec and rec['query']))
+        # A presigned URL past its expiry, and signatures the gate does not take.
+        n0 = fake.n()
+        past = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(time.time() - 3600))
+        sc.set_clock(past)
+        req = AWSRequest(method='GET', url='https://%s/p-hex' % VHOST)
+        S3SigV4QueryAuth(LOCAL, 's3', REGION, expires=60).add_auth(req)
+        u = urllib.parse.urlsplit(req.prepare().url)
+        SENT_SIGNATURES.append(dict(urllib.parse.parse_qsl(u.query))['X-Amz-Signature'])
+        r = exchange(g, raw_request('GET', u.path + '?' + u.query, VHOST, []))
+        t.ok('presigned URL that expired an hour ago (60 s at T-1h): 403 presign-expired in S3\'s XML',
+             r.status == 403 and r.reason == 'presign-expired' and b'<Code>AccessDenied</Code>' in r.body, repr(r))
+        r = exchange(g, raw_request('GET', '/p-hex', VHOST, [('Authorization', 'AWS AKIDLOCALTHROWAWAY01:c2lnbmF0dXJl'),
+                                                             ('Date', 'Fri, 04 Dec 2026 12:00:00 GMT')]))
+        t.eq('SigV2 Authorization: 400 signature-unsupported', (r.status, r.reason), (400, 'signature-unsupported'))
+        target, hdrs = sign('GET', VHOST, '/p-hex', mode='s3')
+        hdrs = [(k, v.replace('AWS4-HMAC-SHA256', 'AWS4-ECDSA-P256-SHA256') if k.lower() == 'authorization' else v)
+                for k, v in hdrs] + [('X-Amz-Region-Set', 'us-east-1')]
+        r = exchange(g, raw_request('GET', target, VHOST, hdrs))
+        t.eq('SigV4a Authorization: 400 signature-unsupported', (r.status, r.reason), (400, 'signature-unsupported'))
+        target, hdrs = sign('GET', VHOST, '/p-hex', mode='s3')
+        hdrs = [(k, v) for k, v in hdrs] + [('Authorization', 'AWS4-HMAC-SHA256 Credential=x')]
+        r = exchange(g, raw_request('GET', target, VHOST, hdrs))
+        t.eq('two Authorization headers: 400 signature-malformed', (r.status, r.reason), (400, 'signature-malformed'))
+        t.eq('  none of these reached the fake', fake.n(), n0)
 
         # --- 3. denials -------------------------------------------------------------------
         def denied(name, r, status, reasons, user, check_audit=True):
@@ -713,6 +755,9 @@ def main():
         r = call(g, 'GET', host, '/k', mode='s3')
         t.ok('upstream: connect_to a closed port: 502 upstream-connect in S3\'s XML',
              r.status == 502 and r.reason == 'upstream-connect' and b'<Error>' in r.body, repr(r))
+        ev = [e for e in audit(g) if e.get('event') == 'api.request' and e.get('host') == host]
+        t.ok('  audited as api.request, status 502, error the gate\'s reason upstream-connect (API.md)',
+             ev and ev[-1].get('status') == 502 and ev[-1].get('error') == 'upstream-connect', str(ev[-1:]))
         tt = time.monotonic()
         r = call(g, 'GET', 'silent-bucket.s3.us-east-1.amazonaws.com', '/k', mode='s3')
         took = time.monotonic() - tt
