@@ -905,6 +905,15 @@ def main():
                  x and x[-1].get('error') is not None, str(x[-1:]))
             t.eq('  the denials are not api.request lines',
                  [e for e in ev if e.get('user') in ('carol',)], [])
+            series, sums = g.metrics()
+            nden = len(denials(g))
+            t.eq('metrics: awsgate_api_requests_total counts every API request (api.request + request.denied lines)',
+                 int(sums.get('awsgate_api_requests_total', -1)), len(ev) + nden,
+                 str({k: v for k, v in series.items() if k.startswith('awsgate_api_requests_total')}))
+            whole = [e for e in ev if e.get('aws_request_id') and not e.get('error')]
+            t.ok('  and awsgate_upstream_requests_total{result="ok"} at least the exchanges that ended whole (%d)'
+                 % len(whole), series.get('awsgate_upstream_requests_total{result="ok"}', 0) >= len(whole),
+                 str({k: v for k, v in series.items() if k.startswith('awsgate_upstream')}))
             with open(g.audit, 'rb') as f:
                 auditlog = f.read()
             with open(g.errlog, 'rb') as f:
