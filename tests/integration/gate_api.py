@@ -239,58 +239,78 @@ def chunked_put(g, mode, data, sizes, host, path, user='alice'):
 
 def h2_request(g, method, host, target, headers, body=b'', user='alice', timeout=15.0):
     """One request with python3-h2: (status, headers, body)."""
+    return h2_requests(g, [(method, host, target, headers, body)], user, timeout)[0]
+
+
+def h2_requests(g, reqs, user='alice', timeout=15.0):
+    """Requests (method, host, target, headers, body) one after another on
+    one HTTP/2 connection (python3-h2): [(status, headers, body)]; once the
+    connection is gone the rest are (None, {}, b'')."""
     import h2.config
     import h2.connection
     import h2.events
+    import h2.exceptions
     s = g.connect(user, alpn=('h2',), timeout=timeout)
+    out = []
     try:
         if s.selected_alpn_protocol() != 'h2':
             raise RuntimeError('ALPN h2 not selected')
         c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding='utf-8'))
         c.initiate_connection()
-        sid = c.get_next_available_stream_id()
-        hl = [(':method', method), (':scheme', 'https'), (':authority', 'localhost'), (':path', target)]
-        hl += [(k.lower(), v) for k, v in headers]
-        hl += [('x-forwarded-host', host), ('x-awsgate-app', 'dev'), ('x-awsgate-role', 'Dev')]
-        if body:
-            hl.append(('content-length', str(len(body))))
-        c.send_headers(sid, hl, end_stream=not body)
         s.sendall(c.data_to_send())
-        off = 0
-        status, hdrs, rbody = None, {}, b''
-        end = time.monotonic() + timeout
-        done = False
-        while not done and time.monotonic() < end:
-            while off < len(body):
-                n = min(len(body) - off, c.local_flow_control_window(sid), c.max_outbound_frame_size)
-                if n <= 0:
+        gone = False
+        for method, host, target, headers, body in reqs:
+            if gone:
+                out.append((None, {}, b''))
+                continue
+            sid = c.get_next_available_stream_id()
+            hl = [(':method', method), (':scheme', 'https'), (':authority', 'localhost'), (':path', target)]
+            hl += [(k.lower(), v) for k, v in headers]
+            hl += [('x-forwarded-host', host), ('x-awsgate-app', 'dev'), ('x-awsgate-role', 'Dev')]
+            if body:
+                hl.append(('content-length', str(len(body))))
+            c.send_headers(sid, hl, end_stream=not body)
+            off = 0
+            status, hdrs, rbody = None, {}, b''
+            end = time.monotonic() + timeout
+            done = False
+            while not done and time.monotonic() < end:
+                while off < len(body):
+                    n = min(len(body) - off, c.local_flow_control_window(sid), c.max_outbound_frame_size)
+                    if n <= 0:
+                        break
+                    c.send_data(sid, body[off:off + n], end_stream=off + n == len(body))
+                    off += n
+                data = c.data_to_send()
+                try:
+                    if data:
+                        s.sendall(data)
+                    data = s.recv(65536)
+                except (OSError, ssl.SSLError):
+                    data = b''
+                if not data:
+                    gone = True
                     break
-                c.send_data(sid, body[off:off + n], end_stream=off + n == len(body))
-                off += n
-            out = c.data_to_send()
-            if out:
-                s.sendall(out)
-            data = s.recv(65536)
-            if not data:
-                break
-            for ev in c.receive_data(data):
-                if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
-                    for k, v in ev.headers:
-                        if k == ':status':
-                            status = int(v)
-                        else:
-                            hdrs[k] = v
-                elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == sid:
-                    rbody += ev.data
-                    c.acknowledge_received_data(ev.flow_controlled_length, sid)
-                elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)) and ev.stream_id == sid:
-                    done = True
-                elif isinstance(ev, h2.events.ConnectionTerminated):
-                    done = True
-            out = c.data_to_send()
-            if out:
-                s.sendall(out)
-        return status, hdrs, rbody
+                for ev in c.receive_data(data):
+                    if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
+                        for k, v in ev.headers:
+                            if k == ':status':
+                                status = int(v)
+                            else:
+                                hdrs[k] = v
+                    elif isinstance(ev, h2.events.DataReceived):
+                        if ev.stream_id == sid:
+                            rbody += ev.data
+                        try:
+                            c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                        except h2.exceptions.StreamClosedError:
+                            pass
+                    elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)) and ev.stream_id == sid:
+                        done = True
+                    elif isinstance(ev, h2.events.ConnectionTerminated):
+                        done = gone = True
+            out.append((status, hdrs, rbody))
+        return out
     finally:
         s.close()
 
@@ -824,6 +844,16 @@ def main():
                 got = f.read()
             t.ok('http/2 (curl --http2): GetObject 200 with the bytes', p.stdout == b'2 200' and got == h2body,
                  '%r %r' % (p.stdout, p.stderr[-200:]))
+            # One connection, three streams in turn: an upstream failure is
+            # that stream's answer, and the connection goes on.
+            reqs = []
+            for host in ('badtls-bucket.s3.us-east-1.amazonaws.com', 'closed-bucket.s3.us-east-1.amazonaws.com', VHOST):
+                target, hdrs = sign('GET', host, '/p-h2', mode='s3')
+                reqs.append(('GET', host, target, hdrs, b''))
+            res = h2_requests(g, reqs, timeout=8)
+            got = [(st, hh.get('x-awsgate-error')) for st, hh, _ in res]
+            t.eq('http/2: one connection, an untrusted upstream, a refused one, then a GET: each stream its answer',
+                 got, [(502, 'upstream-tls'), (502, 'upstream-connect'), (200, None)])
 
         # --- 4b. a name that resolves to a private address (aws.hosts_file) -----------------
         with guard(t, '4b. a name that resolves to a private address (aws.hosts_file)'):
