@@ -112,6 +112,8 @@ static const struct option options[] = {
 	 "profile of the shared config files (credential_source profile or default); null: AWS_PROFILE"},
 	{"aws.ca_file", T_PATH, OFF(aws.ca_file), 0, 0, 0, NULL, NULL, F_NULL, "null",
 	 "CA certificates (PEM) trusted for upstream AWS endpoints; null: the system store"},
+	{"aws.hosts_file", T_PATH, OFF(aws.hosts_file), 0, 0, 0, NULL, NULL, F_NULL, "null",
+	 "hosts(5) file consulted before DNS for AWS names; its addresses are checked like DNS answers"},
 	{"aws.connect_to", T_CONNECT, OFF(aws.connect_to), OFF(aws.nconnect_to), 0, MAX_LIST, NULL, NULL, 0, "[]",
 	 "[{\"host\": \"pattern\", \"address\": \"host:port\"}]: connect there instead; Host, SNI, signature unchanged"},
 	{"aws.allow_customer_endpoints", T_BOOL, OFF(aws.allow_customer_endpoints), 0, 0, 0, NULL, NULL, 0, "false",
@@ -1322,6 +1324,8 @@ static void check_files(struct ctx *c, const struct px_config *cfg)
 		check_file(c, "tls.crl_file", cfg->tls.crl_file, 0);
 	if (cfg->aws.ca_file)
 		check_file(c, "aws.ca_file", cfg->aws.ca_file, 0);
+	if (cfg->aws.hosts_file)
+		check_file(c, "aws.hosts_file", cfg->aws.hosts_file, 0);
 	if (cfg->resources_dir)
 		check_dir(c, "resources_dir", cfg->resources_dir, ", or set resources_dir to null for none");
 	check_dir(c, "data_dir", cfg->data_dir, " (mode 0700, owned by the gate's user)");

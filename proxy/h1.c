@@ -799,6 +799,14 @@ int px_h1_after(struct px_conn *c)
 	struct px_h1 *h = c->h1;
 	struct px_stream *st = h->st;
 
+	/* The output drained below half its mark: a writer that was told
+	 * PX_ERR_AGAIN may go on (as h2.c does per stream). */
+	if (st != NULL && st->writable_wanted && !st->closed && c->wlen - c->woff < PX_WBUF_HIGH / 2) {
+		st->writable_wanted = 0;
+		if (st->h != NULL && st->h->on_writable != NULL)
+			st->h->on_writable(st);
+		st = h->st;
+	}
 	if (h->in == H1_BODY && h->body_paused && h->unconsumed < PX_H1_BODY_WINDOW) {
 		h->body_paused = 0;
 		llhttp_resume(&h->p);

@@ -21,7 +21,6 @@ proxy_libproxy_a_SOURCES = \
 	proxy/upstream.h \
 	proxy/server.h \
 	proxy/api.c \
-	proxy/resolve.c \
 	proxy/conn.c \
 	proxy/front.c \
 	proxy/gateapi.c \
@@ -73,3 +72,11 @@ proxy_libproxy_a_SOURCES += \
 	proxy/resign.c \
 	proxy/userstsr.c \
 	proxy/rechunk.c
+
+# The resolver: getaddrinfo on helper threads, a process-wide cache, the
+# hosts file (docs/UPSTREAM.md, "Name resolution").
+proxy_libproxy_a_SOURCES += \
+	proxy/resolve.h \
+	proxy/resolve_int.h \
+	proxy/resolve.c \
+	proxy/hostsfile.c

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resolve.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -213,6 +214,15 @@ int px_metrics_render(char **out, size_t *len)
 	for (int i = 0; i < PX_UP_ERROR_COUNT; i++)
 		P("awsgate_upstream_requests_total{result=\"%s\"} %" PRIu64 "\n", px_up_error_name((enum px_up_error)i),
 		  GET(upstream_results[i]));
+	if (px_srv != NULL && px_srv->resolver != NULL) {
+		uint64_t hits, lookups, failures;
+		px_resolver_stats(px_srv->resolver, &hits, &lookups, &failures);
+		P("# HELP awsgate_resolver_total Names of AWS endpoints resolved: from the cache, by DNS, failed.\n"
+		  "# TYPE awsgate_resolver_total counter\n");
+		P("awsgate_resolver_total{result=\"hit\"} %" PRIu64 "\n", hits);
+		P("awsgate_resolver_total{result=\"lookup\"} %" PRIu64 "\n", lookups);
+		P("awsgate_resolver_total{result=\"failure\"} %" PRIu64 "\n", failures);
+	}
 	if (px_srv != NULL && px_srv->cache != NULL) {
 		struct fed_cache_stats cs;
 		fed_cache_stats(px_srv->cache, &cs);

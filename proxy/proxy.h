@@ -224,6 +224,7 @@ struct px_config {
 		enum px_credential_source credential_source;
 		char *profile;   /* NULL: AWS_PROFILE, then "default" */
 		char *ca_file;   /* NULL: the system trust store */
+		char *hosts_file; /* NULL: none; a hosts(5) file the resolver consults before DNS */
 		struct px_connect_to *connect_to;
 		size_t nconnect_to;
 		bool allow_customer_endpoints;

@@ -509,7 +509,7 @@ static int aws_start(const struct px_config *cfg)
 		PX_LOG(PX_LOG_ERR, "out of memory");
 		return -1;
 	}
-	rv = px_resolver_new(0, 0, 0, 0, NULL /* TODO cfg->aws.hosts_file */, err, sizeof(err), &px_srv->resolver);
+	rv = px_resolver_new(0, 0, 0, 0, cfg->aws.hosts_file, err, sizeof(err), &px_srv->resolver);
 	if (rv != 0) {
 		PX_LOG(PX_LOG_ERR, "cannot start the resolver: %s", rv == PX_ERR_NOMEM ? "out of memory" : err);
 		return -1;

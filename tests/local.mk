@@ -494,3 +494,22 @@ PIPELINE_TESTS += tests/unit/proxy/rechunk.utest
 tests_unit_proxy_rechunk_utest_SOURCES = tests/unit/proxy/rechunk_test.c
 tests_unit_proxy_rechunk_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_rechunk_utest_LDADD = $(PIPELINE_TEST_LDADD)
+
+# The resolver on real loops and threads, offline (docs/UPSTREAM.md, "Name resolution").
+UNIT_TESTS += tests/unit/proxy/resolve.utest
+tests_unit_proxy_resolve_utest_SOURCES = tests/unit/proxy/resolve_test.c
+tests_unit_proxy_resolve_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) -pthread
+tests_unit_proxy_resolve_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBEV_LIBS) -lpthread
+
+# Fuzz target: the resolver's hosts(5) parser (proxy/hostsfile.c needs only libc).
+FUZZ_TARGETS += hostsfile
+check_PROGRAMS += tests/fuzz/hostsfile_replay
+tests_fuzz_hostsfile_replay_SOURCES = tests/fuzz/fuzz_hostsfile.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/hostsfile.c proxy/resolve.h
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_hostsfile
+tests_fuzz_fuzz_hostsfile_SOURCES = tests/fuzz/fuzz_hostsfile.c tests/fuzz/harness.h proxy/hostsfile.c proxy/resolve.h
+tests_fuzz_fuzz_hostsfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_hostsfile_LDFLAGS = $(FUZZ_LDFLAGS)
+fuzz-targets: tests/fuzz/fuzz_hostsfile
+endif

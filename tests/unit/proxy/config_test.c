@@ -84,6 +84,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->aws.credential_source, PX_CREDS_DEFAULT);
 	assert_null(cfg->aws.profile);
 	assert_null(cfg->aws.ca_file);
+	assert_null(cfg->aws.hosts_file);
 	assert_int_equal(cfg->aws.nconnect_to, 0);
 	assert_false(cfg->aws.allow_customer_endpoints);
 	assert_false(cfg->aws.allow_private_addresses);
@@ -153,6 +154,7 @@ static void test_good_values(void **state)
 		"\"data_dir\": \"state\",\n"
 		"\"aws\": {\"region\": \"us-gov-west-1\", \"partitions\": [\"aws\", \"aws-us-gov\"],"
 		" \"credential_source\": \"web_identity\", \"profile\": null, \"ca_file\": \"fake-aws-ca.crt\","
+		" \"hosts_file\": \"hosts\","
 		" \"connect_to\": [{\"host\": \"*.amazonaws.com\", \"address\": \"127.0.0.1:9443\"},"
 		" {\"address\": \"[::1]:9444\", \"host\": \"sts.us-east-1.amazonaws.com\"}],"
 		" \"allow_customer_endpoints\": true, \"allow_private_addresses\": true, \"session_duration\": 900},\n"
@@ -187,6 +189,7 @@ static void test_good_values(void **state)
 	assert_int_equal(cfg->aws.partitions, PX_PARTITION_AWS | PX_PARTITION_AWS_US_GOV);
 	assert_int_equal(cfg->aws.credential_source, PX_CREDS_WEB_IDENTITY);
 	assert_string_equal(cfg->aws.ca_file, "/etc/awsgate/fake-aws-ca.crt");
+	assert_string_equal(cfg->aws.hosts_file, "/etc/awsgate/hosts");
 	assert_int_equal(cfg->aws.nconnect_to, 2);
 	assert_string_equal(cfg->aws.connect_to[0].host, "*.amazonaws.com");
 	assert_string_equal(cfg->aws.connect_to[0].address.host, "127.0.0.1");
@@ -441,14 +444,15 @@ static void test_check_files(void **state)
 	(void)state;
 	static const char text[] = "{\"tls\": {\"cert_file\": \"/nonexistent/c.crt\", \"key_file\": \"/dev/null\","
 	                           " \"identity_ca_file\": \"/\"}, \"resources_dir\": \"/etc/passwd\","
-	                           " \"data_dir\": \"/\", \"audit\": {\"file\": \"/nonexistent/audit.log\"}}";
+	                           " \"data_dir\": \"/\", \"audit\": {\"file\": \"/nonexistent/audit.log\"},"
+	                           " \"aws\": {\"hosts_file\": \"/nonexistent/hosts\"}}";
 	struct px_config *cfg = NULL;
 	struct px_diags d;
 	char got[1024];
 
 	px_diags_init(&d, "f.json");
 	assert_int_equal(px_config_load("f.json", text, strlen(text), PX_CONFIG_CHECK_FILES, &cfg, &d), PX_ERR_CONFIG);
-	assert_int_equal(d.nerrors, 5);
+	assert_int_equal(d.nerrors, 6);
 	format(&d.v[0], got, sizeof(got));
 	assert_string_equal(got, "1:23: error: tls.cert_file: cannot open \"/nonexistent/c.crt\": No such file or "
 	                         "directory");
@@ -457,8 +461,11 @@ static void test_check_files(void **state)
 	format(&d.v[2], got, sizeof(got));
 	assert_string_equal(got, "1:90: error: tls.identity_ca_file: \"/\" is not a regular file");
 	format(&d.v[3], got, sizeof(got));
-	assert_string_equal(got, "1:113: error: resources_dir: \"/etc/passwd\" is not a directory");
+	assert_string_equal(got, "1:212: error: aws.hosts_file: cannot open \"/nonexistent/hosts\": No such file or "
+	                         "directory");
 	format(&d.v[4], got, sizeof(got));
+	assert_string_equal(got, "1:113: error: resources_dir: \"/etc/passwd\" is not a directory");
+	format(&d.v[5], got, sizeof(got));
 	assert_string_equal(got, "1:163: error: audit.file: \"/nonexistent\": No such file or directory: create it, "
 	                         "or choose a log file in a directory that exists");
 	px_diags_free(&d);
