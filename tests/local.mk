@@ -224,7 +224,8 @@ TESTS += \
 	tests/integration/server-h2-abuse.test \
 	tests/integration/server-process.test \
 	tests/integration/upstream.test \
-	tests/integration/gate-endpoints.test
+	tests/integration/gate-endpoints.test \
+	tests/integration/gate-api.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/upstream.test \
@@ -254,6 +255,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/gate-endpoints.test \
 	tests/integration/gate_endpoints.py \
 	tests/integration/gate_fixture.py \
+	tests/integration/gate-api.test \
+	tests/integration/gate_api.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
 	tests/data/federation/sts/botocore_sign.py \
