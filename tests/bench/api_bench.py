@@ -136,8 +136,8 @@ def main():
 
         # The upstream: nghttpx terminating TLS in front of json_backend.
         bport, uport = gf.free_port(), gf.free_port()
-        backend = spawn([a.backend, str(bport)])
-        upstream = spawn(['nghttpx', '--conf=/dev/null', '-f127.0.0.1,%d' % uport, '-b127.0.0.1,%d' % bport,
+        spawn([a.backend, str(bport)])
+        spawn(['nghttpx', '--conf=/dev/null', '-f127.0.0.1,%d' % uport, '-b127.0.0.1,%d' % bport,
                           '--workers=1', '--frontend-keep-alive-timeout=10m', '--backend-connections-per-host=256',
                           '--errorlog-file=' + os.path.join(a.tmp, 'upstream.log'), up_key, up_cert])
         sb.wait_tls(uport)

@@ -224,6 +224,14 @@ def upstream_main(argv):
     ap.add_argument('--log', required=True)
     a = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    parent = os.getppid()
+
+    def orphaned():
+        # The test was killed without its cleanup: do not outlive it.
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+    threading.Thread(target=orphaned, daemon=True).start()
     Upstream(a.port_file, a.cert, a.key, a.log).serve()
 
 
@@ -330,6 +338,8 @@ def main():
         gf.skip('%s has no botocore (apt-get install python3-botocore)' % sys.executable)
     import gate_endpoints as ge
 
+    # make's timeout or ^C: still run the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     t = gf.Checks('AWS API pipeline: %d bytes each way, HTTP/1.1 and HTTP/2, bounded memory' % SIZE)
     tmp = tempfile.mkdtemp(prefix='awsgate-large-')
     fake = g = up = None
