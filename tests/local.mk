@@ -513,3 +513,8 @@ tests_fuzz_fuzz_hostsfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_hostsfile_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz-targets: tests/fuzz/fuzz_hostsfile
 endif
+
+# 1 GiB each way through awsgated's API pipeline, HTTP/1.1 and HTTP/2, with
+# slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
+TESTS += tests/integration/gate-api-large.test
+dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/gate_api_large.py

@@ -41,3 +41,12 @@ bench-server: $(bin_PROGRAMS) tests/bench/clientcert_shim.so tests/bench/json_ba
 	abs_top_builddir='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/bench/server.sh \
 		'$(abs_builddir)/tests/bench/clientcert_shim.so' '$(abs_builddir)/tests/bench/json_backend$(EXEEXT)'
 .PHONY: bench-server
+
+# awsgated re-signing AWS API requests (issue 7) beside nghttpx passing the
+# same requests on unsigned, to one TLS upstream (nghttpx + json_backend).
+# docs/BENCH-API.md.
+dist_noinst_SCRIPTS += tests/bench/api_bench.sh tests/bench/api_bench.py
+bench-api: $(bin_PROGRAMS) tests/bench/clientcert_shim.so tests/bench/json_backend$(EXEEXT)
+	abs_top_builddir='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/bench/api_bench.sh \
+		'$(abs_builddir)/tests/bench/clientcert_shim.so' '$(abs_builddir)/tests/bench/json_backend$(EXEEXT)'
+.PHONY: bench-api
