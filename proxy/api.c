@@ -111,6 +111,19 @@ static void errctx(struct api *a, struct px_errctx *ctx, char *svc, size_t svcsi
 	}
 	if (ctx->service == NULL && a->have_target && a->t.info.service[0])
 		ctx->service = a->t.info.service;
+	if (ctx->service == NULL && !a->have_target && a->hv != NULL) {
+		/* Refused before the target was decided (identity, RBAC): the
+		 * endpoint's name still says which protocol the client speaks. */
+		const struct px_header *x = px_stream_header(a->st, "x-forwarded-host");
+		char host[FED_MAX_HOST + 1];
+		size_t hostlen;
+		struct fed_host_info hi;
+		if (x != NULL && px_forwarded_host_parse(x->value, x->value_len, host, &hostlen, NULL) == 0 &&
+		    fed_host_classify(host, hostlen, &hi) == 0 && hi.service[0] && strlen(hi.service) < svcsize) {
+			snprintf(svc, svcsize, "%s", hi.service);
+			ctx->service = svc;
+		}
+	}
 	if (a->sc.payload == PX_PAYLOAD_BUFFER && a->in != NULL && form_has_action(a->in, a->inlen))
 		ctx->form_action = true;
 }
@@ -249,6 +262,8 @@ static void api_audit(struct api *a)
 	json_object_set_new(ev, "bytes_out", json_integer((json_int_t)a->bytes_out));
 	json_object_set_new(ev, "duration_ms",
 			    json_integer((json_int_t)((ev_now(worker_of(a)->loop) - a->t0) * 1000.0 + 0.5)));
+	if (a->uperr != PX_UP_OK)
+		json_object_set_new(ev, "upstream_error", json_string(px_up_error_name(a->uperr)));
 	if (a->aws_request_id[0])
 		json_object_set_new(ev, "aws_request_id", json_string(a->aws_request_id));
 	if (px_audit(ev) != 0)
@@ -558,7 +573,7 @@ static void up_done(void *arg, enum px_up_error err, const char *detail)
 	if (a->st->resp_started) {
 		/* The head went out: the client must see the answer is cut. */
 		a->state = API_DONE;
-		a->reason = px_up_error_name(err);
+		a->reason = px_reason_info(up_reason(err))->name;
 		px_stream_abort(a->st);
 		px_conn_kick(a->st->conn);
 		return;
@@ -567,7 +582,6 @@ static void up_done(void *arg, enum px_up_error err, const char *detail)
 		  px_up_error_name(err));
 	/* Not a denial: audited once as the request, with its error. */
 	api_send_error(a, px_reason_info(why.reason), why.message);
-	a->reason = px_up_error_name(err);
 }
 
 static const struct px_upstream_handler up_handler = {
@@ -895,6 +909,22 @@ static void api_start(struct api *a)
 	int rv;
 
 	a->now = (int64_t)time(NULL);
+	/* The request as the signer sees it, views of the stream's headers:
+	 * first, so that even the first refusal has the service's shape. */
+	a->hv = px_arena_alloc(&st->arena, (st->nhdrs ? st->nhdrs : 1) * sizeof(*a->hv));
+	if (a->hv == NULL) {
+		px_stream_error(st, 500, "internal", "out of memory; try again");
+		a->state = API_DONE;
+		a->status = 500;
+		return;
+	}
+	for (size_t i = 0; i < st->nhdrs; i++)
+		a->hv[i] = (struct sv4_header){st->hdrs[i].name, st->hdrs[i].name_len, st->hdrs[i].value,
+					       st->hdrs[i].value_len};
+	pathlen = strcspn(st->path, "?");
+	a->req = (struct sv4_request){st->method, strlen(st->method), st->path, pathlen,
+				      st->path[pathlen] ? st->path + pathlen + 1 : "",
+				      st->path[pathlen] ? st->path_len - pathlen - 1 : 0, a->hv, st->nhdrs, NULL, 0};
 	if (px_audit_failing()) {
 		/* This request would be audited at its end, too late to refuse it. */
 		static const struct px_reason_info audit = {"audit-unavailable", 503, "ServiceUnavailable",
@@ -913,19 +943,6 @@ static void api_start(struct api *a)
 		api_refuse_front(a, &d);
 		return;
 	}
-	/* The request as the signer sees it: views of the stream's headers. */
-	a->hv = px_arena_alloc(&st->arena, (st->nhdrs ? st->nhdrs : 1) * sizeof(*a->hv));
-	if (a->hv == NULL) {
-		api_internal(a, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < st->nhdrs; i++)
-		a->hv[i] = (struct sv4_header){st->hdrs[i].name, st->hdrs[i].name_len, st->hdrs[i].value,
-					       st->hdrs[i].value_len};
-	pathlen = strcspn(st->path, "?");
-	a->req = (struct sv4_request){st->method, strlen(st->method), st->path, pathlen,
-				      st->path[pathlen] ? st->path + pathlen + 1 : "",
-				      st->path[pathlen] ? st->path_len - pathlen - 1 : 0, a->hv, st->nhdrs, NULL, 0};
 	if (px_target_decide(cfg, a->hv, st->nhdrs, &a->t, &why) != 0) {
 		api_refuse(a, &why);
 		return;

@@ -100,7 +100,7 @@ void px_conn_close(struct px_conn *c)
 	ev_timer_stop(w->loop, &c->timer);
 	if (c->state != PX_CONN_HANDSHAKE && !c->lingering)
 		SSL_shutdown(c->ssl); /* best effort close_notify; never waits */
-	ERR_clear_error();
+	ERR_clear_error();            /* leave the thread's queue clean for libcurl */
 	SSL_free(c->ssl);
 	close(c->fd);
 	rbac_identity_free(&c->ident);
@@ -179,6 +179,7 @@ static void conn_linger(struct px_conn *c)
 {
 	if (c->state != PX_CONN_HANDSHAKE) {
 		(void)SSL_shutdown(c->ssl); /* close_notify; the client's is not awaited */
+		ERR_clear_error();
 		ERR_clear_error();
 	}
 	c->lingering = 1;
@@ -284,9 +285,12 @@ struct px_subject *px_conn_subject(struct px_conn *c, struct px_gen *g)
 
 static int conn_handshake(struct px_conn *c)
 {
-	int rv = SSL_do_handshake(c->ssl);
 	const unsigned char *alpn = NULL;
 	unsigned alen = 0;
+	int rv;
+
+	ERR_clear_error(); /* see conn_read() */
+	rv = SSL_do_handshake(c->ssl);
 
 	if (rv != 1) {
 		int e = SSL_get_error(c->ssl, rv);
@@ -374,7 +378,12 @@ static int conn_read(struct px_conn *c)
 	}
 	c->read_paused = 0;
 	for (int i = 0; i < PX_READS_PER_EVENT && !c->dead && !c->closing; i++) {
-		int n = SSL_read(c->ssl, c->w->scratch, sizeof(c->w->scratch));
+		int n;
+		/* SSL_get_error() reads the thread's error queue, which libcurl's
+		 * TLS to AWS on this same thread may have left errors in: an
+		 * upstream's failed handshake must not look like this client's. */
+		ERR_clear_error();
+		n = SSL_read(c->ssl, c->w->scratch, sizeof(c->w->scratch));
 		ssize_t used;
 		if (n <= 0) {
 			int e = SSL_get_error(c->ssl, n);
@@ -408,7 +417,9 @@ static int conn_flush(struct px_conn *c)
 {
 	while (c->woff < c->wlen) {
 		size_t left = c->wlen - c->woff;
-		int n = SSL_write(c->ssl, c->wbuf + c->woff, left > INT32_MAX ? INT32_MAX : (int)left);
+		int n;
+		ERR_clear_error(); /* see conn_read() */
+		n = SSL_write(c->ssl, c->wbuf + c->woff, left > INT32_MAX ? INT32_MAX : (int)left);
 		if (n <= 0) {
 			int e = SSL_get_error(c->ssl, n);
 			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
@@ -468,7 +479,7 @@ static void conn_io(struct px_conn *c, int revents)
 			goto out;
 		if (c->state == PX_CONN_H1 && px_h1_after(c) && !c->dead && !c->closing)
 			continue;
-		if (c->state == PX_CONN_H2 && c->read_paused && c->wlen == 0 && !c->dead)
+		if (c->state == PX_CONN_H2 && c->wlen == 0 && !c->dead && (c->read_paused || px_h2_wants_write(c)))
 			continue;
 		break;
 	}
@@ -481,6 +492,9 @@ static void conn_io(struct px_conn *c, int revents)
 	 * come back after the other connections have had their turn. */
 	if (!c->dead && !c->closing && c->read_paused && c->wlen == 0 &&
 	    (c->state == PX_CONN_H2 || (c->state == PX_CONN_H1 && px_h1_wants_input(c))))
+		c->again = 1;
+	/* HTTP/2 output nghttp2 still holds, with the socket taking more. */
+	if (!c->dead && c->state == PX_CONN_H2 && c->wlen == 0 && px_h2_wants_write(c))
 		c->again = 1;
 out:
 	c->in_cb = 0;

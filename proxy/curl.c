@@ -17,7 +17,7 @@
 #include "curl_int.h"
 
 /* The connection pool of one loop (docs/UPSTREAM.md). */
-#define PX_CURL_MAX_CONNECTS 64 /* idle connections kept for reuse (CURLMOPT_MAXCONNECTS) */
+#define PX_CURL_MAX_CONNECTS 512 /* connections libcurl keeps for reuse per loop (CURLMOPT_MAXCONNECTS) */
 
 /* A socket curl asked us to watch. */
 struct px_sock {

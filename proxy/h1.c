@@ -707,7 +707,8 @@ static void h1_dispatch(struct px_conn *c)
 	struct px_stream *st = h->st;
 
 	px_conn_timer(c, st->has_body && h->in == H1_BODY ? c->gen->cfg->timeouts.idle : 0);
-	PX_SLOG(st, PX_LOG_DEBUG, "%s %s", st->method, st->path);
+	/* The path without its query: a presigned URL's signature is in it. */
+	PX_SLOG(st, PX_LOG_DEBUG, "%s %.*s", st->method, (int)strcspn(st->path, "?"), st->path);
 	px_route_dispatch(st); /* may answer at once; st stays until h1_after() frees it */
 }
 

@@ -269,7 +269,9 @@ static void h2_dispatch(struct px_conn *c, struct px_stream *st, int end_stream)
 	if ((x = px_stream_header(st, "expect")) != NULL && x->value_len == 12 &&
 	    strncasecmp(x->value, "100-continue", 12) == 0 && st->has_body)
 		st->expect_continue = 1;
-	PX_SLOG(st, PX_LOG_DEBUG, "%s %s", st->method ? st->method : "-", st->path ? st->path : "-");
+	/* The path without its query: a presigned URL's signature is in it. */
+	PX_SLOG(st, PX_LOG_DEBUG, "%s %.*s", st->method ? st->method : "-",
+		st->path ? (int)strcspn(st->path, "?") : 1, st->path ? st->path : "-");
 	(void)c;
 	px_route_dispatch(st);
 }
@@ -464,6 +466,11 @@ int px_h2_produce(struct px_conn *c)
 		h->idle_armed = 0;
 	}
 	return 0;
+}
+
+bool px_h2_wants_write(const struct px_conn *c)
+{
+	return nghttp2_session_want_write(c->h2->sess) != 0;
 }
 
 void px_h2_shutdown(struct px_conn *c)

@@ -486,5 +486,7 @@ int px_h2_produce(struct px_conn *c);
 void px_h2_shutdown(struct px_conn *c);
 bool px_h2_done(const struct px_conn *c);
 bool px_h2_idle(const struct px_conn *c);
+/* nghttp2 has frames to send (more than one round of px_h2_produce() took). */
+bool px_h2_wants_write(const struct px_conn *c);
 
 #endif
