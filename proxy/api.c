@@ -233,42 +233,38 @@ static void api_internal(struct api *a, const char *what)
 
 static void api_audit(struct api *a)
 {
-	json_t *ev;
+	struct px_jw w;
 
 	if (a->audited)
 		return;
 	a->audited = true;
-	ev = px_front_audit_event(a->st, "api.request");
-	if (ev == NULL)
-		return;
+	px_front_audit_begin(a->st, &w, "api.request");
 	if (a->have_choice) {
-		json_object_set_new(ev, "app", json_string(a->ch.info.name));
-		json_object_set_new(ev, "role_arn", json_string(a->ch.role_arn));
-		json_object_set_new(ev, "account_id", json_string(a->ch.account));
+		px_jw_str(&w, "app", a->ch.info.name);
+		px_jw_str(&w, "role_arn", a->ch.role_arn);
+		px_jw_str(&w, "account_id", a->ch.account);
 	}
 	if (a->have_scope) {
-		json_object_set_new(ev, "service", json_string(a->sc.service));
-		json_object_set_new(ev, "region", json_string(a->sc.region));
-		json_object_set_new(ev, "signature", json_string(px_sigkind_name(a->sc.kind)));
-		json_object_set_new(ev, "payload", json_string(px_payload_name(a->sc.payload)));
+		px_jw_str(&w, "service", a->sc.service);
+		px_jw_str(&w, "region", a->sc.region);
+		px_jw_str(&w, "signature", px_sigkind_name(a->sc.kind));
+		px_jw_str(&w, "payload", px_payload_name(a->sc.payload));
 	}
 	if (a->have_target)
-		json_object_set_new(ev, "host", json_string(a->t.host));
-	json_object_set_new(ev, "action", a->action[0] ? json_string(a->action) : json_null());
-	json_object_set_new(ev, "status", json_integer(a->status));
+		px_jw_str(&w, "host", a->t.host);
+	px_jw_str(&w, "action", a->action[0] ? a->action : NULL);
+	px_jw_int(&w, "status", a->status);
 	if (a->reason != NULL)
-		json_object_set_new(ev, "error", json_string(a->reason));
-	json_object_set_new(ev, "bytes_in", json_integer((json_int_t)a->bytes_in));
-	json_object_set_new(ev, "bytes_out", json_integer((json_int_t)a->bytes_out));
-	json_object_set_new(ev, "duration_ms",
-			    json_integer((json_int_t)((ev_now(worker_of(a)->loop) - a->t0) * 1000.0 + 0.5)));
+		px_jw_str(&w, "error", a->reason);
 	if (a->uperr != PX_UP_OK)
-		json_object_set_new(ev, "upstream_error", json_string(px_up_error_name(a->uperr)));
+		px_jw_str(&w, "upstream_error", px_up_error_name(a->uperr));
+	px_jw_int(&w, "bytes_in", (int64_t)a->bytes_in);
+	px_jw_int(&w, "bytes_out", (int64_t)a->bytes_out);
+	px_jw_int(&w, "duration_ms", (int64_t)((ev_now(worker_of(a)->loop) - a->t0) * 1000.0 + 0.5));
 	if (a->aws_request_id[0])
-		json_object_set_new(ev, "aws_request_id", json_string(a->aws_request_id));
-	if (px_audit(ev) != 0)
+		px_jw_str(&w, "aws_request_id", a->aws_request_id);
+	if (px_audit_jw(&w) != 0)
 		PX_SLOG(a->st, PX_LOG_ERR, "%s", "api: the audit log cannot be written; this request is not audited");
-	json_decref(ev);
 }
 
 /* --- the body ------------------------------------------------------------------- */

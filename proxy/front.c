@@ -43,6 +43,23 @@ json_t *px_front_audit_event(struct px_stream *st, const char *event)
 	return ev;
 }
 
+void px_front_audit_begin(struct px_stream *st, struct px_jw *w, const char *event)
+{
+	struct px_conn *c = st->conn;
+
+	/* The same members, in the same order, as px_front_audit_event(). */
+	px_jw_init(w);
+	px_jw_str(w, "event", event);
+	px_jw_int(w, "conn", (int64_t)c->id);
+	px_jw_int(w, "stream", st->id);
+	if (c->has_ident == 1)
+		px_jw_str(w, "user", c->ident.user);
+	if (c->peer[0])
+		px_jw_str(w, "client", c->peer);
+	px_jw_str(w, "method", st->method);
+	px_jw_strn(w, "path", st->path, strcspn(st->path, "?"));
+}
+
 json_t *px_front_deny_event(struct px_stream *st, const struct px_choice *ch, const struct px_deny *why)
 {
 	json_t *ev = px_front_audit_event(st, "request.denied");

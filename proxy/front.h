@@ -91,6 +91,10 @@ void px_front_creds_deny(const struct px_creds_req *r, int err, struct px_deny *
 /* An audit event for |st| with |event|, user, conn, stream, method, path. NULL when out of memory. */
 struct json_t *px_front_audit_event(struct px_stream *st, const char *event);
 
+/* Starts |w| with px_front_audit_event()'s members, for events written
+ * with px_audit_jw() (the API request's, per request). */
+void px_front_audit_begin(struct px_stream *st, struct px_jw *w, const char *event);
+
 /* The "request.denied" event of |why| (not written): px_front_audit_event()'s
  * fields, status, reason, message, and the app and role when |ch| has
  * them. NULL when out of memory. */

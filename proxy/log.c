@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* log.c: awsgated's error log (levels, reopened on SIGUSR1) and audit log (one JSON object per line, fail-closed). */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -163,36 +165,212 @@ bool px_audit_failing(void)
 	return __atomic_load_n(&audit_fail_closed, __ATOMIC_RELAXED) && __atomic_load_n(&audit_broken, __ATOMIC_RELAXED);
 }
 
+/* "2026-12-04T15:00:00.123Z" */
+static void audit_time(char ts[40])
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	rbac_time_format((int64_t)tv.tv_sec, ts, 40);
+	if (strlen(ts) == 20)
+		snprintf(ts + 19, 40 - 19, ".%03dZ", (int)(tv.tv_usec / 1000));
+}
+
+/* An audit line could not be written or made: says so, and what the caller answers. */
+static int audit_failed(const char *why)
+{
+	__atomic_store_n(&audit_broken, 1, __ATOMIC_RELAXED);
+	PX_LOG(PX_LOG_ERR, "cannot write the audit log (%s)%s", why, audit_fail_closed ? ": refusing the request" : "");
+	return audit_fail_closed ? PX_ERR_IO : 0;
+}
+
+/* Writes one audit line (|len| bytes, its '\n' included). */
+static int audit_write(const char *line, size_t len)
+{
+	ssize_t n = -1;
+
+	pthread_mutex_lock(&log_lock);
+	if (audit_fd >= 0)
+		n = write(audit_fd, line, len);
+	pthread_mutex_unlock(&log_lock);
+	if (n != (ssize_t)len)
+		return audit_failed(audit_fd < 0 ? "not open" : "write failed");
+	__atomic_store_n(&audit_broken, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int px_audit(json_t *ev)
 {
 	char ts[40];
-	struct timeval tv;
 	char *text;
 	size_t len;
-	ssize_t n = -1;
+	int rv;
 
-	gettimeofday(&tv, NULL);
-	rbac_time_format((int64_t)tv.tv_sec, ts, sizeof(ts));
-	/* "2026-12-04T15:00:00Z" -> "2026-12-04T15:00:00.123Z" */
-	if (strlen(ts) == 20)
-		snprintf(ts + 19, sizeof(ts) - 19, ".%03dZ", (int)(tv.tv_usec / 1000));
+	audit_time(ts);
 	if (json_object_set_new(ev, "time", json_string(ts)) != 0)
-		return audit_fail_closed ? PX_ERR_IO : 0;
+		return audit_failed("out of memory");
 	text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text != NULL) {
-		len = strlen(text);
-		text[len] = '\n'; /* json_dumps' NUL becomes the line's end */
-		pthread_mutex_lock(&log_lock);
-		if (audit_fd >= 0)
-			n = write(audit_fd, text, len + 1);
-		pthread_mutex_unlock(&log_lock);
-		free(text);
-		if (n == (ssize_t)(len + 1)) {
-			__atomic_store_n(&audit_broken, 0, __ATOMIC_RELAXED);
-			return 0;
+	if (text == NULL)
+		return audit_failed("out of memory");
+	len = strlen(text);
+	text[len] = '\n'; /* json_dumps' NUL becomes the line's end */
+	rv = audit_write(text, len + 1);
+	free(text);
+	return rv;
+}
+
+/* --- the JSON writer of the audit's hot path -------------------------------- */
+
+static void jw_put(struct px_jw *w, const void *p, size_t n)
+{
+	if (w->failed || n == 0)
+		return;
+	if (n > w->cap - w->len) {
+		size_t cap = w->cap;
+		char *nb;
+		while (cap - w->len < n) {
+			if (cap >= PX_JW_MAX) {
+				w->failed = true;
+				return;
+			}
+			cap *= 2;
 		}
+		nb = w->buf == w->stack ? malloc(cap) : realloc(w->buf, cap);
+		if (nb == NULL) {
+			w->failed = true;
+			return;
+		}
+		if (w->buf == w->stack)
+			memcpy(nb, w->stack, w->len);
+		w->buf = nb;
+		w->cap = cap;
 	}
-	__atomic_store_n(&audit_broken, 1, __ATOMIC_RELAXED);
-	PX_LOG(PX_LOG_ERR, "cannot write the audit log%s", audit_fail_closed ? ": refusing the request" : "");
-	return audit_fail_closed ? PX_ERR_IO : 0;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+/* The length of the valid UTF-8 sequence at |p| (|n| bytes left), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t k;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		k = 2;
+		c = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		k = 3;
+		c = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		k = 4;
+		c = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3fu);
+	}
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return k;
+}
+
+/* |s| as a JSON string: escaped, and bytes that are not UTF-8 as U+FFFD. */
+static void jw_string(struct px_jw *w, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, from = 0;
+
+	jw_put(w, "\"", 1);
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t k = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(p + i, n - i) : 0;
+		if (k > 0) {
+			i += k;
+			continue;
+		}
+		jw_put(w, p + from, i - from);
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			jw_put(w, e, 2);
+		} else if (c < 0x20) {
+			char e[8];
+			snprintf(e, sizeof(e), "\\u%04x", c);
+			jw_put(w, e, 6);
+		} else {
+			jw_put(w, "\\ufffd", 6);
+		}
+		from = ++i;
+	}
+	jw_put(w, p + from, i - from);
+	jw_put(w, "\"", 1);
+}
+
+static void jw_key(struct px_jw *w, const char *key)
+{
+	if (w->len > 1)
+		jw_put(w, ",", 1);
+	jw_put(w, "\"", 1);
+	jw_put(w, key, strlen(key)); /* keys are ours: plain ASCII */
+	jw_put(w, "\":", 2);
+}
+
+void px_jw_init(struct px_jw *w)
+{
+	w->buf = w->stack;
+	w->cap = sizeof(w->stack);
+	w->len = 0;
+	w->failed = false;
+	jw_put(w, "{", 1);
+}
+
+void px_jw_strn(struct px_jw *w, const char *key, const char *v, size_t n)
+{
+	jw_key(w, key);
+	if (v == NULL)
+		jw_put(w, "null", 4);
+	else
+		jw_string(w, v, n);
+}
+
+void px_jw_str(struct px_jw *w, const char *key, const char *v)
+{
+	px_jw_strn(w, key, v, v != NULL ? strlen(v) : 0);
+}
+
+void px_jw_int(struct px_jw *w, const char *key, int64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRId64, v);
+
+	jw_key(w, key);
+	jw_put(w, num, (size_t)n);
+}
+
+void px_jw_free(struct px_jw *w)
+{
+	if (w->buf != w->stack)
+		free(w->buf);
+	w->buf = w->stack;
+	w->len = 0;
+}
+
+int px_audit_jw(struct px_jw *w)
+{
+	char ts[40];
+	int rv;
+
+	audit_time(ts);
+	px_jw_str(w, "time", ts);
+	jw_put(w, "}\n", 2);
+	rv = w->failed ? audit_failed("an event over its size limit, or out of memory") : audit_write(w->buf, w->len);
+	px_jw_free(w);
+	return rv;
 }

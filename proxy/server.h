@@ -86,6 +86,26 @@ int px_audit_open(const char *file, bool fail_closed);
  * "time" added. Returns 0, or PX_ERR_IO when the line could not be written
  * and the log is fail-closed (the caller refuses the request with 503). */
 int px_audit(struct json_t *ev);
+/* A JSON object written straight into a buffer, for audit events on the
+ * request path (jansson's objects and json_dumps() cost more than the rest
+ * of an API request's bookkeeping). Strings are escaped; bytes that are not
+ * UTF-8 become U+FFFD; an event past PX_JW_MAX bytes fails. */
+#define PX_JW_MAX 65536
+struct px_jw {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+	char stack[1024];
+};
+void px_jw_init(struct px_jw *w);
+void px_jw_str(struct px_jw *w, const char *key, const char *v); /* NULL: null */
+void px_jw_strn(struct px_jw *w, const char *key, const char *v, size_t n);
+void px_jw_int(struct px_jw *w, const char *key, int64_t v);
+void px_jw_free(struct px_jw *w);
+/* Adds "time", closes |w| and writes it as one line (then frees it);
+ * returns as px_audit(). */
+int px_audit_jw(struct px_jw *w);
+
 /* The audit log is fail-closed and its last write failed: a request
  * audited only at its end (an API request) is refused up front. */
 bool px_audit_failing(void);

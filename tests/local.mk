@@ -28,6 +28,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/config.utest \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
+	tests/unit/proxy/jw.utest \
 	tests/unit/proxy/transport.utest \
 	tests/unit/proxy/upstream.utest \
 	tests/unit/rbac/cert.utest \
@@ -109,6 +110,10 @@ tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
 
+# The audit's JSON writer, read back with jansson.
+tests_unit_proxy_jw_utest_SOURCES = tests/unit/proxy/jw_test.c
+tests_unit_proxy_jw_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS)
+tests_unit_proxy_jw_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS) -lpthread
 tests_unit_proxy_timearg_utest_SOURCES = tests/unit/proxy/timearg_test.c
 tests_unit_proxy_timearg_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_timearg_utest_LDADD = $(PROXY_TEST_LDADD)
