@@ -28,7 +28,11 @@ struct cache_call {
 	struct fed_sts_call *sts;
 	struct cache_call *next;
 	struct cache_call *prev;
+	int64_t started_ms;
 };
+
+const uint32_t fed_cache_sts_bucket_ms[FED_CACHE_STS_BUCKETS - 1] = {50,   100,  250,   500,  1000,
+								      2500, 5000, 10000, 30000};
 
 struct fed_cache {
 	const struct fed_env *env;
@@ -285,6 +289,16 @@ static void on_assumed(void *arg, int err, const struct fed_sts_result *res, con
 		call->next->prev = call->prev;
 	if (err != 0)
 		c->stats.sts_failures++;
+	{
+		int64_t ms = c->env->now_ms(c->env->arg) - call->started_ms;
+		size_t k = 0;
+		if (ms < 0)
+			ms = 0;
+		while (k < FED_CACHE_STS_BUCKETS - 1 && ms > (int64_t)fed_cache_sts_bucket_ms[k])
+			k++;
+		c->stats.sts_ms_buckets[k]++;
+		c->stats.sts_ms_sum += (uint64_t)ms;
+	}
 	pthread_mutex_unlock(&c->lock);
 
 	int lost = fed_slot_finish(&call->e->slot, &c->lock, call->t, err, snap, exp, err != 0 ? why : NULL, neg);
@@ -322,6 +336,7 @@ static int call_start(struct fed_cache *c, struct entry *e, struct fed_transport
 		call->c = c;
 		call->e = e;
 		call->t = t;
+		call->started_ms = c->env->now_ms(c->env->arg);
 		/* Listed before the start: its callback cannot run before we
 		 * return, but fed_cache_del() must find it. */
 		pthread_mutex_lock(&c->lock);

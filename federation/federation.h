@@ -641,6 +641,11 @@ struct fed_cache_key {
 	const char *endpoint_url;     /* NULL: the partition's */
 };
 
+#define FED_CACHE_STS_BUCKETS 10
+/* Upper bounds (milliseconds) of the first FED_CACHE_STS_BUCKETS - 1 buckets
+ * of fed_cache_stats.sts_ms_buckets: 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000. */
+extern const uint32_t fed_cache_sts_bucket_ms[FED_CACHE_STS_BUCKETS - 1];
+
 struct fed_cache_stats {
 	uint64_t hits;          /* fresh credentials handed out at once */
 	uint64_t misses;        /* a request that had to wait (started or joined a call) */
@@ -652,6 +657,10 @@ struct fed_cache_stats {
 	uint64_t sts_failures;
 	uint64_t post_failures; /* deliveries lost because a transport's post failed */
 	uint64_t entries;       /* now */
+	/* How long AssumeRole calls took, retries included: counts per bucket
+	 * (upper bounds fed_cache_sts_bucket_ms[], the last unbounded) and the sum. */
+	uint64_t sts_ms_buckets[FED_CACHE_STS_BUCKETS];
+	uint64_t sts_ms_sum;
 };
 
 struct fed_cache;

@@ -240,6 +240,21 @@ int px_metrics_render(char **out, size_t *len)
 		P("# HELP awsgate_sts_failures_total AssumeRole calls that failed.\n"
 		  "# TYPE awsgate_sts_failures_total counter\n");
 		P("awsgate_sts_failures_total %" PRIu64 "\n", cs.sts_failures);
+		P("# HELP awsgate_sts_duration_seconds AssumeRole calls of the cache, from start to answer (retries included).\n"
+		  "# TYPE awsgate_sts_duration_seconds histogram\n");
+		{
+			uint64_t cum = 0, calls = 0;
+			for (size_t k = 0; k < FED_CACHE_STS_BUCKETS; k++)
+				calls += cs.sts_ms_buckets[k];
+			for (size_t k = 0; k + 1 < FED_CACHE_STS_BUCKETS; k++) {
+				cum += cs.sts_ms_buckets[k];
+				P("awsgate_sts_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+				  fed_cache_sts_bucket_ms[k] / 1000.0, cum);
+			}
+			P("awsgate_sts_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", calls);
+			P("awsgate_sts_duration_seconds_sum %.3f\n", (double)cs.sts_ms_sum / 1000.0);
+			P("awsgate_sts_duration_seconds_count %" PRIu64 "\n", calls);
+		}
 		P("# HELP awsgate_credential_cache_entries Role credentials held now.\n"
 		  "# TYPE awsgate_credential_cache_entries gauge\n");
 		P("awsgate_credential_cache_entries %" PRIu64 "\n", cs.entries);

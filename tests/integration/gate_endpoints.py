@@ -376,6 +376,8 @@ def main():
              series.get('awsgate_credential_cache_total{event="hit"}', 0) >= 1
              and series.get('awsgate_credential_cache_total{event="miss"}', 0) >= 1
              and sums.get('awsgate_sts_calls_total', 0) >= 3, str({k: v for k, v in series.items() if 'cache' in k or 'sts' in k}))
+        t.eq('metrics: every finished AssumeRole is in the STS latency histogram',
+             sums.get('awsgate_sts_duration_seconds_count'), sums.get('awsgate_sts_calls_total'))
         with open(g.errlog) as f:
             logtext = f.read()
         t.ok('no secret key in the error log', GATE_SECRET not in logtext)

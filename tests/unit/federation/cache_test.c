@@ -188,6 +188,14 @@ static void test_miss_then_hit(void **state)
 	assert_int_equal(st.misses, 1);
 	assert_int_equal(st.sts_calls, 1);
 	assert_int_equal(st.entries, 1);
+	{
+		/* the call's duration on the fake clock, in one bucket */
+		uint64_t n = 0;
+		for (size_t i = 0; i < FED_CACHE_STS_BUCKETS; i++)
+			n += st.sts_ms_buckets[i];
+		assert_int_equal(n, 1);
+		assert_true(st.sts_ms_sum <= fed_cache_sts_bucket_ms[FED_CACHE_STS_BUCKETS - 2]);
+	}
 	fed_cache_del(c);
 	/* a snapshot outlives the cache that made it */
 	assert_string_equal(fed_snap_creds(s)->access_key_id, "ASIAONE");
