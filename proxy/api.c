@@ -557,7 +557,7 @@ static void up_done(void *arg, enum px_up_error err, const char *detail)
 
 	a->up = NULL;
 	a->uperr = err;
-	px_metrics_upstream(err);
+	px_metrics_upstream((int)err);
 	if (err == PX_UP_OK) {
 		a->state = API_DONE;
 		if (!a->st->resp_done)
