@@ -511,7 +511,8 @@ static ssize_t data_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t l
 	(void)ud;
 	if (n > length)
 		n = length;
-	memcpy(buf, st->out + st->out_off, n);
+	if (n > 0) /* |out| is NULL before the first write */
+		memcpy(buf, st->out + st->out_off, n);
 	st->out_off += n;
 	if (st->out_off == st->out_len)
 		st->out_off = st->out_len = 0;
