@@ -348,8 +348,10 @@ static void api_body(struct px_stream *st, const unsigned char *data, size_t len
 	}
 	if (rv != 0) {
 		/* The client sent past every window it was given. */
+		struct px_refusal why;
 		px_stream_consume(st, len);
-		api_internal(a, "the client sent more body than its flow-control window allows");
+		px_refuse(&why, PX_R_REQUEST_MALFORMED, "the client sent more body than its flow-control window allows");
+		api_refuse(a, &why);
 		return;
 	}
 	api_pump(a);
@@ -398,8 +400,10 @@ static void api_pump(struct api *a)
 					api_refuse(a, &why);
 					return;
 				}
-				if (rv != 0)
+				if (rv != 0) {
+					n = rv;
 					goto fail;
+				}
 				in_take(a, take);
 				continue;
 			}
@@ -437,8 +441,12 @@ static void api_pump(struct api *a)
 fail:
 	px_upstream_cancel(a->up);
 	a->up = NULL;
-	px_refuse(&why, PX_R_REQUEST_MALFORMED, "the request body is longer than its Content-Length");
-	api_refuse(a, &why);
+	if (n == PX_ERR_INVALID) {
+		px_refuse(&why, PX_R_REQUEST_MALFORMED, "the request body is longer than its Content-Length");
+		api_refuse(a, &why);
+	} else {
+		api_internal(a, "out of memory passing the request body on");
+	}
 }
 
 /* --- the upstream --------------------------------------------------------------- */
@@ -633,13 +641,15 @@ static void api_start_upstream(struct api *a)
 	ur.addr = (const struct sockaddr *)&a->addr;
 	ur.http = PX_UP_HTTP1;
 	px_upstream_request_timeouts(&ur, cfg);
-	if (a->sc.payload == PX_PAYLOAD_BUFFER) {
-		ur.body = PX_UP_BODY_LENGTH;
+	/* An empty body is announced (Content-Length: 0) when the client
+	 * announced one, or for POST and PUT, which servers expect it on;
+	 * never for GET and HEAD. */
+	if (a->sc.payload == PX_PAYLOAD_BUFFER || !st->has_body) {
+		bool bodiless = strcmp(st->method, "GET") == 0 || strcmp(st->method, "HEAD") == 0;
+		bool announce = a->oblen > 0 || (!bodiless && (st->content_length >= 0 || strcmp(st->method, "POST") == 0 ||
+								  strcmp(st->method, "PUT") == 0));
+		ur.body = announce ? PX_UP_BODY_LENGTH : PX_UP_BODY_NONE;
 		ur.body_length = a->oblen;
-		if (a->oblen == 0 && !(a->st->has_body || strcmp(st->method, "POST") == 0 || strcmp(st->method, "PUT") == 0))
-			ur.body = PX_UP_BODY_NONE;
-	} else if (!st->has_body) {
-		ur.body = PX_UP_BODY_NONE;
 	} else if (st->content_length >= 0) {
 		ur.body = PX_UP_BODY_LENGTH;
 		ur.body_length = (uint64_t)st->content_length;
@@ -661,8 +671,6 @@ static void api_start_upstream(struct api *a)
 	a->state = API_UPSTREAM;
 	if (ur.body == PX_UP_BODY_NONE)
 		a->up_ended = true;
-	else if (ur.body == PX_UP_BODY_LENGTH && ur.body_length == 0 && a->sc.payload == PX_PAYLOAD_BUFFER)
-		a->in_end = true;
 	/* Authorised, credentials ready, address checked: now the body may come. */
 	px_stream_continue(st);
 	px_conn_kick(st->conn);
