@@ -984,14 +984,8 @@ static void api_start(struct api *a)
 	}
 	a->state = API_CREDS;
 	rv = px_front_creds(st, &a->ch, &a->cr, creds_done, a);
-	if (rv == FED_PENDING)
-		return;
-	if (rv != 0) {
-		px_front_creds_deny(&a->cr, rv, &d);
-		api_refuse_front(a, &d);
-		return;
-	}
-	api_creds_ready(a);
+	if (rv != FED_PENDING)
+		creds_done(&a->cr, a, rv); /* at hand, or failed at once */
 }
 
 static void api_close(struct px_stream *st)
