@@ -624,8 +624,12 @@ static void api_start_upstream(struct api *a)
 	}
 	for (size_t i = 0; i < a->out.nheaders; i++) {
 		const struct sv4_header *h = &a->out.headers[i];
-		uh[i].name = px_arena_strndup(&st->arena, h->name, h->namelen);
-		uh[i].value = px_arena_strndup(&st->arena, h->value, h->valuelen);
+		/* The views are whole NUL-terminated strings (the stream's
+		 * headers, the target, px_resign()'s memory) as a rule; a
+		 * view that is not is copied. */
+		uh[i].name = h->name[h->namelen] == '\0' ? h->name : px_arena_strndup(&st->arena, h->name, h->namelen);
+		uh[i].value = h->value[h->valuelen] == '\0' ? h->value
+							   : px_arena_strndup(&st->arena, h->value, h->valuelen);
 		if (uh[i].name == NULL || uh[i].value == NULL) {
 			api_internal(a, "out of memory starting the upstream request");
 			return;

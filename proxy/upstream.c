@@ -521,12 +521,19 @@ int px_upstream_start(struct px_curl *c, const struct px_upstream_request *req, 
 		if (strcasecmp(hd->name, "accept") == 0)
 			have_accept = true;
 		char line[PX_UP_MAX_REQUEST_HEADER + 2];
-		/* "Name;" is libcurl's way of sending a header with an empty value. */
-		int n = hd->value[0] != '\0' ? snprintf(line, sizeof(line), "%s: %s", hd->name, hd->value)
-		                             : snprintf(line, sizeof(line), "%s;", hd->name);
-		if (n < 0 || (size_t)n >= sizeof(line) - 1) {
+		size_t nl = strlen(hd->name), vl = strlen(hd->value);
+		if (nl + 2 + vl >= sizeof(line) - 1) {
 			rv = PX_ERR_INVALID;
 			goto fail;
+		}
+		/* "Name: value", or "Name;", libcurl's way of sending a header
+		 * with an empty value. */
+		memcpy(line, hd->name, nl);
+		if (vl > 0) {
+			memcpy(line + nl, ": ", 2);
+			memcpy(line + nl + 2, hd->value, vl + 1);
+		} else {
+			memcpy(line + nl, ";", 2);
 		}
 		if ((rv = add_header(up, line)) != 0)
 			goto fail;
