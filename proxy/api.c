@@ -982,10 +982,6 @@ static void api_start(struct api *a)
 		api_refuse(a, &why);
 		return;
 	}
-	if (a->sc.payload == PX_PAYLOAD_BUFFER && a->inlen > 0) {
-		/* Bytes that came before the mode was known: held now, consumed. */
-		px_stream_consume(st, a->inlen);
-	}
 	a->state = API_CREDS;
 	rv = px_front_creds(st, &a->ch, &a->cr, creds_done, a);
 	if (rv != FED_PENDING)
@@ -1040,9 +1036,7 @@ void px_api_dispatch(struct px_stream *st)
 	snprintf(a->request_id, sizeof(a->request_id), "awsgate-%016" PRIx64 "-%" PRId32, st->conn->id, st->id);
 	st->h = &api_handler;
 	st->harg = a;
-	if (st->has_body && st->body_done)
-		a->in_end = true;
-	if (!st->has_body)
-		a->in_end = true;
+	/* api_start() runs before any body byte is delivered: nothing is held yet. */
+	a->in_end = !st->has_body || st->body_done;
 	api_start(a);
 }
