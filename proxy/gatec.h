@@ -46,6 +46,9 @@ struct px_gatec_request;
 /* The events of one request, with upstream.h's meanings (|err| is an enum
  * px_up_error, or PX_GATEC_CERT). */
 struct px_gatec_handler {
+	/* `100 Continue` from the gate (the request was sent with
+	 * `expect: 100-continue`): send the body now. NULL: not wanted. */
+	void (*on_continue)(void *arg);
 	void (*on_head)(void *arg, int status, const struct px_up_header *hdrs, size_t n);
 	int (*on_body)(void *arg, const unsigned char *data, size_t len);
 	void (*on_writable)(void *arg);
@@ -70,6 +73,9 @@ void px_gatec_del(struct px_gatec *gc);
  * is the gate's name; |hdrs| (borrowed for the call) are sent as given
  * after lower-casing the names, minus connection-specific ones (Connection,
  * Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, TE, Host).
+ * `Expect: 100-continue` is sent when given: the gate answers 100 once it
+ * has authorised the request (on_continue), or its refusal without
+ * reading the body.
  * |body|: PX_UP_BODY_NONE (END_STREAM on HEADERS), _LENGTH
  * (content-length sent, exactly |body_length| bytes must follow) or
  * _CHUNKED (DATA until px_gatec_request_end()). Events never come from

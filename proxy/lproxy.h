@@ -56,6 +56,10 @@ struct px_lproxy_config {
 	const char *upstream_proxy;
 	const char *no_proxy;
 
+	/* A hosts(5) file consulted before DNS for tunnelled hosts (tests,
+	 * air-gapped machines); NULL: DNS only. */
+	const char *hosts_file;
+
 	/* Allowed clock skew of the SDK's signatures, seconds (0: 300). */
 	uint32_t clock_skew;
 	/* Progress and errors for the user (stderr), no secrets; NULL: quiet. */
