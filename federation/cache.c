@@ -29,6 +29,15 @@ struct cache_call {
 	struct cache_call *next;
 	struct cache_call *prev;
 	int64_t started_ms;
+	/* For fed_cache_options.on_sts: copies of the key's fields (the
+	 * key itself is borrowed for fed_cache_get() only), in |strs|. */
+	const char *role_arn;
+	const char *session_name;
+	const char *source_identity;
+	bool external_id;
+	bool refresh;
+	uint32_t duration_seconds;
+	char strs[];
 };
 
 const uint32_t fed_cache_sts_bucket_ms[FED_CACHE_STS_BUCKETS - 1] = {50,   100,  250,   500,  1000,
@@ -48,6 +57,8 @@ struct fed_cache {
 	uint32_t sts_max_attempts;
 	uint32_t sts_timeout_ms;
 	struct cache_call *calls;
+	fed_cache_sts_fn *on_sts;
+	void *on_sts_arg;
 	struct fed_cache_stats stats;
 };
 
@@ -277,8 +288,32 @@ static void on_assumed(void *arg, int err, const struct fed_sts_result *res, con
 		}
 	}
 	int64_t neg = negative_ms(err);
+	int64_t ms = c->env->now_ms(c->env->arg) - call->started_ms;
 	if (neg > 0)
 		neg += c->env->now_ms(c->env->arg);
+	if (ms < 0)
+		ms = 0;
+	if (c->on_sts != NULL) {
+		struct fed_cache_sts_event ev = {
+			.role_arn = call->role_arn,
+			.session_name = call->session_name,
+			.source_identity = call->source_identity,
+			.external_id = call->external_id,
+			.duration_seconds = call->duration_seconds,
+			.refresh = call->refresh,
+			.err = err,
+			.expiration = err == 0 ? exp / 1000 : 0,
+			.assumed_role_arn = err == 0 && res != NULL ? res->assumed_role_arn : NULL,
+			.code = why != NULL ? why->code : "",
+			.message = why != NULL ? why->message : "",
+			.request_id = why != NULL ? why->request_id : res != NULL && res->request_id != NULL ? res->request_id : "",
+			.attempts = why != NULL ? why->attempts : 0,
+			.ms = ms,
+		};
+		if (err == 0)
+			ev.code = ev.message = "";
+		c->on_sts(c->on_sts_arg, &ev);
+	}
 
 	pthread_mutex_lock(&c->lock);
 	if (call->prev != NULL)
@@ -290,10 +325,7 @@ static void on_assumed(void *arg, int err, const struct fed_sts_result *res, con
 	if (err != 0)
 		c->stats.sts_failures++;
 	{
-		int64_t ms = c->env->now_ms(c->env->arg) - call->started_ms;
 		size_t k = 0;
-		if (ms < 0)
-			ms = 0;
 		while (k < FED_CACHE_STS_BUCKETS - 1 && ms > (int64_t)fed_cache_sts_bucket_ms[k])
 			k++;
 		c->stats.sts_ms_buckets[k]++;
@@ -313,12 +345,23 @@ static void on_assumed(void *arg, int err, const struct fed_sts_result *res, con
 /* Starts the AssumeRole for |e| (marked running by the caller). On failure
  * the flight is still open: the caller ends it with call_fail(). */
 static int call_start(struct fed_cache *c, struct entry *e, struct fed_transport *t,
-                      const struct fed_cache_key *key, const struct fed_creds *base)
+                      const struct fed_cache_key *key, const struct fed_creds *base, bool refresh)
 {
-	struct cache_call *call = calloc(1, sizeof(*call));
+	size_t la = strlen(key->role_arn) + 1, ln = strlen(key->session_name) + 1;
+	size_t ls = key->source_identity != NULL ? strlen(key->source_identity) + 1 : 0;
+	/* The key's fields together are bounded (FED_CACHE_MAX_KEY, checked
+	 * by key_build() before any call starts). */
+	struct cache_call *call = calloc(1, sizeof(*call) + la + ln + ls);
 	int rv = FED_ERR_NOMEM;
 
 	if (call != NULL) {
+		char *w = call->strs;
+		call->role_arn = memcpy(w, key->role_arn, la);
+		call->session_name = memcpy(w + la, key->session_name, ln);
+		call->source_identity = ls != 0 ? memcpy(w + la + ln, key->source_identity, ls) : NULL;
+		call->external_id = key->external_id != NULL;
+		call->refresh = refresh;
+		call->duration_seconds = duration_class(key->duration_seconds);
 		struct fed_sts_params sp;
 		memset(&sp, 0, sizeof(sp));
 		sp.action = FED_STS_ASSUME_ROLE;
@@ -387,6 +430,8 @@ int fed_cache_new(const struct fed_env *env, const struct fed_cache_options *opt
 	if (opt != NULL) {
 		c->sts_max_attempts = opt->sts_max_attempts;
 		c->sts_timeout_ms = opt->sts_timeout_ms;
+		c->on_sts = opt->on_sts;
+		c->on_sts_arg = opt->on_sts_arg;
 	}
 	if (c->ahead_ms > 3600 * 1000) {
 		free(c);
@@ -513,7 +558,7 @@ int fed_cache_get(struct fed_cache *c, struct fed_transport *t, const struct fed
 		e->slot.running = true;
 		pthread_mutex_unlock(&c->lock);
 		/* This request has its credentials whatever happens to the refresh. */
-		if (call_start(c, e, t, key, base) != 0)
+		if (call_start(c, e, t, key, base, true) != 0)
 			call_fail(c, e, FED_ERR_NOMEM);
 		rv = 0;
 		break;
@@ -544,7 +589,7 @@ int fed_cache_get(struct fed_cache *c, struct fed_transport *t, const struct fed
 		e->slot.running = true;
 		c->stats.misses++;
 		pthread_mutex_unlock(&c->lock);
-		rv = call_start(c, e, t, key, base);
+		rv = call_start(c, e, t, key, base, false);
 		if (rv != 0) {
 			/* Answered by the return value: this caller's wait goes first. */
 			fed_wait_cancel(w);

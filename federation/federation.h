@@ -619,11 +619,38 @@ void fed_base_describe(struct fed_base *b, char *region, size_t rsize, char *sou
 #define FED_CACHE_DURATION_CLASS_S 900 /* durations are rounded down to a multiple of this */
 #define FED_CACHE_MAX_KEY 8192         /* bytes of a key's fields together */
 
+/* The end of one AssumeRole call of the cache, for the audit. Every
+ * pointer is valid during the callback only; no secret is in it. */
+struct fed_cache_sts_event {
+	const char *role_arn;
+	const char *session_name;
+	const char *source_identity; /* as asked; NULL: none */
+	bool external_id;            /* whether one was sent (its value is not given) */
+	uint32_t duration_seconds;   /* as asked (rounded down to the duration class) */
+	bool refresh;                /* started ahead of expiry, not by a waiting request */
+	int err;                     /* 0, or the FED_ERR_* the waiters got */
+	int64_t expiration;          /* Unix seconds, when |err| is 0 */
+	const char *assumed_role_arn; /* STS's AssumedRoleUser.Arn, when |err| is 0 */
+	const char *code;            /* AWS's error code, "" when none */
+	const char *message;         /* AWS's or the transport's message, "" when none */
+	const char *request_id;      /* "" when none */
+	uint32_t attempts;
+	int64_t ms;                  /* from start to answer, retries included */
+};
+
+typedef void fed_cache_sts_fn(void *arg, const struct fed_cache_sts_event *ev);
+
 struct fed_cache_options {
 	uint32_t max_entries;      /* 0: FED_CACHE_MAX_ENTRIES */
 	uint32_t refresh_ahead_s;  /* 0: FED_CACHE_REFRESH_AHEAD_S */
 	uint32_t sts_max_attempts; /* 0: fed_sts_start()'s default */
 	uint32_t sts_timeout_ms;   /* 0: fed_sts_start()'s default */
+	/* Called at the end of every AssumeRole call (success or failure), on
+	 * the thread of the transport that made it, outside the cache's lock,
+	 * before the waiters are told; NULL: nobody. Calls that could not
+	 * start are not reported (no request reached STS). */
+	fed_cache_sts_fn *on_sts;
+	void *on_sts_arg;
 };
 
 /* What credentials are asked for. Borrowed by fed_cache_get(). */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -482,6 +483,41 @@ static void metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 /* --- AWS: the process-wide credentials ------------------------------------ */
 
+/* Every AssumeRole the cache made, for the audit (docs/SERVER.md): which
+ * role, for which session, until when, and how it ended. On the worker
+ * whose transport made the call. */
+static void server_audit_assume_role(void *arg, const struct fed_cache_sts_event *ev)
+{
+	struct px_jw w;
+	(void)arg;
+	px_jw_init(&w);
+	px_jw_str(&w, "event", "sts.assume_role");
+	px_jw_str(&w, "role_arn", ev->role_arn);
+	px_jw_str(&w, "session_name", ev->session_name);
+	px_jw_str(&w, "source_identity", ev->source_identity);
+	px_jw_str(&w, "external_id", ev->external_id ? "set" : NULL);
+	px_jw_int(&w, "duration_seconds", ev->duration_seconds);
+	px_jw_str(&w, "trigger", ev->refresh ? "refresh" : "request");
+	px_jw_str(&w, "outcome", ev->err == 0 ? "ok" : fed_strerror(ev->err));
+	if (ev->err == 0) {
+		char exp[32];
+		struct tm tm;
+		time_t t = (time_t)ev->expiration;
+		if (gmtime_r(&t, &tm) != NULL && strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm) != 0)
+			px_jw_str(&w, "expires", exp);
+		px_jw_str(&w, "assumed_role_arn", ev->assumed_role_arn);
+	} else {
+		px_jw_str(&w, "aws_code", ev->code[0] ? ev->code : NULL);
+		px_jw_str(&w, "message", ev->message[0] ? ev->message : NULL);
+		px_jw_int(&w, "attempts", ev->attempts);
+	}
+	px_jw_str(&w, "aws_request_id", ev->request_id[0] ? ev->request_id : NULL);
+	px_jw_int(&w, "duration_ms", ev->ms);
+	/* A failed write is already counted and logged by the audit log; the
+	 * requests waiting for these credentials are audited on their own. */
+	(void)px_audit_jw(&w);
+}
+
 /* The gate's own credentials (aws.credential_source, aws.profile) and the
  * AssumeRole cache, shared by every worker; libcurl is started before any
  * thread. The sources are read at the first request, not here, so a gate
@@ -494,7 +530,8 @@ static int aws_start(const struct px_config *cfg)
 		[PX_CREDS_CONTAINER] = FED_BASE_CONTAINER,     [PX_CREDS_IMDS] = FED_BASE_IMDS,
 	};
 	struct fed_base_options bo = {sources[cfg->aws.credential_source], cfg->aws.profile};
-	struct fed_cache_options co = {.sts_timeout_ms = cfg->timeouts.sts * 1000u};
+	struct fed_cache_options co = {.sts_timeout_ms = cfg->timeouts.sts * 1000u,
+	                               .on_sts = server_audit_assume_role};
 	char err[256] = "";
 	int rv;
 

@@ -441,6 +441,15 @@ def main():
                  sorted(r.status for r in res), [200] * 20, str([r for r in res if r.status != 200][:2]))
             t.eq('  exactly one AssumeRole at the fake for them',
                  len(fake.recs(action='AssumeRole', **{'minted.session_name': 'judy'})), 1)
+            ar = [e for e in audit(g) if e.get('event') == 'sts.assume_role' and e.get('session_name') == 'judy']
+            rec = records.last(fake.records, action='AssumeRole', **{'minted.session_name': 'judy'})
+            t.ok('  audited once as sts.assume_role: role, session, source identity, external id, expiry, outcome ok',
+                 len(ar) == 1 and ar[0].get('role_arn') == DEV and ar[0].get('source_identity') == 'judy'
+                 and ar[0].get('external_id') == 'set' and ar[0].get('outcome') == 'ok'
+                 and ar[0].get('trigger') == 'request' and ar[0].get('expires', '').endswith('Z')
+                 and ar[0].get('assumed_role_arn') == 'arn:aws:sts::%s:assumed-role/Dev/judy' % gf.ACCT_DEV
+                 and rec is not None and ar[0].get('aws_request_id') == rec.get('request_id')
+                 and ar[0].get('duration_ms', 0) >= 900, str(ar)[:600])
             fake.clear_faults()
 
         # --- 1. protocols ----------------------------------------------------------
@@ -740,6 +749,11 @@ def main():
                  repr(r))
             t.eq('  one AssumeRole reached the fake and nothing else for bob',
                  (len(fake.recs(action='AssumeRole')) - n0, len(fake.recs(**{'identity.session_name': 'bob'}))), (1, 0))
+            ar = [e for e in audit(g) if e.get('event') == 'sts.assume_role' and e.get('role_arn') == OPS]
+            t.ok('  the refused AssumeRole is audited: outcome, AWS\'s code and message, no expiry',
+                 len(ar) == 1 and ar[0].get('session_name') == 'bob' and ar[0].get('outcome') != 'ok'
+                 and ar[0].get('aws_code') == 'AccessDenied' and 'not authorized' in (ar[0].get('message') or '')
+                 and 'expires' not in ar[0], str(ar)[:600])
             fake.fault({'host': 'sts.*', 'action': 'AssumeRole', 'kind': 'throttle', 'count': 20})
             r = call(g, 'POST', DDBHOST, '/', b'{}', {'Content-Type': 'application/x-amz-json-1.0',
                                                        'X-Amz-Target': 'DynamoDB_20120810.ListTables'},

@@ -111,7 +111,7 @@ static void reply_error(struct fake *f, int status, const char *code)
 static struct fed_cache *cache_of(struct fake *f, uint32_t max, uint32_t ahead)
 {
 	struct fed_cache *c;
-	struct fed_cache_options o = {max, ahead, 1, 0};
+	struct fed_cache_options o = {max, ahead, 1, 0, NULL, NULL};
 	assert_int_equal(fed_cache_new(fake_env(f), &o, &c), 0);
 	return c;
 }
@@ -663,6 +663,110 @@ static void test_del_in_flight(void **state)
 	fake_del(f);
 }
 
+/* The audit hook: one event per AssumeRole, with the key's fields copied
+ * (the key is gone by then), the outcome, and whether a refresh made it. */
+struct sts_seen {
+	int n;
+	char role[128], session[64], source[64], code[64], arn[128], request_id[64];
+	bool external_id, refresh, source_null;
+	int err;
+	int64_t expiration;
+	uint32_t duration, attempts;
+};
+
+static void on_sts(void *arg, const struct fed_cache_sts_event *ev)
+{
+	struct sts_seen *s = arg;
+	s->n++;
+	snprintf(s->role, sizeof(s->role), "%s", ev->role_arn);
+	snprintf(s->session, sizeof(s->session), "%s", ev->session_name);
+	s->source_null = ev->source_identity == NULL;
+	snprintf(s->source, sizeof(s->source), "%s", ev->source_identity != NULL ? ev->source_identity : "");
+	snprintf(s->code, sizeof(s->code), "%s", ev->code);
+	snprintf(s->arn, sizeof(s->arn), "%s", ev->assumed_role_arn != NULL ? ev->assumed_role_arn : "");
+	snprintf(s->request_id, sizeof(s->request_id), "%s", ev->request_id);
+	s->external_id = ev->external_id;
+	s->refresh = ev->refresh;
+	s->err = ev->err;
+	s->expiration = ev->expiration;
+	s->duration = ev->duration_seconds;
+	s->attempts = ev->attempts;
+}
+
+static void test_sts_events(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new();
+	struct sts_seen seen;
+	struct fed_cache_options o = {0, 0, 1, 0, on_sts, &seen};
+	struct fed_cache *c;
+	struct fed_snap *s;
+	struct fed_sts_error why;
+	char role[64];
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(fed_cache_new(fake_env(f), &o, &c), 0);
+	/* the key's strings live in a buffer overwritten after the call */
+	snprintf(role, sizeof(role), "arn:aws:iam::1:role/Audited");
+	struct fed_cache_key k = key_of(role);
+	reply_creds(f, "ASIAAUD", IN_1H);
+	struct got g = {0};
+	struct fed_wait *w = NULL;
+	assert_int_equal(fed_cache_get(c, fake_transport(f), &k, &base, on_done, &g, &s, &w, &why), FED_PENDING);
+	memset(role, 'x', sizeof(role) - 1);
+	fake_settle(f, 60000);
+	assert_int_equal(g.called, 1);
+	assert_int_equal(g.err, 0);
+	fed_snap_unref(g.snap);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.role, "arn:aws:iam::1:role/Audited");
+	assert_string_equal(seen.session, "alice");
+	assert_string_equal(seen.source, "alice");
+	assert_true(seen.external_id);
+	assert_false(seen.refresh);
+	assert_int_equal(seen.err, 0);
+	assert_int_equal(seen.duration, 3600);
+	assert_int_equal(seen.expiration, FAKE_START_MS / 1000 + 3600);
+	assert_string_equal(seen.arn, "arn:aws:sts::1:assumed-role/R/alice");
+	assert_string_equal(seen.request_id, "r");
+	assert_string_equal(seen.code, "");
+
+	/* a hit makes no event; a refresh does, marked so */
+	snprintf(role, sizeof(role), "arn:aws:iam::1:role/Audited");
+	assert_int_equal(get(c, f, &k, &base, &s, &why), 0);
+	fed_snap_unref(s);
+	assert_int_equal(seen.n, 1);
+	fake_set_now(f, FAKE_START_MS + HOUR_MS - FED_CACHE_REFRESH_AHEAD_S * 1000 + 1);
+	reply_creds(f, "ASIAAUD2", IN_2H);
+	assert_int_equal(get(c, f, &k, &base, &s, &why), 0);
+	fed_snap_unref(s);
+	fake_run(f);
+	assert_int_equal(seen.n, 2);
+	assert_true(seen.refresh);
+
+	/* a denial: AWS's code, no expiry, no source identity asked */
+	struct fed_cache_key k2 = key_of("arn:aws:iam::1:role/Refused");
+	k2.source_identity = NULL;
+	k2.external_id = NULL;
+	reply_error(f, 403, "AccessDenied");
+	assert_int_equal(get(c, f, &k2, &base, &s, &why), FED_ERR_DENIED);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.err, FED_ERR_DENIED);
+	assert_string_equal(seen.code, "AccessDenied");
+	assert_string_equal(seen.request_id, "req-e");
+	assert_int_equal(seen.expiration, 0);
+	assert_true(seen.source_null);
+	assert_false(seen.external_id);
+	assert_int_equal(seen.attempts, 1);
+	/* the cached failure answers without another event */
+	assert_int_equal(fed_cache_get(c, fake_transport(f), &k2, &base, on_done, NULL, &s, NULL, &why),
+			 FED_ERR_DENIED);
+	assert_int_equal(seen.n, 3);
+	fed_cache_del(c);
+	assert_int_equal(fake_unmatched(f), 0);
+	fake_del(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_several_loops), cmocka_unit_test(test_post_fails),
 		cmocka_unit_test(test_negative),
 		cmocka_unit_test(test_lru),           cmocka_unit_test(test_del_in_flight),
+		cmocka_unit_test(test_sts_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -329,7 +329,7 @@ static void test_hammer(void **state)
 {
 	(void)state;
 	struct loop loops[NTHREADS];
-	struct fed_cache_options o = {MAX_ENTRIES, 0, 1, 0};
+	struct fed_cache_options o = {MAX_ENTRIES, 0, 1, 0, NULL, NULL};
 	struct fed_cache_stats st;
 
 	atomic_store(&clock_ms, INT64_C(1764547200000));
