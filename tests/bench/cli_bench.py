@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: Apache-2.0
+# cli_bench.py: the user's side of the gate (issue 8): 100 sequential boto3 calls through `awsgate proxy aws` beside the same calls made directly to the fake AWS, and one `awsgate aws sts get-caller-identity` beside a direct AWS CLI call, in one run.
+#
+# Run by `make bench-cli` (docs/BENCH-CLI.md says how to read it). Both paths
+# end at the same fake AWS on loopback; the gated one goes boto3 -> local
+# proxy (CONNECT, local TLS, signature check) -> HTTP/2 mTLS -> awsgated
+# (RBAC, cached AssumeRole, re-signing) -> fake AWS. Rounds alternate between
+# the two paths so that the machine's noise falls on both; medians are
+# reported, and the ratio is what to compare across machines.
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
+sys.path.insert(0, os.path.join(HERE, '..', 'fakeaws'))
+import gate_fixture as gf  # noqa: E402
+import gate_endpoints as ge  # noqa: E402
+
+GOAL_SDK = 1.3  # issue 8: the gated wall time at most 1.3x the direct one
+
+# One process, N sequential calls on one client: what a program does.
+SDK_LOOP = r'''
+import json, sys, time
+import boto3, botocore.config
+n, mode = int(sys.argv[1]), sys.argv[2]
+kw = {'region_name': 'us-east-1', 'config': botocore.config.Config(retries={'max_attempts': 1})}
+if mode == 'direct':
+    kw.update(endpoint_url=sys.argv[3], verify=sys.argv[4])
+sts = boto3.client('sts', **kw)
+arn = sts.get_caller_identity()['Arn']      # warm: connections and credentials
+t0 = time.perf_counter()
+for _ in range(n):
+    sts.get_caller_identity()
+print(json.dumps({'s': time.perf_counter() - t0, 'arn': arn}))
+'''
+
+
+def awsgate(*args, env, check=True):
+    p = subprocess.run([os.path.join(gf.BUILD, 'awsgate')] + list(args), env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    if check and p.returncode != 0:
+        raise RuntimeError('awsgate %s: exit %d\n%s' % (' '.join(args), p.returncode, p.stderr.decode()))
+    return p
+
+
+def timed(argv, env):
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError('%s: exit %d\n%s' % (' '.join(argv), p.returncode, p.stderr.decode()))
+    return dt, p.stdout.decode()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--calls', type=int, default=int(os.environ.get('BENCH_CALLS', '100')))
+    ap.add_argument('--rounds', type=int, default=int(os.environ.get('BENCH_ROUNDS', '5')))
+    ap.add_argument('--cli-runs', type=int, default=int(os.environ.get('BENCH_CLI_RUNS', '5')))
+    a = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix='awsgate-bench-cli-')
+    fake = g = proxy = None
+    try:
+        fake = ge.Fake(tmp)
+        base = dict(os.environ)
+        for k in list(base):
+            if k.startswith('AWS_') or k.lower() in ('https_proxy', 'http_proxy', 'no_proxy'):
+                del base[k]
+        base['AWS_EC2_METADATA_DISABLED'] = 'true'
+        # The gate's own identity; the direct path uses it too (a user of the fake).
+        gate_env = dict(base, AWS_ACCESS_KEY_ID=ge.GATE_KEY, AWS_SECRET_ACCESS_KEY=ge.GATE_SECRET, HOME=tmp)
+        os.environ.update(gate_env)
+        g = gf.Gate({'aws': {'region': 'us-east-1', 'ca_file': fake.ca,
+                             'connect_to': [{'host': '*.amazonaws.com', 'address': '127.0.0.1:%d' % fake.https}]},
+                     'log': {'level': 'notice'}}, workers=1)
+        g.start()
+        home = os.path.join(tmp, 'alice')
+        os.makedirs(home, mode=0o700)
+        user = dict(base, HOME=home, AWSGATE_AWS_CLI='/usr/bin/aws')
+        alice = g.pki.cert('alice')
+        awsgate('login', '--gate', '127.0.0.1:%d' % g.port, '--cert', alice + '.crt', '--key', alice + '.key',
+                '--ca', g.pki.cacert, env=user)
+        awsgate('apps', 'login', 'dev', '--aws-role', 'Dev', env=user)
+
+        proxy = subprocess.Popen([os.path.join(gf.BUILD, 'awsgate'), 'proxy', 'aws', '--format', 'json'], env=user,
+                                 stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, 'proxy.err'), 'w'))
+        line = proxy.stdout.readline().decode()
+        if not line:
+            raise RuntimeError('awsgate proxy aws printed nothing:\n' + open(os.path.join(tmp, 'proxy.err')).read())
+        penv = json.loads(line)
+        gated = dict(base, HOME=home)
+        for k, v in penv.items():
+            if v is None:
+                gated.pop(k, None)
+            else:
+                gated[k] = v
+        direct = dict(base, HOME=home, AWS_ACCESS_KEY_ID=ge.GATE_KEY, AWS_SECRET_ACCESS_KEY=ge.GATE_SECRET)
+        endpoint = 'https://localhost:%d' % fake.https
+
+        sdk = {'direct': [], 'gated': []}
+        arns = {}
+        for _ in range(a.rounds):
+            for mode, env, extra in (('direct', direct, [endpoint, fake.ca]), ('gated', gated, [])):
+                _, out = timed(['/usr/bin/python3', '-c', SDK_LOOP, str(a.calls), mode] + extra, env)
+                r = json.loads(out)
+                sdk[mode].append(r['s'])
+                arns[mode] = r['arn']
+        cli = {'direct': [], 'gated': []}
+        for _ in range(a.cli_runs):
+            dt, _ = timed(['/usr/bin/aws', 'sts', 'get-caller-identity', '--endpoint-url', endpoint],
+                          dict(direct, AWS_CA_BUNDLE=fake.ca, AWS_DEFAULT_REGION='us-east-1'))
+            cli['direct'].append(dt)
+            dt, out = timed([os.path.join(gf.BUILD, 'awsgate'), 'aws', 'sts', 'get-caller-identity'], user)
+            cli['gated'].append(dt)
+            arns['cli'] = json.loads(out)['Arn']
+
+        d, gt = statistics.median(sdk['direct']), statistics.median(sdk['gated'])
+        cd, cg = statistics.median(cli['direct']), statistics.median(cli['gated'])
+        print('== awsgate proxy aws: %d sequential boto3 sts.get_caller_identity, median of %d rounds'
+              % (a.calls, a.rounds))
+        print('   direct to the fake AWS as %s' % arns['direct'])
+        print('   through the gate as       %s' % arns['gated'])
+        print('   %-8s %8.1f ms  (%.2f ms per call)  rounds: %s' % ('direct', d * 1e3, d * 1e3 / a.calls,
+                                                                  ' '.join('%.0f' % (x * 1e3) for x in sdk['direct'])))
+        print('   %-8s %8.1f ms  (%.2f ms per call)  rounds: %s' % ('gated', gt * 1e3, gt * 1e3 / a.calls,
+                                                                 ' '.join('%.0f' % (x * 1e3) for x in sdk['gated'])))
+        print('   ratio gated/direct %.2f (goal <= %.1f): %s' % (gt / d, GOAL_SDK, 'met' if gt / d <= GOAL_SDK else 'NOT met'))
+        print('== awsgate aws sts get-caller-identity (%s) vs /usr/bin/aws direct, median of %d' % (arns['cli'], a.cli_runs))
+        print('   direct %.0f ms, through awsgate %.0f ms: %+.0f ms added (%.2fx)' % (cd * 1e3, cg * 1e3, (cg - cd) * 1e3, cg / cd))
+    finally:
+        if proxy is not None:
+            proxy.terminate()
+            try:
+                proxy.wait(10)
+            except subprocess.TimeoutExpired:
+                proxy.kill()
+        if g is not None:
+            g.cleanup()
+        if fake is not None:
+            fake.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
