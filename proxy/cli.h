@@ -236,6 +236,12 @@ int px_cli_special_parse(int argc, char *const *argv, char *const *envp, struct 
  */
 int px_cli_special_print(FILE *f, const struct px_cli_special *sp, const char *url, int64_t now);
 
+/* The presigned |url| with its query authentication parameters moved
+ * after the request's own, in botocore's order (Algorithm, Credential,
+ * Date, Expires, SignedHeaders, Security-Token, Signature), into a new
+ * string |*out|. Returns 0 or PX_ERR_NOMEM. */
+int px_cli_presigned_reorder(const char *url, char **out);
+
 /*
  * `awsgate aws ARGS`, the part before the proxy: with the active profile
  * (|profile_flag| as --profile), answers a special case through the gate's

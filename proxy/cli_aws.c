@@ -785,6 +785,8 @@ int px_cli_special_parse(int argc, char *const *argv, char *const *envp, struct 
 	return (int)sp.kind;
 }
 
+static int special_print(FILE *f, const struct px_cli_special *sp, const char *url, int64_t now);
+
 /* |in| as unpadded base64url into a new string. */
 static char *b64url(const char *in)
 {
@@ -850,7 +852,75 @@ static const char *eks_api_version(void)
 	return r;
 }
 
-int px_cli_special_print(FILE *f, const struct px_cli_special *sp, const char *url, int64_t now)
+/* botocore's order of the query authentication parameters, after the request's own. */
+static const char *const auth_order[] = {
+	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+	"X-Amz-Security-Token", "X-Amz-Signature",
+};
+
+static int auth_rank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < NELEM(auth_order); i++) {
+		size_t k = strlen(auth_order[i]);
+		if (n > k && p[k] == '=' && strncmp(p, auth_order[i], k) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int px_cli_presigned_reorder(const char *url, char **out)
+{
+	size_t len = strlen(url);
+	const char *q = strchr(url, '?');
+	char *b = malloc(len + 1);
+
+	if (b == NULL)
+		return PX_ERR_NOMEM;
+	if (q == NULL) {
+		memcpy(b, url, len + 1);
+		*out = b;
+		return 0;
+	}
+	size_t at = (size_t)(q - url) + 1;
+	memcpy(b, url, at);
+	int first = 1;
+	/* Pass -1: the request's own parameters in their order; then each
+	 * authentication parameter in botocore's order. */
+	for (int want = -1; want < (int)NELEM(auth_order); want++) {
+		for (const char *p = q + 1; *p;) {
+			size_t n = strcspn(p, "&");
+			if (n > 0 && auth_rank(p, n) == want) {
+				if (!first)
+					b[at++] = '&';
+				memcpy(b + at, p, n);
+				at += n;
+				first = 0;
+			}
+			p += n;
+			if (*p == '&')
+				p++;
+		}
+	}
+	b[at] = '\0';
+	*out = b;
+	return 0;
+}
+
+int px_cli_special_print(FILE *f, const struct px_cli_special *sp, const char *gate_url, int64_t now)
+{
+	char *url = NULL;
+
+	/* The gate's order of the query differs from the AWS CLI's; the
+	 * signature does not depend on it (the canonical query is sorted). */
+	if (px_cli_presigned_reorder(gate_url, &url) < 0)
+		return PX_ERR_NOMEM;
+	int rv = special_print(f, sp, url, now);
+	OPENSSL_cleanse(url, strlen(url));
+	free(url);
+	return rv;
+}
+
+static int special_print(FILE *f, const struct px_cli_special *sp, const char *url, int64_t now)
 {
 	switch (sp->kind) {
 	case PX_CLI_SPECIAL_S3_PRESIGN:

@@ -232,9 +232,10 @@ static int gate_json(const struct cli *c, const char *method, const char *path, 
 			msg ? msg : "no message");
 		if (r.status == 401)
 			fprintf(stderr, "awsgate: log in again with a valid certificate (awsgate login ...)\n");
+		long status = r.status;
 		json_decref(j);
 		px_cli_reply_free(&r);
-		return r.status >= 400 && r.status < 500 && r.status != 401 ? PX_EXIT_NO : PX_EXIT_USAGE;
+		return status >= 400 && status < 500 && status != 401 ? PX_EXIT_NO : PX_EXIT_USAGE;
 	}
 	px_cli_reply_free(&r);
 	if (!json_is_object(j)) {
@@ -412,8 +413,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 			const char *msg = json_string_value(json_object_get(apps, "message"));
 			fprintf(stderr, "awsgate login: the gate refused the certificate (%ld %s): %s\n", r.status, r.error,
 				msg ? msg : "no message");
-			px_cli_reply_free(&r);
 			rv = r.status == 403 ? PX_EXIT_NO : PX_EXIT_USAGE;
+			px_cli_reply_free(&r);
 			goto out;
 		}
 		px_cli_reply_free(&r);
@@ -987,6 +988,10 @@ int px_cli_aws_special(const char *profile_flag, int argc, char *const *argv)
 		if (url == NULL || px_cli_special_print(stdout, &sp, url, (int64_t)time(NULL)) < 0) {
 			fprintf(stderr, "awsgate aws: the gate's presign answer has no URL\n");
 			rv = PX_EXIT_USAGE;
+		} else if (json_is_true(json_object_get(j, "capped"))) {
+			fprintf(stderr, "awsgate: note: the URL expires in %lld s, not %u: the role's credentials or your "
+					"certificate end sooner\n",
+				(long long)json_integer_value(json_object_get(j, "expires_in")), (unsigned)sp.expires);
 		}
 	}
 	json_decref(j);

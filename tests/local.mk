@@ -230,7 +230,8 @@ TESTS += \
 	tests/integration/server-process.test \
 	tests/integration/upstream.test \
 	tests/integration/gate-endpoints.test \
-	tests/integration/gate-api.test
+	tests/integration/gate-api.test \
+	tests/integration/cli.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/upstream.test \
@@ -262,6 +263,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/gate_fixture.py \
 	tests/integration/gate-api.test \
 	tests/integration/gate_api.py \
+	tests/integration/cli.test \
+	tests/integration/cli_awsgate.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
 	tests/data/federation/sts/botocore_sign.py \
