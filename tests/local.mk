@@ -39,7 +39,9 @@ UNIT_TESTS = \
 	tests/unit/federation/session.utest \
 	tests/unit/federation/signin.utest \
 	tests/unit/federation/policy.utest \
-	tests/unit/proxy/h1.utest
+	tests/unit/proxy/h1.utest \
+	tests/unit/proxy/cli_profile.utest \
+	tests/unit/proxy/cli_aws.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -105,6 +107,14 @@ tests_unit_rbac_template_utest_LDADD = $(RBAC_TEST_LDADD)
 tests_unit_proxy_config_utest_SOURCES = tests/unit/proxy/config_test.c
 tests_unit_proxy_config_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_config_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS)
+
+# awsgate's pieces (proxy/cli.h).
+tests_unit_proxy_cli_profile_utest_SOURCES = tests/unit/proxy/cli_profile_test.c
+tests_unit_proxy_cli_profile_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_cli_profile_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(JANSSON_LIBS)
+tests_unit_proxy_cli_aws_utest_SOURCES = tests/unit/proxy/cli_aws_test.c
+tests_unit_proxy_cli_aws_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_cli_aws_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(JANSSON_LIBS)
 
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
