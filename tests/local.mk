@@ -536,3 +536,21 @@ endif
 # slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
 TESTS += tests/integration/gate-api-large.test
 dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/gate_api_large.py
+
+# Fuzz target: awsgate's profile.json reader (proxy/cli_profile.c; the
+# writer's round trip is checked too).
+FUZZ_TARGETS += profile
+check_PROGRAMS += tests/fuzz/profile_replay
+tests_fuzz_profile_replay_SOURCES = tests/fuzz/fuzz_profile.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/cli_profile.c proxy/file.c proxy/cli.h
+tests_fuzz_profile_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_profile_replay_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_profile
+tests_fuzz_fuzz_profile_SOURCES = tests/fuzz/fuzz_profile.c tests/fuzz/harness.h proxy/cli_profile.c proxy/file.c \
+	proxy/cli.h
+tests_fuzz_fuzz_profile_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_profile_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_profile_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_profile
+endif
