@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -374,6 +376,36 @@ static void forward_sig(int sig)
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
+/* 0 when |name| is an executable file (with a '/') or one on $PATH, else an errno value. */
+static int program_find(const char *name)
+{
+	char path[4096];
+
+	if (strchr(name, '/') != NULL)
+		return access(name, X_OK) == 0 ? 0 : errno;
+	const char *p = getenv("PATH");
+	if (p == NULL)
+		p = "/usr/local/bin:/usr/bin:/bin";
+	int why = ENOENT;
+	while (1) {
+		size_t n = strcspn(p, ":");
+		int k = n == 0 ? snprintf(path, sizeof(path), "./%s", name)
+			       : snprintf(path, sizeof(path), "%.*s/%s", (int)n, p, name);
+		if (k > 0 && (size_t)k < sizeof(path)) {
+			struct stat st;
+			if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+				if (access(path, X_OK) == 0)
+					return 0;
+				why = EACCES;
+			}
+		}
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	return why;
+}
+
 const char *px_cli_aws_program(void)
 {
 	const char *p = getenv("AWSGATE_AWS_CLI");
@@ -390,6 +422,15 @@ int px_cli_spawn(char *const *argv, char *const *envp, char *err, size_t errlen)
 
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
 		snprintf(err, errlen, "no program to run");
+		return PX_EXIT_NOSTART;
+	}
+	/* Looked up first: where posix_spawnp() cannot report a failed exec
+	 * (a fork-based implementation), the child would exit 127 and look
+	 * like the program's own status. */
+	int found = program_find(argv[0]);
+	if (found != 0) {
+		snprintf(err, errlen, "cannot run '%s': %s%s", argv[0], strerror(found),
+			 found == ENOENT ? " (install the AWS CLI v2, or name it with AWSGATE_AWS_CLI=/path/to/aws)" : "");
 		return PX_EXIT_NOSTART;
 	}
 	memset(&sa, 0, sizeof(sa));

@@ -291,6 +291,9 @@ static void test_spawn(void **state)
 	assert_int_equal(px_cli_spawn(A(missing), A(envp), err, sizeof(err)), PX_EXIT_NOSTART);
 	assert_non_null(strstr(err, "awsgate-no-such-program-here"));
 	assert_non_null(strstr(err, "AWSGATE_AWS_CLI"));
+	const char *notexec[] = {"/dev/null", NULL};
+	assert_int_equal(px_cli_spawn(A(notexec), A(envp), err, sizeof(err)), PX_EXIT_NOSTART);
+	assert_non_null(strstr(err, "/dev/null"));
 	assert_int_equal(px_cli_spawn(A(forward), A(envp), err, sizeof(err)), 128 + 15);
 	assert_int_equal(px_cli_spawn(A(forward_int), A(envp), err, sizeof(err)), 128 + 2);
 	/* and our own dispositions are back: the test is still alive */
@@ -451,7 +454,7 @@ static void test_special_print(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[LEN(special_cases) + 10];
+	struct CMUnitTest tests[LEN(special_cases) + 9];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest){.name = "env-set-and-removed", .test_func = test_env};
