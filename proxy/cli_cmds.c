@@ -334,6 +334,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	EVP_PKEY *pk = NULL;
 	json_t *apps = NULL;
 	int rv = PX_EXIT_USAGE;
+	int created = 0;
+	char dir[PATH_LEN], path[PATH_LEN + 16];
 
 	OPTS_PARSE("login", login_usage, opts, pos, 0, &npos);
 	if (gate == NULL || cert == NULL || key == NULL || ca == NULL) {
@@ -421,13 +423,14 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	}
 
 	/* Write the profile: files first, profile.json, then current. */
-	char dir[PATH_LEN], path[PATH_LEN + 16];
 	if (px_cli_home(c->home, sizeof(c->home), 1, err, sizeof(err)) < 0) {
 		fprintf(stderr, "awsgate login: %s\n", err);
 		goto out;
 	}
 	px_cli_profile_path(dir, sizeof(dir), c->home, name, NULL);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) == 0) {
+		created = 1;
+	} else if (errno != EEXIST) {
 		fprintf(stderr, "awsgate login: cannot create %s: %s\n", dir, strerror(errno));
 		goto out;
 	}
@@ -457,7 +460,7 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		if (!bad)
 			fprintf(stderr, "awsgate login: cannot write the profile: %s\n", err);
 		px_cli_profile_wipe(&p);
-		goto out;
+		goto undo;
 	}
 	snprintf(path, sizeof(path), "%s/current", c->home);
 	char cur[PX_CLI_NAME_MAX + 2];
@@ -465,7 +468,7 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	if (px_file_write(path, cur, (size_t)n, 0600, PX_FILE_REPLACE, err, sizeof(err)) < 0) {
 		fprintf(stderr, "awsgate login: cannot write %s: %s\n", path, err);
 		px_cli_profile_wipe(&p);
-		goto out;
+		goto undo;
 	}
 
 	printf("Logged in to %s as %s (profile %s, gate version %s).\n", gate, p.user, name, version);
@@ -481,6 +484,18 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		printf("Choose one with: awsgate apps login APP [--aws-role ROLE]\n");
 	px_cli_profile_wipe(&p);
 	rv = PX_EXIT_OK;
+	goto out;
+undo:
+	/* A new profile that could not be written whole is not left half-made
+	 * (an existing one keeps its earlier, complete, files where the copies
+	 * failed: each was replaced atomically or not at all). */
+	if (created) {
+		for (size_t i = 0; i < sizeof(profile_files) / sizeof(profile_files[0]); i++) {
+			px_cli_profile_path(path, sizeof(path), c->home, name, profile_files[i]);
+			unlink(path);
+		}
+		rmdir(dir);
+	}
 out:
 	json_decref(apps);
 	EVP_PKEY_free(pk);
