@@ -80,3 +80,15 @@ proxy_libproxy_a_SOURCES += \
 	proxy/resolve_int.h \
 	proxy/resolve.c \
 	proxy/hostsfile.c
+
+# awsgate, the user's CLI (proxy/cli.h, docs/CLI.md "awsgate").
+proxy_libproxy_a_SOURCES += \
+	proxy/cli.h \
+	proxy/cli_aws.c \
+	proxy/cli_cmds.c \
+	proxy/cli_gate.c \
+	proxy/cli_profile.c
+bin_PROGRAMS += awsgate
+awsgate_SOURCES = proxy/cli_main.c
+awsgate_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS)
+awsgate_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(OPENSSL_LIBS)

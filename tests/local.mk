@@ -39,7 +39,9 @@ UNIT_TESTS = \
 	tests/unit/federation/session.utest \
 	tests/unit/federation/signin.utest \
 	tests/unit/federation/policy.utest \
-	tests/unit/proxy/h1.utest
+	tests/unit/proxy/h1.utest \
+	tests/unit/proxy/cli_profile.utest \
+	tests/unit/proxy/cli_aws.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -105,6 +107,14 @@ tests_unit_rbac_template_utest_LDADD = $(RBAC_TEST_LDADD)
 tests_unit_proxy_config_utest_SOURCES = tests/unit/proxy/config_test.c
 tests_unit_proxy_config_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_config_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS)
+
+# awsgate's pieces (proxy/cli.h).
+tests_unit_proxy_cli_profile_utest_SOURCES = tests/unit/proxy/cli_profile_test.c
+tests_unit_proxy_cli_profile_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_cli_profile_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(JANSSON_LIBS)
+tests_unit_proxy_cli_aws_utest_SOURCES = tests/unit/proxy/cli_aws_test.c
+tests_unit_proxy_cli_aws_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_cli_aws_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(JANSSON_LIBS)
 
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
@@ -230,7 +240,8 @@ TESTS += \
 	tests/integration/server-process.test \
 	tests/integration/upstream.test \
 	tests/integration/gate-endpoints.test \
-	tests/integration/gate-api.test
+	tests/integration/gate-api.test \
+	tests/integration/cli.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/upstream.test \
@@ -262,6 +273,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/gate_fixture.py \
 	tests/integration/gate-api.test \
 	tests/integration/gate_api.py \
+	tests/integration/cli.test \
+	tests/integration/cli_awsgate.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
 	tests/data/federation/sts/botocore_sign.py \
@@ -523,3 +536,21 @@ endif
 # slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
 TESTS += tests/integration/gate-api-large.test
 dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/gate_api_large.py
+
+# Fuzz target: awsgate's profile.json reader (proxy/cli_profile.c; the
+# writer's round trip is checked too).
+FUZZ_TARGETS += profile
+check_PROGRAMS += tests/fuzz/profile_replay
+tests_fuzz_profile_replay_SOURCES = tests/fuzz/fuzz_profile.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/cli_profile.c proxy/file.c proxy/cli.h
+tests_fuzz_profile_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_profile_replay_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_profile
+tests_fuzz_fuzz_profile_SOURCES = tests/fuzz/fuzz_profile.c tests/fuzz/harness.h proxy/cli_profile.c proxy/file.c \
+	proxy/cli.h
+tests_fuzz_fuzz_profile_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_profile_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_profile_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_profile
+endif
