@@ -80,3 +80,13 @@ proxy_libproxy_a_SOURCES += \
 	proxy/resolve_int.h \
 	proxy/resolve.c \
 	proxy/hostsfile.c
+
+# The user's local proxy (docs/LPROXY.md): CONNECT, the local CA, the SigV4
+# check with the throw-away keys, tunnels; proxy/gatec.c carries requests
+# to the gate.
+proxy_libproxy_a_SOURCES += \
+	proxy/lproxy.h \
+	proxy/lproxy_int.h \
+	proxy/lproxy.c \
+	proxy/lproxy_ca.c \
+	proxy/lproxy_target.c

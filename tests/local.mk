@@ -206,6 +206,13 @@ tests_integration_cache_threads_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_
 tests_integration_cache_threads_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 # A program the integration tests drive: px_upstream streaming any size.
+# The local proxy's driver (docs/LPROXY.md). lproxy_gatec_stub.c stands in
+# for proxy/gatec.c until the gate client is merged.
+check_PROGRAMS += tests/integration/lproxy_run
+tests_integration_lproxy_run_SOURCES = tests/integration/lproxy_run.c tests/integration/lproxy_gatec_stub.c
+tests_integration_lproxy_run_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
+tests_integration_lproxy_run_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(OPENSSL_LIBS)
+
 check_PROGRAMS += tests/integration/upstream_driver
 tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
 tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
