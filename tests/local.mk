@@ -39,7 +39,8 @@ UNIT_TESTS = \
 	tests/unit/federation/session.utest \
 	tests/unit/federation/signin.utest \
 	tests/unit/federation/policy.utest \
-	tests/unit/proxy/h1.utest
+	tests/unit/proxy/h1.utest \
+	tests/unit/proxy/lproxy.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -105,6 +106,10 @@ tests_unit_rbac_template_utest_LDADD = $(RBAC_TEST_LDADD)
 tests_unit_proxy_config_utest_SOURCES = tests/unit/proxy/config_test.c
 tests_unit_proxy_config_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_config_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS)
+
+tests_unit_proxy_lproxy_utest_SOURCES = tests/unit/proxy/lproxy_test.c
+tests_unit_proxy_lproxy_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_lproxy_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS)
 
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
@@ -524,6 +529,22 @@ tests_fuzz_fuzz_hostsfile_SOURCES = tests/fuzz/fuzz_hostsfile.c tests/fuzz/harne
 tests_fuzz_fuzz_hostsfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_hostsfile_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz-targets: tests/fuzz/fuzz_hostsfile
+endif
+
+# Fuzz target: the local proxy's CONNECT target parser, routing and NO_PROXY.
+FUZZ_TARGETS += connect
+check_PROGRAMS += tests/fuzz/connect_replay
+tests_fuzz_connect_replay_SOURCES = tests/fuzz/fuzz_connect.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/lproxy_target.c proxy/lproxy_int.h
+tests_fuzz_connect_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_connect_replay_LDADD = $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_connect
+tests_fuzz_fuzz_connect_SOURCES = tests/fuzz/fuzz_connect.c tests/fuzz/harness.h proxy/lproxy_target.c proxy/lproxy_int.h
+tests_fuzz_fuzz_connect_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_connect_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_connect_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_connect
 endif
 
 # 1 GiB each way through awsgated's API pipeline, HTTP/1.1 and HTTP/2, with
