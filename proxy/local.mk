@@ -80,3 +80,9 @@ proxy_libproxy_a_SOURCES += \
 	proxy/resolve_int.h \
 	proxy/resolve.c \
 	proxy/hostsfile.c
+
+# The local proxy's HTTP/2 mTLS client of the gate (docs/LPROXY.md, "The
+# gate connection").
+proxy_libproxy_a_SOURCES += \
+	proxy/gatec.h \
+	proxy/gatec.c

@@ -211,6 +211,14 @@ tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
 tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
 tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
+# A program the integration tests drive: px_gatec, the local proxy's client
+# of the gate (gatec.test).
+check_PROGRAMS += tests/integration/gatec_driver
+tests_integration_gatec_driver_SOURCES = tests/integration/gatec_driver.c
+tests_integration_gatec_driver_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS) $(LIBNGHTTP2_CFLAGS)
+tests_integration_gatec_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) \
+	$(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) $(OPENSSL_LIBS) -lpthread
+
 TESTS += \
 	tests/integration/config.test \
 	tests/integration/sigv4-cli.test \
