@@ -90,3 +90,9 @@ proxy_libproxy_a_SOURCES += \
 	proxy/lproxy.c \
 	proxy/lproxy_ca.c \
 	proxy/lproxy_target.c
+
+# The local proxy's HTTP/2 mTLS client of the gate (docs/LPROXY.md, "The
+# gate connection").
+proxy_libproxy_a_SOURCES += \
+	proxy/gatec.h \
+	proxy/gatec.c

@@ -211,10 +211,9 @@ tests_integration_cache_threads_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_
 tests_integration_cache_threads_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 # A program the integration tests drive: px_upstream streaming any size.
-# The local proxy's driver (docs/LPROXY.md). lproxy_gatec_stub.c stands in
-# for proxy/gatec.c until the gate client is merged.
+# The local proxy's driver (docs/LPROXY.md).
 check_PROGRAMS += tests/integration/lproxy_run
-tests_integration_lproxy_run_SOURCES = tests/integration/lproxy_run.c tests/integration/lproxy_gatec_stub.c
+tests_integration_lproxy_run_SOURCES = tests/integration/lproxy_run.c
 tests_integration_lproxy_run_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
 tests_integration_lproxy_run_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(OPENSSL_LIBS)
 
@@ -222,6 +221,14 @@ check_PROGRAMS += tests/integration/upstream_driver
 tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
 tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
 tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
+# A program the integration tests drive: px_gatec, the local proxy's client
+# of the gate (gatec.test).
+check_PROGRAMS += tests/integration/gatec_driver
+tests_integration_gatec_driver_SOURCES = tests/integration/gatec_driver.c
+tests_integration_gatec_driver_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS) $(LIBNGHTTP2_CFLAGS)
+tests_integration_gatec_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) \
+	$(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) $(OPENSSL_LIBS) -lpthread
 
 TESTS += \
 	tests/integration/config.test \
