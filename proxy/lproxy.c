@@ -690,7 +690,9 @@ static void head_read(struct lp_conn *c)
 			connect_decide(c, c->in + used, c->inlen - used);
 			return;
 		}
-		plain_answer(c, 400, "Bad Request", "awsgate local proxy: this is not an HTTP request (%s).\n%s\n",
+		plain_answer(c, 400, "Bad Request",
+		             "awsgate local proxy: this is not an HTTP request the proxy understands (%s): it takes "
+		             "`CONNECT host:port HTTP/1.1`.\n%s\n",
 		             llhttp_errno_name(e), USAGE_HINT);
 		return;
 	}

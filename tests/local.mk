@@ -558,3 +558,9 @@ endif
 # slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
 TESTS += tests/integration/gate-api-large.test
 dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/gate_api_large.py
+
+# The local proxy end to end: the AWS CLI v2 and boto3 through lproxy_run,
+# awsgated and the fake AWS; 200 MiB each way (LPROXY_BIG_BYTES for local
+# runs); tunnels and refusals (docs/LPROXY.md).
+TESTS += tests/integration/lproxy.test
+dist_noinst_SCRIPTS += tests/integration/lproxy.test tests/integration/lproxy_e2e.py
