@@ -39,6 +39,7 @@ except ImportError:
 
 import gate_api as ga  # noqa: E402  (the fake AWS with DynamoDB and Lambda)
 import gate_endpoints as ge  # noqa: E402
+import sigv4_chunked as sc  # noqa: E402
 import records  # noqa: E402
 
 AWS = '/usr/bin/aws'
@@ -439,6 +440,67 @@ def main():
             t.eq('... nor the gate (audit log)', len(ge.audit(g)), audit_before)
         section('wrong secret', wrong_secret)
 
+        # --- raw signed requests through the tunnel (botocore signs) ------------
+        def raw():
+            import datetime
+            import http.client
+            import urllib.parse
+
+            def signed(host, when=None, body=b'Action=GetCallerIdentity&Version=2011-06-15', secret=LOCAL_SECRET,
+                       headers=None, presign=False):
+                creds = Credentials(LOCAL_KEY, secret)
+                h = {'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'}
+                h.update(headers or {})
+                if presign:
+                    from botocore.auth import SigV4QueryAuth
+                    req = AWSRequest(method='GET', url='https://%s/?Action=GetCallerIdentity&Version=2011-06-15' % host)
+                    auth = SigV4QueryAuth(creds, 'sts', REGION, expires=300)
+                else:
+                    req = AWSRequest(method='POST', url='https://%s/' % host, data=body, headers=h)
+                    auth = SigV4Auth(creds, 'sts', REGION)
+                # gate_api's import froze botocore's clock (sigv4_chunked):
+                # set it to the signing time wanted.
+                sc.set_clock((when or datetime.datetime.utcnow()).strftime('%Y%m%dT%H%M%SZ'))
+                auth.add_auth(req)
+                return req.prepare()
+
+            def send(req, tunnel_host, host_header=None):
+                ctx = ssl.create_default_context(cafile=lca)
+                c = http.client.HTTPSConnection('127.0.0.1', p.port, context=ctx, timeout=30)
+                c.set_tunnel(tunnel_host, 443)
+                u = urllib.parse.urlsplit(req.url)
+                path = u.path + ('?' + u.query if u.query else '')
+                hdrs = dict(req.headers)
+                if host_header:
+                    hdrs['Host'] = host_header
+                c.request(req.method, path, body=req.body, headers=hdrs)
+                r = c.getresponse()
+                out = (r.status, r.read().decode(errors='replace'))
+                c.close()
+                return out
+
+            host = 'sts.us-east-1.amazonaws.com'
+            st, body = send(signed(host), host)
+            t.ok('raw: a POST signed by botocore with the local keys is forwarded (200, Dev/alice)',
+                 st == 200 and 'assumed-role/Dev/alice' in body, body[:300])
+            st, body = send(signed(host, presign=True), host)
+            t.ok('raw: a presigned GET with the local keys is forwarded', st == 200 and 'assumed-role/Dev/alice' in body,
+                 body[:300])
+            old = datetime.datetime.utcnow() - datetime.timedelta(minutes=10)
+            st, body = send(signed(host, when=old), host)
+            t.ok('raw: signed 10 minutes ago (clock skew 300 s): 403 locally, says skew and the clock',
+                 st == 403 and 'skew' in body and 'clock' in body, body[:400])
+            req = signed(host)
+            req.body = b'Action=GetCallerIdentity&Version=2011-06-15&X=1'
+            req.headers['Content-Length'] = str(len(req.body))
+            st, body = send(req, host)
+            t.ok('raw: a body changed after signing: 403 locally (mismatch)', st == 403 and 'mismatch' in body,
+                 body[:400])
+            st, body = send(signed('sts.us-west-2.amazonaws.com'), host, host_header='sts.us-west-2.amazonaws.com')
+            t.ok('raw: a Host other than the CONNECT host: 400 locally', st == 400 and host in body, body[:400])
+
+        section('raw', raw)
+
         # --- boto3 ----------------------------------------------------------------
         def boto():
             code = r'''
@@ -561,6 +623,26 @@ print(json.dumps(out))
                 p3.stop()
                 u.close()
         section('upstream proxy', upstream)
+
+        def expired():
+            ecert, ekey = g.pki.cert('expired')
+            pe = Proxy(tmp, base[:2] + ['--cert', ecert, '--key', ekey] + base[6:] + ['--app', 'dev'],
+                       name='proxy-expired')
+            try:
+                rc, out, err = aws('sts', 'get-caller-identity',
+                                   check_env={'HTTPS_PROXY': 'http://127.0.0.1:%d' % pe.port})
+                t.ok('an expired certificate: the CLI says to log in again (exit %d)' % rc,
+                     rc != 0 and 'awsgate login' in err, err[-800:])
+                try:
+                    prc = pe.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    prc = None
+                log = pe.log()
+                t.ok('... the proxy logged it once and stopped with PX_ERR_LPROXY (driver exit 3)',
+                     prc == 3 and log.count('log in again') + log.count('login` again') == 1, '%r %s' % (prc, log[-600:]))
+            finally:
+                pe.stop()
+        section('expired certificate', expired)
 
         # a clean stop
         rc = p.stop()
