@@ -187,6 +187,13 @@ static int ctx_load(struct px_gatec *gc, char *err, size_t errlen)
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, gc->key_file, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			snprintf(err, errlen, "the key %s does not match the certificate %s: " CERT_ADVICE,
+				 gc->key_file, gc->cert_file);
+			SSL_CTX_free(ctx);
+			return PX_ERR_INVALID;
+		}
 		snprintf(what, sizeof(what), "client key %s", gc->key_file);
 		goto fail;
 	}
@@ -1208,6 +1215,10 @@ static void gc_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (gc->conn != NULL && !gc->conn->dead && gc->conn->state == GC_H2 && gc->queue.head != NULL)
+		/* Reads what the gate may have said (GOAWAY, a close) before a
+		 * new stream goes out on a connection that is idle or gone. */
+		conn_read(gc->conn);
 	if (gc->conn != NULL && gc->conn->dead)
 		conn_teardown(gc);
 	if (gc->conn != NULL && gc->conn->goaway && gc->conn->streams.n == 0 && gc->queue.head != NULL) {

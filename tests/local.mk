@@ -531,3 +531,8 @@ endif
 # slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
 TESTS += tests/integration/gate-api-large.test
 dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/gate_api_large.py
+
+# px_gatec against awsgated and independent servers (docs/LPROXY.md, "The
+# gate connection"): 256 MiB each way, 100-continue, GOAWAY, certificates.
+TESTS += tests/integration/gatec.test
+dist_noinst_SCRIPTS += tests/integration/gatec.test tests/integration/gatec_test.py
