@@ -34,7 +34,7 @@ MIB = 1 << 20
 SIZE = int(os.environ.get('GATEC_LARGE_BYTES', str(256 * MIB + 1)))
 DRIVER = os.environ.get('GATEC_DRIVER') or os.path.join(gf.BUILD, 'tests', 'integration', 'gatec_driver')
 WRAP = os.environ.get('GATEC_WRAP', '').split()  # e.g. "valgrind -q --error-exitcode=9"
-RSS_BOUND_KIB = 48 * 1024   # the driver's peak RSS over a large transfer each way
+RSS_BOUND_KIB = 24 * 1024   # the driver's peak RSS over a large transfer each way (about 11.5 MiB measured)
 SLOW_RATE = 64 * MIB        # bytes per second the slow reader takes
 BUCKET_HOST = 'bucket.s3.us-east-1.amazonaws.com'
 
@@ -261,6 +261,11 @@ class H2Server:
                         conn.send_headers(sid, [(':status', '200'), ('x-len', str(len(body))),
                                                 ('x-sha256', hashlib.sha256(body).hexdigest()),
                                                 ('x-conn', str(n))], end_stream=True)
+                    elif path == '/silent':
+                        pass  # never answered: the client's first-byte timeout
+                    elif path == '/many-headers':
+                        conn.send_headers(sid, [(':status', '200')] + [('x-h%d' % i, 'v') for i in range(101)],
+                                          end_stream=True)
                     elif path == '/trailers':
                         conn.send_headers(sid, [(':status', '200')])
                         conn.send_data(sid, b'body')
@@ -551,9 +556,37 @@ def main():
             r2 = d.one('name=after-cancel', 'path=/trailers')
             t.ok('a cancel from on_body, then the connection still serves', rs and rs[0]['err'] == 'cancelled'
                  and r2.get('status') == 200, '%s %s' % (rs, r2))
+            r = d.one('name=many-headers', 'path=/many-headers')
+            t.ok('101 response header fields (over PX_UP_MAX_HEADERS): protocol error',
+                 r.get('err') == 'protocol' and r.get('status') == 0, str(r))
         finally:
             rc, err = d.close()
             t.eq('the driver exits cleanly', rc, 0, err[-2000:])
+
+        # Timeouts: a stream never answered, a server that never does TLS.
+        d = Driver(hgate, cert, key, ca, ['--first-byte-ms', '500'])
+        try:
+            t0 = time.monotonic()
+            r = d.one('name=silent', 'path=/silent')
+            dt = time.monotonic() - t0
+            t.ok('a stream never answered: timeout-first-byte after 0.5 s (%.2f s)' % dt,
+                 r.get('err') == 'timeout-first-byte' and 0.4 < dt < 3, str(r))
+            r = d.one('name=after-silent', 'path=/trailers')
+            t.eq('  the next request is served', r.get('status'), 200, str(r))
+        finally:
+            d.close()
+        mute = socket.socket()
+        mute.bind(('127.0.0.1', 0))
+        mute.listen(4)
+        try:
+            t0 = time.monotonic()
+            r = drive('127.0.0.1:%d' % mute.getsockname()[1], cert, key, ca, ['path=/'],
+                      extra=['--connect-ms', '500'])[0]
+            dt = time.monotonic() - t0
+            t.ok('a server that accepts and says nothing: timeout-connect after 0.5 s (%.2f s)' % dt,
+                 r.get('err') == 'timeout-connect' and dt < 3, str(r))
+        finally:
+            mute.close()
 
         # GOAWAY: a server with 100 streams, so 3 requests go at once.
         hs2 = H2Server(g.pki.server + '.crt', g.pki.server + '.key', max_streams=100)
