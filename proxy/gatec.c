@@ -103,6 +103,8 @@ struct gc_conn {
 	int ready;    /* the gate's SETTINGS came */
 	int goaway;   /* received */
 	int32_t goaway_last;
+	int retired;  /* takes no new stream (GOAWAY, or it went quiet): closed once its streams end */
+	struct gc_conn *next_retired;
 	int dead;
 	int in_recv;
 	int err;
@@ -118,7 +120,8 @@ struct px_gatec {
 	struct stat cert_st, key_st;
 	SSL_CTX *ctx;
 	double connect_to, first_byte_to, idle_to;
-	struct gc_conn *conn;
+	struct gc_conn *conn;    /* the one new streams go to */
+	struct gc_conn *retired; /* older ones finishing their streams */
 	struct rq_list queue;    /* waiting for a connection or a stream slot */
 	struct rq_list draining; /* closed streams still delivering kept bytes */
 	struct px_gatec_request *zombies;
@@ -187,6 +190,13 @@ static int ctx_load(struct px_gatec *gc, char *err, size_t errlen)
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, gc->key_file, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			snprintf(err, errlen, "the key %s does not match the certificate %s: " CERT_ADVICE,
+				 gc->key_file, gc->cert_file);
+			SSL_CTX_free(ctx);
+			return PX_ERR_INVALID;
+		}
 		snprintf(what, sizeof(what), "client key %s", gc->key_file);
 		goto fail;
 	}
@@ -511,7 +521,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		     const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
 	struct px_gatec_request *rq = stream_rq(s, f->hd.stream_id);
-	struct px_gatec *gc = ud;
+	struct px_gatec *gc = ((struct gc_conn *)ud)->gc;
 
 	(void)flags;
 	if (rq == NULL || rq->head || rq->hdr_over || f->hd.type != NGHTTP2_HEADERS)
@@ -578,26 +588,24 @@ static void rq_headers_done(struct px_gatec_request *rq)
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
-	struct gc_conn *c = ((struct px_gatec *)ud)->conn;
+	struct gc_conn *c = ud;
 	struct px_gatec_request *rq;
 
 	switch (f->hd.type) {
 	case NGHTTP2_SETTINGS:
-		if (!(f->hd.flags & NGHTTP2_FLAG_ACK) && c != NULL && !c->ready) {
+		if (!(f->hd.flags & NGHTTP2_FLAG_ACK) && !c->ready) {
 			c->ready = 1;
 			c->gc->backoff = PX_GATEC_BACKOFF_MIN;
 			ev_timer_stop(c->gc->loop, &c->ctimer);
 			gc_kick(c->gc); /* start the queued requests */
-		} else if (c != NULL) {
+		} else {
 			gc_kick(c->gc); /* MAX_CONCURRENT_STREAMS may have grown */
 		}
 		return 0;
 	case NGHTTP2_GOAWAY:
-		if (c != NULL) {
-			c->goaway = 1;
-			c->goaway_last = f->goaway.last_stream_id;
-			gc_kick(c->gc); /* queued requests go to a new connection */
-		}
+		c->goaway = 1;
+		c->goaway_last = f->goaway.last_stream_id;
+		gc_kick(c->gc); /* queued requests go to a new connection */
 		return 0;
 	case NGHTTP2_HEADERS:
 	case NGHTTP2_DATA:
@@ -627,7 +635,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
 {
 	struct px_gatec_request *rq = stream_rq(s, sid);
-	struct px_gatec *gc = ud;
+	struct px_gatec *gc = ((struct gc_conn *)ud)->gc;
 
 	(void)flags;
 	if (rq == NULL || rq->done || rq->cancelled) {
@@ -668,7 +676,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t sid, const u
 static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
 {
 	struct px_gatec_request *rq = stream_rq(s, sid);
-	struct px_gatec *gc = ud;
+	struct px_gatec *gc = ((struct gc_conn *)ud)->gc;
 	char d[160];
 
 	if (rq == NULL)
@@ -773,7 +781,7 @@ static int session_make(struct gc_conn *c)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_option_set_no_auto_window_update(opt, 1);
-	rv = nghttp2_session_client_new2(&c->sess, cb, c->gc, opt);
+	rv = nghttp2_session_client_new2(&c->sess, cb, c, opt);
 	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
 	if (rv != 0)
@@ -1042,11 +1050,11 @@ static void rq_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (rq->conn != NULL && rq->list == &rq->conn->streams && now - rq->conn->last_read >= limit) {
-		/* Nothing at all from the gate for as long: the connection is
-		 * dead, and the next request needs a new one. */
-		conn_fail(rq->conn, err, "nothing from the gate %s for %.0f ms", gc->gate, limit * 1000);
-		ev_timer_stop(loop, w);
-		return;
+		/* Nothing at all from the gate for as long: the connection may
+		 * be dead. It takes no new stream; its others keep their own
+		 * timers. */
+		rq->conn->retired = 1;
+		gc_kick(gc);
 	}
 	snprintf(d, sizeof(d),
 		 err == PX_UP_TIMEOUT_FIRST_BYTE ? "no answer from the gate within %.0f ms"
@@ -1057,13 +1065,21 @@ static void rq_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Ends the requests of the dead connection: retried when the gate never
  * saw them, else failed. */
-static void conn_teardown(struct px_gatec *gc)
+static void conn_teardown(struct px_gatec *gc, struct gc_conn *c)
 {
-	struct gc_conn *c = gc->conn;
 	struct px_gatec_request *rq;
 	int err = c->err;
+	int current = c == gc->conn;
 
-	gc->conn = NULL;
+	if (current) {
+		gc->conn = NULL;
+	} else {
+		for (struct gc_conn **pp = &gc->retired; *pp; pp = &(*pp)->next_retired)
+			if (*pp == c) {
+				*pp = c->next_retired;
+				break;
+			}
+	}
 	if (err == PX_GATEC_CERT) {
 		gc->cert_refused = 1;
 		snprintf(gc->cert_detail, sizeof(gc->cert_detail), "%s", c->detail);
@@ -1071,7 +1087,7 @@ static void conn_teardown(struct px_gatec *gc)
 	if (!c->ready) {
 		gc->next_connect = ev_now(gc->loop) + gc->backoff;
 		gc->backoff = gc->backoff * 2 > PX_GATEC_BACKOFF_MAX ? PX_GATEC_BACKOFF_MAX : gc->backoff * 2;
-	} else if (!c->goaway) {
+	} else if (current && !c->goaway) {
 		gc->next_connect = ev_now(gc->loop) + gc->backoff;
 	}
 	for (rq = gc->draining.head; rq != NULL; rq = rq->next)
@@ -1097,11 +1113,14 @@ static void conn_teardown(struct px_gatec *gc)
 			rq_link(rq, &gc->queue, 0);
 			continue;
 		}
-		rq_finish(rq, err == PX_GATEC_CERT ? PX_GATEC_CERT : PX_UP_RESET, c->detail);
+		rq_finish(rq,
+			  err == PX_GATEC_CERT || err == PX_UP_TIMEOUT_FIRST_BYTE || err == PX_UP_TIMEOUT_IDLE ? err
+													  : PX_UP_RESET,
+			  c->detail);
 	}
 	/* Requests waiting for this connection fail with its error: a gate
 	 * that is down is reported, not waited for. */
-	if (!c->ready || err == PX_GATEC_CERT) {
+	if ((current && !c->ready) || err == PX_GATEC_CERT) {
 		while ((rq = gc->queue.head) != NULL) {
 			rq_unlink(rq);
 			rq_finish(rq, err, c->detail);
@@ -1201,32 +1220,64 @@ again:
 	}
 }
 
+/* A retired connection with no stream left is closed (GOAWAY); a dead
+ * one is torn down. */
+static void conn_tend(struct px_gatec *gc, struct gc_conn *c)
+{
+	if (!c->dead && c->retired && c->streams.n == 0) {
+		nghttp2_session_terminate_session(c->sess, NGHTTP2_NO_ERROR);
+		conn_flush(c);
+		if (!c->dead)
+			conn_fail(c, PX_UP_RESET, "closed after its last stream");
+	}
+	if (c->dead)
+		conn_teardown(gc, c);
+}
+
 static void gc_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct px_gatec *gc = w->data;
 	struct px_gatec_request *rq;
+	struct gc_conn *c, *next;
 
 	(void)loop;
 	(void)revents;
+	if ((c = gc->conn) != NULL && !c->dead && c->state == GC_H2 && gc->queue.head != NULL)
+		/* Reads what the gate may have said (GOAWAY, a close) before a
+		 * new stream goes out on a connection that is idle or gone. */
+		conn_read(c);
+	if ((c = gc->conn) != NULL && !c->dead && (c->goaway || c->retired)) {
+		/* New streams go to a new connection; this one finishes its own. */
+		c->retired = 1;
+		c->next_retired = gc->retired;
+		gc->retired = c;
+		gc->conn = NULL;
+	}
 	if (gc->conn != NULL && gc->conn->dead)
-		conn_teardown(gc);
-	if (gc->conn != NULL && gc->conn->goaway && gc->conn->streams.n == 0 && gc->queue.head != NULL) {
-		/* The gate is going away: the queue goes to a new connection now. */
-		conn_fail(gc->conn, PX_UP_RESET, "the gate sent GOAWAY");
-		conn_teardown(gc);
+		conn_teardown(gc, gc->conn);
+	for (c = gc->retired; c != NULL; c = next) {
+		next = c->next_retired;
+		conn_tend(gc, c);
 	}
 	if (gc->conn != NULL)
 		gc_run_events(&gc->conn->streams);
+	for (c = gc->retired; c != NULL; c = c->next_retired)
+		gc_run_events(&c->streams);
 	gc_run_events(&gc->draining);
 	gc_start_queued(gc);
 	if (gc->conn != NULL)
 		conn_flush(gc->conn);
+	for (c = gc->retired; c != NULL; c = c->next_retired)
+		conn_flush(c);
 	while ((rq = gc->zombies) != NULL) {
 		gc->zombies = rq->zombie_next;
 		rq_free(rq);
 	}
 	if (gc->conn != NULL && gc->conn->dead)
 		gc_kick(gc);
+	for (c = gc->retired; c != NULL; c = c->next_retired)
+		if (c->dead || c->streams.n == 0)
+			gc_kick(gc);
 }
 
 /* --- the API -------------------------------------------------------------- */
@@ -1356,11 +1407,17 @@ void px_gatec_del(struct px_gatec *gc)
 	if (gc == NULL)
 		return;
 	gc->closing = 1;
-	c = gc->conn;
 	fail_list(&gc->queue);
 	fail_list(&gc->draining);
-	if (c != NULL) {
+	if (gc->conn != NULL) {
+		gc->conn->next_retired = gc->retired;
+		gc->retired = gc->conn;
+		gc->conn = NULL;
+	}
+	for (c = gc->retired; c != NULL; c = c->next_retired)
 		fail_list(&c->streams);
+	while ((c = gc->retired) != NULL) {
+		gc->retired = c->next_retired;
 		if (c->sess != NULL && !c->dead) {
 			/* A best-effort GOAWAY: the socket is closed right after. */
 			nghttp2_session_terminate_session(c->sess, NGHTTP2_NO_ERROR);
@@ -1368,7 +1425,6 @@ void px_gatec_del(struct px_gatec *gc)
 		}
 		free_list(&c->streams);
 		conn_free(c);
-		gc->conn = NULL;
 	}
 	free_list(&gc->queue);
 	free_list(&gc->draining);

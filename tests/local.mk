@@ -564,3 +564,8 @@ dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/g
 # runs); tunnels and refusals (docs/LPROXY.md).
 TESTS += tests/integration/lproxy.test
 dist_noinst_SCRIPTS += tests/integration/lproxy.test tests/integration/lproxy_e2e.py
+
+# px_gatec against awsgated and independent servers (docs/LPROXY.md, "The
+# gate connection"): 256 MiB each way, 100-continue, GOAWAY, certificates.
+TESTS += tests/integration/gatec.test
+dist_noinst_SCRIPTS += tests/integration/gatec.test tests/integration/gatec_test.py
