@@ -37,6 +37,7 @@
 #define IDLE_TIMEOUT 300.0    /* seconds a tunnel or a kept-alive connection may stay silent */
 #define OUT_MAX (4 * PX_LPROXY_OUT_HIGH) /* bytes queued to the SDK at most (a piece past the mark) */
 #define CERT_STOP_DELAY 0.5   /* seconds between the certificate refusal and the proxy's end */
+#define LINGER_TIMEOUT 2.0    /* seconds to drain a client after a last answer (so a close does not RST it away) */
 
 static const char USAGE_HINT[] =
 	"Run the AWS CLI with `awsgate aws ...`, or export the proxy's settings with "
@@ -51,6 +52,7 @@ enum conn_state {
 	CS_HANDSHAKE,  /* TLS with the SDK */
 	CS_HTTP,       /* requests inside the TLS tunnel */
 	CS_FLUSH,      /* writing a last answer, then closing */
+	CS_LINGER,     /* answer written and our side shut: reading what the client still sends, then closing */
 };
 
 enum rq_state {
@@ -300,7 +302,7 @@ static void conn_close(struct lp_conn *c)
 		c->req->grq = NULL;
 	}
 	if (c->ssl != NULL) {
-		if (c->st != CS_HANDSHAKE)
+		if (c->st != CS_HANDSHAKE && c->st != CS_LINGER)
 			(void)SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -759,6 +761,8 @@ static void intercept_begin(struct lp_conn *c)
 	c->ssl = SSL_new(lp->sctx);
 	if (c->ssl == NULL || SSL_use_certificate(c->ssl, cert) != 1 || SSL_use_PrivateKey(c->ssl, key) != 1 ||
 	    SSL_set_fd(c->ssl, c->fd) != 1) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
 		plain_answer(c, 502, "Bad Gateway", "awsgate local proxy: TLS could not be set up (out of memory).\n");
 		return;
 	}
@@ -1549,8 +1553,31 @@ static void out_flush(struct lp_conn *c)
 		c->req->out_paused = 0;
 		px_gatec_request_resume(c->req->grq);
 	}
-	if (c->st == CS_FLUSH)
+	if (c->st == CS_FLUSH) {
+		/* Closing now, with the client's request body unread, would
+		 * make the kernel send a RST that can destroy our answer before
+		 * the client reads it: shut our side and drain a while. */
+		if (c->ssl != NULL)
+			(void)SSL_shutdown(c->ssl);
+		(void)shutdown(c->fd, SHUT_WR);
+		c->st = CS_LINGER;
+		conn_timer(c, LINGER_TIMEOUT);
+	}
+}
+
+static void linger_read(struct lp_conn *c)
+{
+	unsigned char buf[16384];
+
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
 		conn_close(c);
+		return;
+	}
 }
 
 /* The state machine: every event re-enters here. */
@@ -1638,6 +1665,9 @@ static void conn_advance(struct lp_conn *c)
 		break;
 	case CS_FLUSH:
 		break;
+	case CS_LINGER:
+		linger_read(c);
+		break;
 	}
 	if (c->dead)
 		return;
@@ -1682,6 +1712,9 @@ static void conn_advance(struct lp_conn *c)
 		break;
 	case CS_FLUSH:
 		cev = EV_WRITE;
+		break;
+	case CS_LINGER:
+		cev = EV_READ;
 		break;
 	}
 	set_io(lp, &c->io, c->fd, cev);

@@ -18,6 +18,17 @@ static int is_ldh(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_';
 }
 
+/* Only these bytes may form an address literal: inet_pton() stops at a NUL
+ * and would let what follows it through. */
+static int all_of(const char *s, size_t len, const char *set)
+{
+	size_t i;
+	for (i = 0; i < len; i++)
+		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
 static unsigned char lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
@@ -96,7 +107,8 @@ int px_lproxy_target_parse(const char *s, size_t len, struct px_lproxy_target *o
 	t.port = (uint16_t)port;
 
 	if (s[0] == '[') {
-		if (hostlen < 3 || s[hostlen - 1] != ']' || hostlen - 2 >= sizeof(t.host))
+		if (hostlen < 3 || s[hostlen - 1] != ']' || hostlen - 2 >= sizeof(t.host) ||
+		    !all_of(s + 1, hostlen - 2, "0123456789abcdefABCDEF:."))
 			return PX_ERR_INVALID;
 		memcpy(t.host, s + 1, hostlen - 2);
 		t.host[hostlen - 2] = '\0';
@@ -108,7 +120,8 @@ int px_lproxy_target_parse(const char *s, size_t len, struct px_lproxy_target *o
 		t.kind = PX_LP_IPV6;
 	} else if (memchr(s, ':', hostlen) != NULL) {
 		return PX_ERR_INVALID; /* an IPv6 literal without brackets */
-	} else if (hostlen < sizeof(t.host) && (memcpy(t.host, s, hostlen), t.host[hostlen] = '\0',
+	} else if (hostlen < sizeof(t.host) && all_of(s, hostlen, "0123456789.") &&
+	           (memcpy(t.host, s, hostlen), t.host[hostlen] = '\0',
 	                                        inet_pton(AF_INET, t.host, bin) == 1)) {
 		t.hostlen = hostlen;
 		t.kind = PX_LP_IPV4;

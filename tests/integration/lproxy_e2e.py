@@ -55,7 +55,9 @@ class Proxy:
 
     def __init__(self, tmp, args, name='proxy'):
         self.err = os.path.join(tmp, name + '.err')
-        self.proc = subprocess.Popen([LPROXY, '--port', '0'] + args, stdout=subprocess.PIPE,
+        # LPROXY_WRAPPER: e.g. "valgrind --error-exitcode=9 --leak-check=full"
+        wrap = os.environ.get('LPROXY_WRAPPER', '').split()
+        self.proc = subprocess.Popen(wrap + [LPROXY, '--port', '0'] + args, stdout=subprocess.PIPE,
                                      stderr=open(self.err, 'w'), stdin=subprocess.DEVNULL)
         line = self.proc.stdout.readline().decode()
         m = re.match(r'PORT=(\d+)', line)
@@ -496,6 +498,21 @@ def main():
             st, body = send(req, host)
             t.ok('raw: a body changed after signing: 403 locally (mismatch)', st == 403 and 'mismatch' in body,
                  body[:400])
+            # A 4 MiB S3 PUT (no Expect) with the wrong secret: the 403 must
+            # reach the client although the body is never read.
+            from botocore.auth import S3SigV4Auth
+            s3host = 's3.us-east-1.amazonaws.com'
+            sc.set_clock(datetime.datetime.utcnow().strftime('%Y%m%dT%H%M%SZ'))
+            big = os.urandom(4 << 20)
+            preq = AWSRequest(method='PUT', url='https://%s/lproxy-bucket/refused' % s3host, data=big,
+                              headers={'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD'})
+            S3SigV4Auth(Credentials(LOCAL_KEY, 'wrong/secret/0000000000000000000000000'), 's3', REGION).add_auth(preq)
+            try:
+                st, body = send(preq.prepare(), s3host)
+            except OSError as ex:
+                st, body = None, repr(ex)
+            t.ok('raw: a 4 MiB PUT with the wrong secret: the 403 arrives although the body is not read',
+                 st == 403 and 'SignatureDoesNotMatch' in body, '%r %s' % (st, body[:300]))
             st, body = send(signed('sts.us-west-2.amazonaws.com'), host, host_header='sts.us-west-2.amazonaws.com')
             t.ok('raw: a Host other than the CONNECT host: 400 locally', st == 400 and host in body, body[:400])
 

@@ -25,44 +25,47 @@ struct target_case {
 	const char *host;
 	unsigned port;
 	enum px_lproxy_hostkind kind;
+	size_t len; /* 0: strlen(s) */
 };
 
 static struct target_case target_cases[] = {
-	{"sts.us-east-1.amazonaws.com:443", 1, "sts.us-east-1.amazonaws.com", 443, PX_LP_NAME},
-	{"S3.Amazonaws.COM:443", 1, "s3.amazonaws.com", 443, PX_LP_NAME},
-	{"s3.amazonaws.com.:443", 1, "s3.amazonaws.com", 443, PX_LP_NAME},
-	{"my_host.example:8080", 1, "my_host.example", 8080, PX_LP_NAME},
-	{"127.0.0.1:1", 1, "127.0.0.1", 1, PX_LP_IPV4},
-	{"[::1]:65535", 1, "::1", 65535, PX_LP_IPV6},
-	{"[2001:DB8::1]:443", 1, "2001:db8::1", 443, PX_LP_IPV6},
-	{"localhost:80", 1, "localhost", 80, PX_LP_NAME},
+	{"sts.us-east-1.amazonaws.com:443", 1, "sts.us-east-1.amazonaws.com", 443, PX_LP_NAME, 0},
+	{"S3.Amazonaws.COM:443", 1, "s3.amazonaws.com", 443, PX_LP_NAME, 0},
+	{"s3.amazonaws.com.:443", 1, "s3.amazonaws.com", 443, PX_LP_NAME, 0},
+	{"my_host.example:8080", 1, "my_host.example", 8080, PX_LP_NAME, 0},
+	{"127.0.0.1:1", 1, "127.0.0.1", 1, PX_LP_IPV4, 0},
+	{"[::1]:65535", 1, "::1", 65535, PX_LP_IPV6, 0},
+	{"[2001:DB8::1]:443", 1, "2001:db8::1", 443, PX_LP_IPV6, 0},
+	{"localhost:80", 1, "localhost", 80, PX_LP_NAME, 0},
 	/* refused */
-	{"", 0, NULL, 0, 0},
-	{"host", 0, NULL, 0, 0},                 /* no port */
-	{"host:", 0, NULL, 0, 0},                /* empty port */
-	{":443", 0, NULL, 0, 0},                 /* empty host */
-	{"host:0", 0, NULL, 0, 0},
-	{"host:65536", 0, NULL, 0, 0},
-	{"host:000443", 0, NULL, 0, 0},          /* more than 5 digits */
-	{"host:+443", 0, NULL, 0, 0},
-	{"host:44 3", 0, NULL, 0, 0},
-	{"host :443", 0, NULL, 0, 0},
-	{"user@host:443", 0, NULL, 0, 0},        /* userinfo */
-	{"host/path:443", 0, NULL, 0, 0},
-	{"http://host:443", 0, NULL, 0, 0},
-	{"a..b:443", 0, NULL, 0, 0},             /* empty label */
-	{".a:443", 0, NULL, 0, 0},
-	{"-a.b:443", 0, NULL, 0, 0},             /* label starts with '-' */
-	{"a-.b:443", 0, NULL, 0, 0},             /* label ends with '-' */
-	{"::1:443", 0, NULL, 0, 0},              /* IPv6 without brackets */
-	{"[::1:443", 0, NULL, 0, 0},
-	{"[nothex]:443", 0, NULL, 0, 0},
-	{"[]:443", 0, NULL, 0, 0},
-	{"999.1.1.1:443", 0, NULL, 0, 0},        /* all digits but not an address */
-	{"1.2.3:443", 0, NULL, 0, 0},
-	{"h\xc3\xa9.com:443", 0, NULL, 0, 0},    /* UTF-8 */
-	{"a\tb:443", 0, NULL, 0, 0},
-	{"host:443\r", 0, NULL, 0, 0},
+	{"", 0, NULL, 0, 0, 0},
+	{"host", 0, NULL, 0, 0, 0},                 /* no port */
+	{"host:", 0, NULL, 0, 0, 0},                /* empty port */
+	{":443", 0, NULL, 0, 0, 0},                 /* empty host */
+	{"host:0", 0, NULL, 0, 0, 0},
+	{"host:65536", 0, NULL, 0, 0, 0},
+	{"host:000443", 0, NULL, 0, 0, 0},          /* more than 5 digits */
+	{"host:+443", 0, NULL, 0, 0, 0},
+	{"host:44 3", 0, NULL, 0, 0, 0},
+	{"host :443", 0, NULL, 0, 0, 0},
+	{"user@host:443", 0, NULL, 0, 0, 0},        /* userinfo */
+	{"host/path:443", 0, NULL, 0, 0, 0},
+	{"http://host:443", 0, NULL, 0, 0, 0},
+	{"a..b:443", 0, NULL, 0, 0, 0},             /* empty label */
+	{".a:443", 0, NULL, 0, 0, 0},
+	{"-a.b:443", 0, NULL, 0, 0, 0},             /* label starts with '-' */
+	{"a-.b:443", 0, NULL, 0, 0, 0},             /* label ends with '-' */
+	{"::1:443", 0, NULL, 0, 0, 0},              /* IPv6 without brackets */
+	{"[::1:443", 0, NULL, 0, 0, 0},
+	{"[nothex]:443", 0, NULL, 0, 0, 0},
+	{"[]:443", 0, NULL, 0, 0, 0},
+	{"999.1.1.1:443", 0, NULL, 0, 0, 0},        /* all digits but not an address */
+	{"1.2.3:443", 0, NULL, 0, 0, 0},
+	{"h\xc3\xa9.com:443", 0, NULL, 0, 0, 0},    /* UTF-8 */
+	{"a\tb:443", 0, NULL, 0, 0, 0},
+	{"host:443\r", 0, NULL, 0, 0, 0},
+	{"[::1\0]:443", 0, NULL, 0, 0, 10},      /* a NUL inside a literal (found by fuzz_connect) */
+	{"1.2.3.4\0x:443", 0, NULL, 0, 0, 13},
 };
 
 static void test_target(void **state)
@@ -73,7 +76,7 @@ static void test_target(void **state)
 
 	memset(&t, 0x5a, sizeof(t));
 	memset(&poison, 0x5a, sizeof(poison));
-	rv = px_lproxy_target_parse(c->s, strlen(c->s), &t);
+	rv = px_lproxy_target_parse(c->s, c->len ? c->len : strlen(c->s), &t);
 	if (!c->ok) {
 		assert_int_equal(rv, PX_ERR_INVALID);
 		assert_memory_equal(&t, &poison, sizeof(t)); /* written only on success */
