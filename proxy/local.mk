@@ -92,3 +92,19 @@ bin_PROGRAMS += awsgate
 awsgate_SOURCES = proxy/cli_main.c
 awsgate_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS)
 awsgate_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(OPENSSL_LIBS)
+
+# The user's local proxy (docs/LPROXY.md): CONNECT, the local CA, the SigV4
+# check with the throw-away keys, tunnels; proxy/gatec.c carries requests
+# to the gate.
+proxy_libproxy_a_SOURCES += \
+	proxy/lproxy.h \
+	proxy/lproxy_int.h \
+	proxy/lproxy.c \
+	proxy/lproxy_ca.c \
+	proxy/lproxy_target.c
+
+# The local proxy's HTTP/2 mTLS client of the gate (docs/LPROXY.md, "The
+# gate connection").
+proxy_libproxy_a_SOURCES += \
+	proxy/gatec.h \
+	proxy/gatec.c

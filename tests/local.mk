@@ -41,7 +41,8 @@ UNIT_TESTS = \
 	tests/unit/federation/policy.utest \
 	tests/unit/proxy/h1.utest \
 	tests/unit/proxy/cli_profile.utest \
-	tests/unit/proxy/cli_aws.utest
+	tests/unit/proxy/cli_aws.utest \
+	tests/unit/proxy/lproxy.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -115,6 +116,10 @@ tests_unit_proxy_cli_profile_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $
 tests_unit_proxy_cli_aws_utest_SOURCES = tests/unit/proxy/cli_aws_test.c
 tests_unit_proxy_cli_aws_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_cli_aws_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(JANSSON_LIBS)
+
+tests_unit_proxy_lproxy_utest_SOURCES = tests/unit/proxy/lproxy_test.c
+tests_unit_proxy_lproxy_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_lproxy_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS)
 
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
@@ -216,10 +221,24 @@ tests_integration_cache_threads_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_
 tests_integration_cache_threads_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
 
 # A program the integration tests drive: px_upstream streaming any size.
+# The local proxy's driver (docs/LPROXY.md).
+check_PROGRAMS += tests/integration/lproxy_run
+tests_integration_lproxy_run_SOURCES = tests/integration/lproxy_run.c
+tests_integration_lproxy_run_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
+tests_integration_lproxy_run_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(OPENSSL_LIBS)
+
 check_PROGRAMS += tests/integration/upstream_driver
 tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
 tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
 tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+
+# A program the integration tests drive: px_gatec, the local proxy's client
+# of the gate (gatec.test).
+check_PROGRAMS += tests/integration/gatec_driver
+tests_integration_gatec_driver_SOURCES = tests/integration/gatec_driver.c
+tests_integration_gatec_driver_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS) $(LIBNGHTTP2_CFLAGS)
+tests_integration_gatec_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) \
+	$(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) $(OPENSSL_LIBS) -lpthread
 
 TESTS += \
 	tests/integration/config.test \
@@ -532,6 +551,22 @@ tests_fuzz_fuzz_hostsfile_LDFLAGS = $(FUZZ_LDFLAGS)
 fuzz-targets: tests/fuzz/fuzz_hostsfile
 endif
 
+# Fuzz target: the local proxy's CONNECT target parser, routing and NO_PROXY.
+FUZZ_TARGETS += connect
+check_PROGRAMS += tests/fuzz/connect_replay
+tests_fuzz_connect_replay_SOURCES = tests/fuzz/fuzz_connect.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/lproxy_target.c proxy/lproxy_int.h
+tests_fuzz_connect_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_connect_replay_LDADD = $(FEDERATION_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_connect
+tests_fuzz_fuzz_connect_SOURCES = tests/fuzz/fuzz_connect.c tests/fuzz/harness.h proxy/lproxy_target.c proxy/lproxy_int.h
+tests_fuzz_fuzz_connect_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_connect_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_connect_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_connect
+endif
+
 # 1 GiB each way through awsgated's API pipeline, HTTP/1.1 and HTTP/2, with
 # slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
 TESTS += tests/integration/gate-api-large.test
@@ -554,3 +589,14 @@ tests_fuzz_fuzz_profile_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_profile_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_profile
 endif
+
+# The local proxy end to end: the AWS CLI v2 and boto3 through lproxy_run,
+# awsgated and the fake AWS; 200 MiB each way (LPROXY_BIG_BYTES for local
+# runs); tunnels and refusals (docs/LPROXY.md).
+TESTS += tests/integration/lproxy.test
+dist_noinst_SCRIPTS += tests/integration/lproxy.test tests/integration/lproxy_e2e.py
+
+# px_gatec against awsgated and independent servers (docs/LPROXY.md, "The
+# gate connection"): 256 MiB each way, 100-continue, GOAWAY, certificates.
+TESTS += tests/integration/gatec.test
+dist_noinst_SCRIPTS += tests/integration/gatec.test tests/integration/gatec_test.py

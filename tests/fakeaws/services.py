@@ -719,6 +719,11 @@ def lambda_service(app, req):
                              req.request_id, ctype="application/json")
     if action in ("GetFunction", "Invoke"):
         name = unquote(m.group(1))
+        # Lambda takes a function's ARN wherever it takes its name.
+        arn = re.fullmatch(r"arn:aws[a-z-]*:lambda:%s:%s:function:([A-Za-z0-9_-]+)"
+                           % (re.escape(region), re.escape(account)), name)
+        if arn:
+            name = arn.group(1)
         if name not in app.store.functions:
             return err(404, "ResourceNotFoundException", "Function not found: "
                        "arn:aws:lambda:%s:%s:function:%s"
