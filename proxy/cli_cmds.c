@@ -3,6 +3,8 @@
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "lproxy.h"
 #include "proxy.h"
 
 extern char **environ;
@@ -1014,6 +1017,138 @@ int px_cli_aws_special(const char *profile_flag, int argc, char *const *argv)
 	return rv;
 }
 
+/* --- the local proxy (proxy/lproxy.h) ----------------------------------------------- */
+
+/* The local proxy of `aws` and `proxy aws`, made from the active profile. */
+struct lp {
+	struct cli *c;
+	struct px_lproxy *lp;
+	char ca_cert[PATH_LEN], ca_key[PATH_LEN];
+	pthread_t thread;
+	int started;
+	int result;
+};
+
+static void lp_log(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "awsgate: %s\n", msg);
+}
+
+/* The proxy's own environment: the user's own proxy for tunnelled hosts,
+ * read before the child's HTTPS_PROXY points at us. */
+static const char *env_first(const char *a, const char *b)
+{
+	const char *v = getenv(a);
+	if (v == NULL || *v == '\0')
+		v = getenv(b);
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* Loads the profile, makes sure of its local CA, and binds the proxy to
+ * 127.0.0.1:|port| (0: any). Prints why not and returns -1. */
+static int lp_open(struct cli *c, uint16_t port, struct lp *lp)
+{
+	char err[1024], dir[PATH_LEN];
+	struct px_lproxy_config cfg;
+
+	memset(lp, 0, sizeof(*lp));
+	lp->c = c;
+	if (cli_load(c) < 0)
+		return -1;
+	if (px_cli_profile_path(dir, sizeof(dir), c->home, c->p.name, ".") < 0 ||
+	    px_cli_profile_path(lp->ca_cert, sizeof(lp->ca_cert), c->home, c->p.name, "local-ca.crt") < 0 ||
+	    px_cli_profile_path(lp->ca_key, sizeof(lp->ca_key), c->home, c->p.name, "local-ca.key") < 0) {
+		fprintf(stderr, "awsgate: the profile's path is too long\n");
+		cli_free(c);
+		return -1;
+	}
+	if (px_lproxy_ca_ensure(dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "awsgate: %s\n", err);
+		cli_free(c);
+		return -1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.port = port;
+	cfg.gate = c->p.gate;
+	cfg.cert_file = c->cert;
+	cfg.key_file = c->key;
+	cfg.gate_ca_file = c->ca;
+	cfg.local_ca_cert_file = lp->ca_cert;
+	cfg.local_ca_key_file = lp->ca_key;
+	cfg.access_key_id = c->p.access_key_id;
+	cfg.secret_access_key = c->p.secret_access_key;
+	cfg.app = c->p.app[0] ? c->p.app : NULL;
+	cfg.role = c->p.role[0] ? c->p.role : NULL;
+	cfg.upstream_proxy = env_first("HTTPS_PROXY", "https_proxy");
+	cfg.no_proxy = env_first("NO_PROXY", "no_proxy");
+	cfg.log = lp_log;
+	if (px_lproxy_new(&cfg, &lp->lp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "awsgate: %s\n", err);
+		cli_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void lp_awsenv(const struct lp *lp, struct px_cli_awsenv *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->port = px_lproxy_port(lp->lp);
+	e->ca_file = lp->ca_cert;
+	e->access_key_id = lp->c->p.access_key_id;
+	e->secret_access_key = lp->c->p.secret_access_key;
+}
+
+static void *lp_thread(void *arg)
+{
+	struct lp *lp = arg;
+	lp->result = px_lproxy_run(lp->lp);
+	return NULL;
+}
+
+/* Runs the proxy on a thread of its own, with the signals that
+ * px_cli_spawn() forwards to the child blocked there. */
+static int lp_start(struct lp *lp)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rv = pthread_create(&lp->thread, NULL, lp_thread, lp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rv != 0) {
+		fprintf(stderr, "awsgate: cannot start the local proxy's thread: %s\n", strerror(rv));
+		return -1;
+	}
+	lp->started = 1;
+	return 0;
+}
+
+/* Stops and joins the proxy's thread: 0, or -1 when it had stopped on its
+ * own (it said why). */
+static int lp_stop(struct lp *lp)
+{
+	if (!lp->started)
+		return 0;
+	px_lproxy_stop(lp->lp);
+	pthread_join(lp->thread, NULL);
+	lp->started = 0;
+	return lp->result == 0 ? 0 : -1;
+}
+
+static void lp_close(struct lp *lp)
+{
+	lp_stop(lp);
+	px_lproxy_del(lp->lp);
+	lp->lp = NULL;
+	cli_free(lp->c);
+}
+
 static const char aws_usage[] =
 	"Usage: awsgate aws ARGS...\n"
 	"       awsgate aws --exec CMD ARGS...\n"
@@ -1042,10 +1177,40 @@ static int cmd_aws(struct cli *c, int argc, char **argv)
 		if (rv >= 0)
 			return rv;
 	}
-	/* The local proxy (proxy/lproxy.h) is wired here by the integrator. */
-	fprintf(stderr, "awsgate aws: this build has no local proxy yet: only aws s3 presign, aws eks get-token "
-			"and aws rds generate-db-auth-token work\n");
-	return PX_EXIT_NOSTART;
+	struct lp lp;
+	if (lp_open(c, 0, &lp) < 0)
+		return PX_EXIT_NOSTART;
+	int rv = PX_EXIT_NOSTART;
+	char **env = NULL;
+	struct px_cli_awsenv e;
+	lp_awsenv(&lp, &e);
+	if (px_cli_aws_env(environ, &e, &env) < 0) {
+		fprintf(stderr, "awsgate aws: out of memory, or too many environment variables (at most %d)\n",
+			PX_CLI_ENV_MAX);
+	} else if (lp_start(&lp) == 0) {
+		char **child, prog[PATH_LEN];
+		if (exec) {
+			child = argv + 2;
+		} else {
+			/* argv[0] ("aws") becomes the AWS CLI's name; argv stays NULL-terminated. */
+			snprintf(prog, sizeof(prog), "%s", px_cli_aws_program());
+			argv[0] = prog;
+			child = argv;
+		}
+		if (child[0] == NULL) {
+			fprintf(stderr, "awsgate aws: --exec needs a command (awsgate aws --exec terraform plan)\n");
+			rv = PX_EXIT_USAGE;
+		} else {
+			rv = px_cli_spawn(child, env, err, sizeof(err));
+			if (rv == PX_EXIT_NOSTART)
+				fprintf(stderr, "awsgate aws: %s\n", err);
+		}
+		if (lp_stop(&lp) != 0 && rv == 0)
+			rv = PX_EXIT_NO;
+	}
+	px_cli_env_free(env);
+	lp_close(&lp);
+	return rv;
 }
 
 static const char proxy_usage[] =
@@ -1054,17 +1219,79 @@ static const char proxy_usage[] =
 	"Runs the local proxy until interrupted and prints the variables that point\n"
 	"AWS SDKs at it: eval \"$(awsgate proxy aws --format env)\" in another shell.\n";
 
+static struct px_lproxy *volatile proxy_running;
+
+static void proxy_on_signal(int sig)
+{
+	(void)sig;
+	if (proxy_running != NULL)
+		px_lproxy_stop(proxy_running);
+}
+
 static int cmd_proxy(struct cli *c, int argc, char **argv)
 {
-	(void)c;
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-			  (argc >= 3 && strcmp(argv[1], "aws") == 0 &&
-			   (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)))) {
-		fputs(proxy_usage, stdout);
-		return PX_EXIT_OK;
+	const char *port_s = NULL, *format = "env";
+	const char *pos[1];
+	int npos, iport = 0;
+	struct opt opts[] = {
+		{"-p", 1, &port_s, NULL}, {"--port", 1, &port_s, NULL}, {"--format", 1, &format, NULL},
+		{"--profile", 1, &c->profile_flag, NULL},
+	};
+	OPTS_PARSE("proxy", proxy_usage, opts, pos, 1, &npos);
+	if (npos != 1 || strcmp(pos[0], "aws") != 0) {
+		fprintf(stderr, "awsgate proxy: say which: awsgate proxy aws [-p PORT] [--format env|json]\n");
+		return PX_EXIT_USAGE;
 	}
-	fprintf(stderr, "awsgate proxy: this build has no local proxy yet\n");
-	return PX_EXIT_USAGE;
+	if (strcmp(format, "env") != 0 && strcmp(format, "json") != 0) {
+		fprintf(stderr, "awsgate proxy aws: --format is env or json, not '%s'\n", format);
+		return PX_EXIT_USAGE;
+	}
+	if (port_s != NULL) {
+		char *end;
+		long v = strtol(port_s, &end, 10);
+		if (*port_s == '\0' || *end != '\0' || v < 1 || v > 65535) {
+			fprintf(stderr, "awsgate proxy aws: -p takes a port number (1-65535), not '%s'\n", port_s);
+			return PX_EXIT_USAGE;
+		}
+		iport = (int)v;
+	}
+
+	struct lp lp;
+	if (lp_open(c, (uint16_t)iport, &lp) < 0)
+		return PX_EXIT_USAGE;
+	struct px_cli_awsenv e;
+	lp_awsenv(&lp, &e);
+	if (px_cli_aws_print(stdout, format, environ, &e) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "awsgate proxy aws: cannot print the variables\n");
+		lp_close(&lp);
+		return PX_EXIT_USAGE;
+	}
+	fprintf(stderr,
+		"awsgate: local proxy on 127.0.0.1:%u for %s as %s%s%s; Ctrl-C stops it.\n"
+		"awsgate: in another shell: eval \"$(awsgate proxy aws -p %u)\" (the keys are new at each login)\n",
+		(unsigned)px_lproxy_port(lp.lp), c->p.user[0] ? c->p.user : "you", c->p.app[0] ? c->p.app : "the only app",
+		c->p.role[0] ? ", role " : "", c->p.role, (unsigned)px_lproxy_port(lp.lp));
+
+	struct sigaction sa, old_int, old_term, old_hup;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = proxy_on_signal;
+	sigemptyset(&sa.sa_mask);
+	proxy_running = lp.lp;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	int rv = px_lproxy_run(lp.lp);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	proxy_running = NULL;
+	lp_close(&lp);
+	if (rv != 0) {
+		fprintf(stderr, "awsgate proxy aws: stopped: the gate no longer accepts your certificate; "
+				"awsgate login again\n");
+		return PX_EXIT_NO;
+	}
+	return PX_EXIT_OK;
 }
 
 /* --- main ---------------------------------------------------------------------------------------- */

@@ -91,7 +91,8 @@ proxy_libproxy_a_SOURCES += \
 bin_PROGRAMS += awsgate
 awsgate_SOURCES = proxy/cli_main.c
 awsgate_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS)
-awsgate_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(OPENSSL_LIBS)
+# The local proxy (proxy/lproxy.c) runs on libev with llhttp and nghttp2.
+awsgate_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(PROXY_SERVER_LIBS) $(OPENSSL_LIBS)
 
 # The user's local proxy (docs/LPROXY.md): CONNECT, the local CA, the SigV4
 # check with the throw-away keys, tunnels; proxy/gatec.c carries requests

@@ -154,14 +154,20 @@ step "6. The AWS CLI through the gate: awsgate aws -> local proxy (127.0.0.1, CO
 run "$bin/awsgate" aws sts get-caller-identity
 run "$bin/awsgate" aws s3 ls
 
-step "7. What the gate audited"
+step "7. What the gate audited ($dir/audit.log)"
 "$py" - "$dir/audit.log" <<'EOF'
 import json, sys
 for line in open(sys.argv[1]):
     e = json.loads(line)
-    if e.get('event') in ('api.request', 'request.denied', 'assume_role', 'apps.list'):
-        print('    %-14s %-6s %-5s %s %s' % (e.get('event'), e.get('user', ''), e.get('status', ''),
-                                         e.get('service', '') or '', e.get('role_arn', '') or ''))
+    ev = e.get('event')
+    if ev == 'sts.assume_role':
+        print('    %-16s %s as session %s: %s, until %s' % (ev, e.get('role_arn'), e.get('session_name'),
+                                                         e.get('outcome'), e.get('expires', '-')))
+    elif ev == 'api.request':
+        print('    %-16s %s: %s %s %s %s -> %s' % (ev, e.get('user'), e.get('service'), e.get('action') or '',
+                                                e.get('method'), e.get('host'), e.get('status')))
+    elif ev in ('apps.list', 'request.denied'):
+        print('    %-16s %s -> %s %s' % (ev, e.get('user'), e.get('status'), e.get('reason') or ''))
 EOF
 
 cat <<EOF
