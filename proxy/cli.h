@@ -250,6 +250,37 @@ int px_cli_presigned_reorder(const char *url, char **out);
  */
 int px_cli_aws_special(const char *profile_flag, int argc, char *const *argv);
 
+/* --- the active profile for the local proxy (cli_session.c) --------------------- */
+
+struct px_lproxy_config;
+
+#define PX_CLI_PATH_MAX 4200
+
+/* The active profile and the paths of its files. Wipe with px_cli_session_wipe(). */
+struct px_cli_session {
+	struct px_cli_profile p;
+	char dir[PX_CLI_PATH_MAX]; /* ~/.awsgate/NAME */
+	char cert[PX_CLI_PATH_MAX], key[PX_CLI_PATH_MAX], gate_ca[PX_CLI_PATH_MAX];
+	char local_ca_cert[PX_CLI_PATH_MAX], local_ca_key[PX_CLI_PATH_MAX];
+};
+
+/* Loads the active profile (|profile_flag| as --profile, else
+ * AWSGATE_PROFILE, else ~/.awsgate/current) into |*s|.
+ * This function returns 0 if it succeeds, or one of the following negative
+ * error codes, with |err| saying what to do: PX_ERR_PROFILE, PX_ERR_IO,
+ * PX_ERR_TOO_LARGE. */
+int px_cli_session_load(const char *profile_flag, struct px_cli_session *s, char *err, size_t errlen);
+
+/* Fills the profile's part of |cfg| (gate, certificate, key, gate CA, local
+ * CA, throw-away keys, app, role), leaving the rest as it is. The strings
+ * are borrowed from |s|: keep it until px_lproxy_new() returned. */
+void px_cli_session_lproxy(const struct px_cli_session *s, struct px_lproxy_config *cfg);
+
+/* The awsenv of |s| for a proxy on |port| (borrowed strings, as above). */
+void px_cli_session_awsenv(const struct px_cli_session *s, uint16_t port, struct px_cli_awsenv *e);
+
+void px_cli_session_wipe(struct px_cli_session *s);
+
 /* --- the commands (cli_cmds.c) ------------------------------------------------- */
 
 /* main() of awsgate. */

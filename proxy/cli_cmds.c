@@ -1021,9 +1021,8 @@ int px_cli_aws_special(const char *profile_flag, int argc, char *const *argv)
 
 /* The local proxy of `aws` and `proxy aws`, made from the active profile. */
 struct lp {
-	struct cli *c;
+	struct px_cli_session s;
 	struct px_lproxy *lp;
-	char ca_cert[PATH_LEN], ca_key[PATH_LEN];
 	pthread_t thread;
 	int started;
 	int result;
@@ -1047,45 +1046,30 @@ static const char *env_first(const char *a, const char *b)
 
 /* Loads the profile, makes sure of its local CA, and binds the proxy to
  * 127.0.0.1:|port| (0: any). Prints why not and returns -1. */
-static int lp_open(struct cli *c, uint16_t port, struct lp *lp)
+static int lp_open(const struct cli *c, uint16_t port, struct lp *lp)
 {
-	char err[1024], dir[PATH_LEN];
+	char err[1024];
 	struct px_lproxy_config cfg;
 
 	memset(lp, 0, sizeof(*lp));
-	lp->c = c;
-	if (cli_load(c) < 0)
-		return -1;
-	if (px_cli_profile_path(dir, sizeof(dir), c->home, c->p.name, ".") < 0 ||
-	    px_cli_profile_path(lp->ca_cert, sizeof(lp->ca_cert), c->home, c->p.name, "local-ca.crt") < 0 ||
-	    px_cli_profile_path(lp->ca_key, sizeof(lp->ca_key), c->home, c->p.name, "local-ca.key") < 0) {
-		fprintf(stderr, "awsgate: the profile's path is too long\n");
-		cli_free(c);
+	if (px_cli_session_load(c->profile_flag, &lp->s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "awsgate: %s\n", err);
 		return -1;
 	}
-	if (px_lproxy_ca_ensure(dir, err, sizeof(err)) < 0) {
+	if (px_lproxy_ca_ensure(lp->s.dir, err, sizeof(err)) < 0) {
 		fprintf(stderr, "awsgate: %s\n", err);
-		cli_free(c);
+		px_cli_session_wipe(&lp->s);
 		return -1;
 	}
 	memset(&cfg, 0, sizeof(cfg));
+	px_cli_session_lproxy(&lp->s, &cfg);
 	cfg.port = port;
-	cfg.gate = c->p.gate;
-	cfg.cert_file = c->cert;
-	cfg.key_file = c->key;
-	cfg.gate_ca_file = c->ca;
-	cfg.local_ca_cert_file = lp->ca_cert;
-	cfg.local_ca_key_file = lp->ca_key;
-	cfg.access_key_id = c->p.access_key_id;
-	cfg.secret_access_key = c->p.secret_access_key;
-	cfg.app = c->p.app[0] ? c->p.app : NULL;
-	cfg.role = c->p.role[0] ? c->p.role : NULL;
 	cfg.upstream_proxy = env_first("HTTPS_PROXY", "https_proxy");
 	cfg.no_proxy = env_first("NO_PROXY", "no_proxy");
 	cfg.log = lp_log;
 	if (px_lproxy_new(&cfg, &lp->lp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "awsgate: %s\n", err);
-		cli_free(c);
+		px_cli_session_wipe(&lp->s);
 		return -1;
 	}
 	return 0;
@@ -1093,11 +1077,7 @@ static int lp_open(struct cli *c, uint16_t port, struct lp *lp)
 
 static void lp_awsenv(const struct lp *lp, struct px_cli_awsenv *e)
 {
-	memset(e, 0, sizeof(*e));
-	e->port = px_lproxy_port(lp->lp);
-	e->ca_file = lp->ca_cert;
-	e->access_key_id = lp->c->p.access_key_id;
-	e->secret_access_key = lp->c->p.secret_access_key;
+	px_cli_session_awsenv(&lp->s, px_lproxy_port(lp->lp), e);
 }
 
 static void *lp_thread(void *arg)
@@ -1146,7 +1126,7 @@ static void lp_close(struct lp *lp)
 	lp_stop(lp);
 	px_lproxy_del(lp->lp);
 	lp->lp = NULL;
-	cli_free(lp->c);
+	px_cli_session_wipe(&lp->s);
 }
 
 static const char aws_usage[] =
@@ -1269,8 +1249,9 @@ static int cmd_proxy(struct cli *c, int argc, char **argv)
 	fprintf(stderr,
 		"awsgate: local proxy on 127.0.0.1:%u for %s as %s%s%s; Ctrl-C stops it.\n"
 		"awsgate: in another shell: eval \"$(awsgate proxy aws -p %u)\" (the keys are new at each login)\n",
-		(unsigned)px_lproxy_port(lp.lp), c->p.user[0] ? c->p.user : "you", c->p.app[0] ? c->p.app : "the only app",
-		c->p.role[0] ? ", role " : "", c->p.role, (unsigned)px_lproxy_port(lp.lp));
+		(unsigned)px_lproxy_port(lp.lp), lp.s.p.user[0] ? lp.s.p.user : "you",
+		lp.s.p.app[0] ? lp.s.p.app : "the only app", lp.s.p.role[0] ? ", role " : "", lp.s.p.role,
+		(unsigned)px_lproxy_port(lp.lp));
 
 	struct sigaction sa, old_int, old_term, old_hup;
 	memset(&sa, 0, sizeof(sa));

@@ -87,7 +87,8 @@ proxy_libproxy_a_SOURCES += \
 	proxy/cli_aws.c \
 	proxy/cli_cmds.c \
 	proxy/cli_gate.c \
-	proxy/cli_profile.c
+	proxy/cli_profile.c \
+	proxy/cli_session.c
 bin_PROGRAMS += awsgate
 awsgate_SOURCES = proxy/cli_main.c
 awsgate_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS)

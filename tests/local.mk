@@ -42,7 +42,8 @@ UNIT_TESTS = \
 	tests/unit/proxy/h1.utest \
 	tests/unit/proxy/cli_profile.utest \
 	tests/unit/proxy/cli_aws.utest \
-	tests/unit/proxy/lproxy.utest
+	tests/unit/proxy/lproxy.utest \
+	tests/unit/proxy/cli_session.utest
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -116,6 +117,9 @@ tests_unit_proxy_cli_profile_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $
 tests_unit_proxy_cli_aws_utest_SOURCES = tests/unit/proxy/cli_aws_test.c
 tests_unit_proxy_cli_aws_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_cli_aws_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(JANSSON_LIBS)
+tests_unit_proxy_cli_session_utest_SOURCES = tests/unit/proxy/cli_session_test.c
+tests_unit_proxy_cli_session_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_cli_session_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(JANSSON_LIBS)
 
 tests_unit_proxy_lproxy_utest_SOURCES = tests/unit/proxy/lproxy_test.c
 tests_unit_proxy_lproxy_utest_CFLAGS = $(TEST_CFLAGS)
