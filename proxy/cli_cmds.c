@@ -1247,8 +1247,8 @@ static int cmd_proxy(struct cli *c, int argc, char **argv)
 		return PX_EXIT_USAGE;
 	}
 	fprintf(stderr,
-		"awsgate: local proxy on 127.0.0.1:%u for %s as %s%s%s; Ctrl-C stops it.\n"
-		"awsgate: in another shell: eval \"$(awsgate proxy aws -p %u)\" (the keys are new at each login)\n",
+		"awsgate: local proxy on 127.0.0.1:%u for %s in %s%s%s; Ctrl-C stops it.\n"
+		"awsgate: in another shell: eval \"$(awsgate proxy aws -p %u)\" (the keys stay valid until awsgate logout)\n",
 		(unsigned)px_lproxy_port(lp.lp), lp.s.p.user[0] ? lp.s.p.user : "you",
 		lp.s.p.app[0] ? lp.s.p.app : "the only app", lp.s.p.role[0] ? ", role " : "", lp.s.p.role,
 		(unsigned)px_lproxy_port(lp.lp));

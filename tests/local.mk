@@ -264,7 +264,8 @@ TESTS += \
 	tests/integration/upstream.test \
 	tests/integration/gate-endpoints.test \
 	tests/integration/gate-api.test \
-	tests/integration/cli.test
+	tests/integration/cli.test \
+	tests/integration/cli-aws.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/upstream.test \
@@ -298,6 +299,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/gate_api.py \
 	tests/integration/cli.test \
 	tests/integration/cli_awsgate.py \
+	tests/integration/cli-aws.test \
+	tests/integration/cli_aws_e2e.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
 	tests/data/federation/sts/botocore_sign.py \

@@ -386,8 +386,9 @@ def main():
             code, body = ge.fetch(fake, url, headers=[('x-k8s-aws-id', 'other-cluster')])
             t.ok('  for another cluster name it is refused', code in (400, 403), str(code))
 
-        rc, out, err = awsgate(home, 'aws', 'sts', 'get-caller-identity')
-        t.eq('aws with an ordinary command in this build (no local proxy yet): 125', rc, 125, err)
+        rc, out, err = awsgate(home, 'aws', 'sts', 'get-caller-identity', AWSGATE_AWS_CLI=AWSCLI)
+        t.ok('aws sts get-caller-identity through the local proxy (cli-aws.test has the rest): Dev/alice',
+             rc == 0 and 'assumed-role/Dev/alice' in out, out + err[-600:])
 
         # --- secrets ------------------------------------------------------------------------------------
         leaked = [c for c, text in OUTPUTS if secret in text or 'PRIVATE KEY' in text or keytext[40:80] in text
