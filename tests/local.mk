@@ -536,3 +536,11 @@ dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/g
 # gate connection"): 256 MiB each way, 100-continue, GOAWAY, certificates.
 TESTS += tests/integration/gatec.test
 dist_noinst_SCRIPTS += tests/integration/gatec.test tests/integration/gatec_test.py
+
+# px_gatec without a gate: arguments, body states, the local certificate
+# check, connect errors, cancel and del (docs/LPROXY.md).
+UNIT_TESTS += tests/unit/proxy/gatec.utest
+tests_unit_proxy_gatec_utest_SOURCES = tests/unit/proxy/gatec_test.c
+tests_unit_proxy_gatec_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) $(LIBNGHTTP2_CFLAGS)
+tests_unit_proxy_gatec_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
