@@ -319,6 +319,13 @@ static void rq_free(struct px_gatec_request *rq)
 static void rq_release(struct px_gatec_request *rq)
 {
 	ev_timer_stop(rq->gc->loop, &rq->timer);
+	if (rq->rlen > 0 && rq->conn != NULL && rq->conn->sess != NULL && !rq->conn->dead) {
+		/* Kept bytes nobody will take: give their room back to the
+		 * connection's window, or it shrinks with every such cancel. */
+		nghttp2_session_consume(rq->conn->sess, rq->sid, rq->rlen);
+		rq->rlen = 0;
+		gc_kick(rq->gc);
+	}
 	if (!rq->live && !rq->zombie) {
 		rq_unlink(rq);
 		rq->conn = NULL;

@@ -563,6 +563,18 @@ def main():
             rc, err = d.close()
             t.eq('the driver exits cleanly', rc, 0, err[-2000:])
 
+        # Cancelling paused streams must give their kept bytes back to the
+        # connection's window (16 MiB): 70 of them keep 256 KiB each.
+        d = Driver(hgate, cert, key, ca, ['--idle-ms', '3000'])
+        try:
+            rs = d.run('name=pc', 'path=/big/1048576', 'hold=20', 'holdcancel=1', 'count=70')
+            r = d.one('name=after-paused-cancels', 'path=/big/1048576')
+            t.ok('70 streams cancelled while paused, then 1 MiB on the same connection',
+                 len(rs) == 70 and all(x['err'] == 'cancelled' for x in rs) and r.get('bytes') == 1048576,
+                 str(r))
+        finally:
+            d.close()
+
         # Timeouts: a stream never answered, a server that never does TLS.
         d = Driver(hgate, cert, key, ca, ['--first-byte-ms', '500'])
         try:
