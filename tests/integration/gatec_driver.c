@@ -481,7 +481,7 @@ static int run_line(struct batch *b, char *line)
 	return b->quit ? 1 : 0;
 }
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: gatec_driver --gate HOST:PORT --cert F --key F --ca F [--connect-ms N] "
 			"[--first-byte-ms N] [--idle-ms N] [--stdin] LINE...\n");
