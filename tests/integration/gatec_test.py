@@ -552,6 +552,9 @@ def main():
             t.ok('4 MiB with the reader paused 1 s: every byte', r.get('bytes') == 4194304, str(r))
             t.ok('  the server was stopped by the stream window (at most 256 KiB + a frame unread)',
                  hs.blocked_at and hs.blocked_at[0] <= 256 * 1024 + 16384 + 1024, str(hs.blocked_at))
+            rs = d.run('name=cancel-head', 'path=/big/4194304', 'cancel=head')
+            t.ok('a cancel from on_head: no callback after it', rs and rs[0]['err'] == 'cancelled'
+                 and rs[0]['bytes'] == 0, str(rs))
             rs = d.run('name=cancel', 'path=/big/4194304', 'cancel=100000')
             r2 = d.one('name=after-cancel', 'path=/trailers')
             t.ok('a cancel from on_body, then the connection still serves', rs and rs[0]['err'] == 'cancelled'
