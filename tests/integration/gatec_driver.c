@@ -312,9 +312,27 @@ static void on_done(void *arg, int err, const char *detail)
 
 static const struct px_gatec_handler handler = {on_continue, on_head, on_body, on_writable, on_done};
 
+/* The next word of |*p| (NUL-terminated in place), or NULL at the end. */
+static char *next_word(char **p)
+{
+	char *s = *p, *w;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	if (*s == '\0')
+		return NULL;
+	w = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\n')
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*p = s;
+	return w;
+}
+
 static int parse_line(struct batch *b, char *line)
 {
-	char *save = NULL;
+	char *rest = line;
 
 	memset(b->hdrs, 0, sizeof(b->hdrs));
 	snprintf(b->name, sizeof(b->name), "r");
@@ -328,7 +346,7 @@ static int parse_line(struct batch *b, char *line)
 	b->rate = b->hold_s = 0;
 	b->hold_cancel = 0;
 	b->cancel_at = -2;
-	for (char *w = strtok_r(line, " \t\n", &save); w != NULL; w = strtok_r(NULL, " \t\n", &save)) {
+	for (char *w = next_word(&rest); w != NULL; w = next_word(&rest)) {
 		char *eq = strchr(w, '=');
 		if (eq == NULL)
 			return -1;
