@@ -319,6 +319,13 @@ static void rq_free(struct px_gatec_request *rq)
 static void rq_release(struct px_gatec_request *rq)
 {
 	ev_timer_stop(rq->gc->loop, &rq->timer);
+	if (rq->rlen > 0 && rq->conn != NULL && rq->conn->sess != NULL && !rq->conn->dead) {
+		/* Kept bytes nobody will take: give their room back to the
+		 * connection's window, or it shrinks with every such cancel. */
+		nghttp2_session_consume(rq->conn->sess, rq->sid, rq->rlen);
+		rq->rlen = 0;
+		gc_kick(rq->gc);
+	}
 	if (!rq->live && !rq->zombie) {
 		rq_unlink(rq);
 		rq->conn = NULL;
@@ -398,7 +405,7 @@ static void conn_fail(struct gc_conn *c, int err, const char *fmt, ...)
 
 static void conn_set_events(struct gc_conn *c, int events)
 {
-	if (c->dead)
+	if (c->dead || c->fd < 0)
 		return;
 	if (ev_is_active(&c->io) && c->events == events)
 		return;
@@ -471,6 +478,10 @@ static void conn_flush(struct gc_conn *c)
 			if (k == 0)
 				break;
 			c->pend_len = (size_t)k;
+		}
+		if (c->ssl == NULL) {
+			c->pend_len = 0; /* a connection without a socket (tests/fuzz/fuzz_gatec.c) */
+			continue;
 		}
 		ERR_clear_error();
 		n = SSL_write(c->ssl, c->pend, c->pend_len > INT32_MAX ? INT32_MAX : (int)c->pend_len);
@@ -572,7 +583,12 @@ static void rq_headers_done(struct px_gatec_request *rq)
 							"(PX_UP_MAX_HEADERS, PX_UP_MAX_HEADER_BYTES)");
 		return;
 	}
-	if (rq->status >= 100 && rq->status < 200) {
+	if (rq->status < 100 || rq->status > 599) {
+		/* nghttp2 checks three digits only: "000" passes it. */
+		rq_finish(rq, PX_UP_PROTOCOL, "the gate sent an invalid :status");
+		return;
+	}
+	if (rq->status < 200) {
 		if (rq->status == 100 && rq->h->on_continue != NULL)
 			rq->h->on_continue(rq->arg);
 		return;
@@ -882,6 +898,9 @@ static void conn_tcp_next(struct gc_conn *c, int first)
 static void conn_read(struct gc_conn *c)
 {
 	unsigned char buf[PX_GATEC_READ_BUF];
+
+	if (c->ssl == NULL)
+		return; /* a connection without a socket (tests/fuzz/fuzz_gatec.c) */
 
 	for (;;) {
 		int n;

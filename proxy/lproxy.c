@@ -325,16 +325,20 @@ static void conn_close(struct lp_conn *c)
 	lp->zombies = c;
 }
 
-static void reap_cb(struct ev_loop *loop, ev_check *w, int revents)
+static void reap(struct px_lproxy *lp)
 {
-	struct px_lproxy *lp = w->data;
-	(void)loop;
-	(void)revents;
 	while (lp->zombies != NULL) {
 		struct lp_conn *c = lp->zombies;
 		lp->zombies = c->next;
 		conn_free(c);
 	}
+}
+
+static void reap_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	reap(w->data);
 }
 
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1962,7 +1966,6 @@ void px_lproxy_del(struct px_lproxy *lp)
 		conn_close(lp->conns);
 	px_gatec_del(lp->gc);
 	if (lp->loop != NULL) {
-		reap_cb(lp->loop, &lp->reap_w, 0);
 		if (ev_is_active(&lp->reap_w)) {
 			ev_ref(lp->loop);
 			ev_check_stop(lp->loop, &lp->reap_w);
@@ -1971,6 +1974,7 @@ void px_lproxy_del(struct px_lproxy *lp)
 		ev_async_stop(lp->loop, &lp->stop_w);
 		ev_timer_stop(lp->loop, &lp->fatal_w);
 	}
+	reap(lp);
 	px_resolve_loop_del(lp->rl);
 	px_resolver_del(lp->res);
 	if (lp->lfd >= 0)

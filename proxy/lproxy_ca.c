@@ -43,7 +43,8 @@ static int ca_load(const char *crt, const char *key, struct rbac_ca *ca, char *e
 	int rv = PX_ERR_LPROXY;
 
 	if (px_file_read(crt, CA_MAX_FILE, &c, &clen, ebuf, sizeof(ebuf)) != 0) {
-		snprintf(err, errlen, "cannot read the local CA certificate: %s", ebuf);
+		snprintf(err, errlen, "cannot read the local CA certificate %s: %s (run `awsgate login` to create it)", crt,
+		         ebuf);
 		goto out;
 	}
 	if (stat(key, &st) == 0 && (st.st_mode & 077) != 0) {
@@ -54,7 +55,7 @@ static int ca_load(const char *crt, const char *key, struct rbac_ca *ca, char *e
 		goto out;
 	}
 	if (px_file_read_secret(key, CA_MAX_FILE, &k, &klen, ebuf, sizeof(ebuf)) != 0) {
-		snprintf(err, errlen, "cannot read the local CA key: %s", ebuf);
+		snprintf(err, errlen, "cannot read the local CA key %s: %s", key, ebuf);
 		goto out;
 	}
 	memset(&diag, 0, sizeof(diag));

@@ -607,3 +607,29 @@ dist_noinst_SCRIPTS += tests/integration/lproxy.test tests/integration/lproxy_e2
 # gate connection"): 256 MiB each way, 100-continue, GOAWAY, certificates.
 TESTS += tests/integration/gatec.test
 dist_noinst_SCRIPTS += tests/integration/gatec.test tests/integration/gatec_test.py
+
+# px_gatec without a gate: arguments, body states, the local certificate
+# check, connect errors, cancel and del (docs/LPROXY.md).
+UNIT_TESTS += tests/unit/proxy/gatec.utest
+tests_unit_proxy_gatec_utest_SOURCES = tests/unit/proxy/gatec_test.c
+tests_unit_proxy_gatec_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) $(LIBNGHTTP2_CFLAGS)
+tests_unit_proxy_gatec_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
+
+# Fuzz target: px_gatec's HTTP/2 side (it compiles proxy/gatec.c in, with a
+# connection without a socket).
+FUZZ_TARGETS += gatec
+GATEC_FUZZ_CFLAGS = $(LIBEV_CFLAGS) $(LIBNGHTTP2_CFLAGS) $(OPENSSL_CFLAGS)
+GATEC_FUZZ_LIBS = $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) $(OPENSSL_LIBS)
+check_PROGRAMS += tests/fuzz/gatec_replay
+tests_fuzz_gatec_replay_SOURCES = tests/fuzz/fuzz_gatec.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_gatec_replay_CFLAGS = $(AM_CFLAGS) $(GATEC_FUZZ_CFLAGS)
+tests_fuzz_gatec_replay_LDADD = $(GATEC_FUZZ_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_gatec
+tests_fuzz_fuzz_gatec_SOURCES = tests/fuzz/fuzz_gatec.c tests/fuzz/harness.h
+tests_fuzz_fuzz_gatec_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(GATEC_FUZZ_CFLAGS)
+tests_fuzz_fuzz_gatec_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_gatec_LDADD = $(GATEC_FUZZ_LIBS)
+fuzz-targets: tests/fuzz/fuzz_gatec
+endif

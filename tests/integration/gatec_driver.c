@@ -19,6 +19,7 @@
  *   rate=BYTES        reads the answer at most BYTES per second (pausing
  *                     with PX_ERR_AGAIN and px_gatec_request_resume())
  *   hold=MS           after the first body piece, pauses reading MS ms
+ *   holdcancel=1      cancels at the end of the hold instead of resuming
  *   cancel=head|N     cancels in on_head, or after N body bytes
  *   save=PATH         writes the answer's body to PATH
  *   quit=1            exits right after the batch (px_gatec_del)
@@ -72,6 +73,7 @@ struct batch {
 	const char *file, *save;
 	int count;
 	double rate, hold_s;
+	int hold_cancel;
 	long cancel_at; /* -2: none, -1: head, else bytes */
 	int quit;
 	int pending;
@@ -259,6 +261,11 @@ static void hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (d->b->hold_cancel && d->held) {
+		px_gatec_request_cancel(d->rq);
+		finish(d, -1, "cancelled while paused");
+		return;
+	}
 	px_gatec_request_resume(d->rq);
 }
 
@@ -305,9 +312,27 @@ static void on_done(void *arg, int err, const char *detail)
 
 static const struct px_gatec_handler handler = {on_continue, on_head, on_body, on_writable, on_done};
 
+/* The next word of |*p| (NUL-terminated in place), or NULL at the end. */
+static char *next_word(char **p)
+{
+	char *s = *p, *w;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	if (*s == '\0')
+		return NULL;
+	w = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\n')
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*p = s;
+	return w;
+}
+
 static int parse_line(struct batch *b, char *line)
 {
-	char *save = NULL;
+	char *rest = line;
 
 	memset(b->hdrs, 0, sizeof(b->hdrs));
 	snprintf(b->name, sizeof(b->name), "r");
@@ -319,8 +344,9 @@ static int parse_line(struct batch *b, char *line)
 	b->file = b->save = NULL;
 	b->count = 1;
 	b->rate = b->hold_s = 0;
+	b->hold_cancel = 0;
 	b->cancel_at = -2;
-	for (char *w = strtok_r(line, " \t\n", &save); w != NULL; w = strtok_r(NULL, " \t\n", &save)) {
+	for (char *w = next_word(&rest); w != NULL; w = next_word(&rest)) {
 		char *eq = strchr(w, '=');
 		if (eq == NULL)
 			return -1;
@@ -365,6 +391,8 @@ static int parse_line(struct batch *b, char *line)
 			b->rate = strtod(eq, NULL);
 		else if (strcmp(w, "hold") == 0)
 			b->hold_s = strtod(eq, NULL) / 1000;
+		else if (strcmp(w, "holdcancel") == 0)
+			b->hold_cancel = eq[0] == '1';
 		else if (strcmp(w, "cancel") == 0)
 			b->cancel_at = strcmp(eq, "head") == 0 ? -1 : strtol(eq, NULL, 10);
 		else if (strcmp(w, "save") == 0)
@@ -471,7 +499,7 @@ static int run_line(struct batch *b, char *line)
 	return b->quit ? 1 : 0;
 }
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: gatec_driver --gate HOST:PORT --cert F --key F --ca F [--connect-ms N] "
 			"[--first-byte-ms N] [--idle-ms N] [--stdin] LINE...\n");

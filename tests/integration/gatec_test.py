@@ -552,6 +552,9 @@ def main():
             t.ok('4 MiB with the reader paused 1 s: every byte', r.get('bytes') == 4194304, str(r))
             t.ok('  the server was stopped by the stream window (at most 256 KiB + a frame unread)',
                  hs.blocked_at and hs.blocked_at[0] <= 256 * 1024 + 16384 + 1024, str(hs.blocked_at))
+            rs = d.run('name=cancel-head', 'path=/big/4194304', 'cancel=head')
+            t.ok('a cancel from on_head: no callback after it', rs and rs[0]['err'] == 'cancelled'
+                 and rs[0]['bytes'] == 0, str(rs))
             rs = d.run('name=cancel', 'path=/big/4194304', 'cancel=100000')
             r2 = d.one('name=after-cancel', 'path=/trailers')
             t.ok('a cancel from on_body, then the connection still serves', rs and rs[0]['err'] == 'cancelled'
@@ -562,6 +565,18 @@ def main():
         finally:
             rc, err = d.close()
             t.eq('the driver exits cleanly', rc, 0, err[-2000:])
+
+        # Cancelling paused streams must give their kept bytes back to the
+        # connection's window (16 MiB): 70 of them keep 256 KiB each.
+        d = Driver(hgate, cert, key, ca, ['--idle-ms', '3000'])
+        try:
+            rs = d.run('name=pc', 'path=/big/1048576', 'hold=20', 'holdcancel=1', 'count=70')
+            r = d.one('name=after-paused-cancels', 'path=/big/1048576')
+            t.ok('70 streams cancelled while paused, then 1 MiB on the same connection',
+                 len(rs) == 70 and all(x['err'] == 'cancelled' for x in rs) and r.get('bytes') == 1048576,
+                 str(r))
+        finally:
+            d.close()
 
         # Timeouts: a stream never answered, a server that never does TLS.
         d = Driver(hgate, cert, key, ca, ['--first-byte-ms', '500'])

@@ -298,6 +298,18 @@ def main():
                 '--secret-access-key', LOCAL_SECRET, '--hosts-file', hosts]
         p = Proxy(tmp, base + ['--app', 'dev', '--role', gf.arn(gf.ACCT_DEV, 'Dev')])
 
+        # Start-up errors say what is wrong.
+        r = subprocess.run([LPROXY] + [x if x != lca else os.path.join(tmp, 'missing.crt') for x in base],
+                           capture_output=True, timeout=30)
+        t.ok('start-up: a missing local CA: exit 1, the message names the file',
+             r.returncode == 1 and b'missing.crt' in r.stderr, r.stderr.decode()[-400:])
+        r = subprocess.run([LPROXY, '--port', str(p.port)] + base, capture_output=True, timeout=30)
+        t.ok('start-up: the port is taken: exit 1, says so and what to do',
+             r.returncode == 1 and b'cannot listen' in r.stderr and b'-p' in r.stderr, r.stderr.decode()[-400:])
+        r = subprocess.run([LPROXY] + [x if x != LOCAL_SECRET else '' for x in base], capture_output=True, timeout=30)
+        t.ok('start-up: no throw-away keys: exit 1, says to log in', r.returncode == 1 and b'login' in r.stderr,
+             r.stderr.decode()[-400:])
+
         env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
         env.update({'HTTPS_PROXY': 'http://127.0.0.1:%d' % p.port, 'AWS_CA_BUNDLE': lca,
                     'AWS_ACCESS_KEY_ID': LOCAL_KEY, 'AWS_SECRET_ACCESS_KEY': LOCAL_SECRET,
