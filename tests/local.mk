@@ -230,7 +230,8 @@ TESTS += \
 	tests/integration/server-process.test \
 	tests/integration/upstream.test \
 	tests/integration/gate-endpoints.test \
-	tests/integration/gate-api.test
+	tests/integration/gate-api.test \
+	tests/integration/web-ui.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/upstream.test \
@@ -262,6 +263,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/gate_fixture.py \
 	tests/integration/gate-api.test \
 	tests/integration/gate_api.py \
+	tests/integration/web-ui.test \
+	tests/integration/web_ui.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
 	tests/data/federation/sts/botocore_sign.py \
@@ -329,7 +332,8 @@ noinst_PROGRAMS += tests/fuzz/fuzz_h1
 tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
 	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
 	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c \
-	proxy/front.c proxy/gateapi.c proxy/presign.c proxy/partition.c tests/fuzz/transport_stub.c
+	proxy/front.c proxy/gateapi.c proxy/presign.c proxy/partition.c tests/fuzz/transport_stub.c \
+	proxy/web.c proxy/webassets.c proxy/webform.c proxy/websess.c
 tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
 tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
