@@ -27,6 +27,8 @@
 #define PX_WEB_TOKEN_LEN 43                 /* their base64url text, without padding */
 #define PX_WEB_MAX_LINKS 1024               /* one-time links outstanding, process-wide */
 #define PX_WEB_MAX_SESSIONS 4096            /* browser sessions, process-wide */
+#define PX_WEB_MAX_USER_LINKS 8             /* a user's unused links: a new one replaces the oldest */
+#define PX_WEB_MAX_USER_SESSIONS 16         /* a user's sessions: a new one ends the oldest */
 #define PX_WEB_LINK_TTL 60                  /* seconds a link works (web.link_ttl changes it, for tests) */
 #define PX_WEB_SESSION_MAX (12 * 3600)      /* a session never outlives this, nor the certificate */
 #define PX_WEB_MAX_FORM 8192                /* bytes of a web form's body */

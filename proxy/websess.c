@@ -146,16 +146,29 @@ void px_web_table_del(struct px_web_table *t)
 	free(t);
 }
 
-/* A free slot of |arr| (expired entries are dropped on the way), or NULL. */
-static struct web_entry *slot_free(struct web_entry *arr, size_t n, int64_t now)
+/* A free slot of |arr| (expired entries are dropped on the way), or NULL.
+ * With |user|, a user who already holds |per_user| entries gives up the
+ * one that ends first: one user cannot fill the table for everyone. */
+static struct web_entry *slot_free(struct web_entry *arr, size_t n, int64_t now, const char *user, size_t per_user)
 {
-	struct web_entry *found = NULL;
+	struct web_entry *found = NULL, *oldest = NULL;
+	size_t mine = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (arr[i].who != NULL && arr[i].expires <= now)
 			entry_clear(&arr[i]);
-		if (arr[i].who == NULL && found == NULL)
-			found = &arr[i];
+		if (arr[i].who == NULL) {
+			if (found == NULL)
+				found = &arr[i];
+		} else if (user != NULL && strcmp(arr[i].who->id.user, user) == 0) {
+			mine++;
+			if (oldest == NULL || arr[i].expires < oldest->expires)
+				oldest = &arr[i];
+		}
+	}
+	if (user != NULL && mine >= per_user && oldest != NULL) {
+		entry_clear(oldest);
+		return oldest;
 	}
 	return found;
 }
@@ -193,7 +206,7 @@ int px_web_link_new(struct px_web_table *t, struct px_web_ident *who, int64_t no
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		return PX_ERR_NOMEM;
 	pthread_mutex_lock(&t->lock);
-	e = slot_free(t->links, t->max_links, now);
+	e = slot_free(t->links, t->max_links, now, who->id.user, PX_WEB_MAX_USER_LINKS);
 	if (e == NULL) {
 		rv = PX_ERR_WEB_FULL;
 		goto out;
@@ -249,7 +262,7 @@ int px_web_session_new(struct px_web_table *t, struct px_web_ident *who, int64_t
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		return PX_ERR_NOMEM;
 	pthread_mutex_lock(&t->lock);
-	e = slot_free(t->sessions, t->max_sessions, now);
+	e = slot_free(t->sessions, t->max_sessions, now, who->id.user, PX_WEB_MAX_USER_SESSIONS);
 	if (e == NULL) {
 		rv = PX_ERR_WEB_FULL;
 		goto out;
@@ -315,8 +328,8 @@ void px_web_table_count(struct px_web_table *t, int64_t now, size_t *links, size
 	size_t nl = 0, ns = 0;
 
 	pthread_mutex_lock(&t->lock);
-	(void)slot_free(t->links, t->max_links, now);
-	(void)slot_free(t->sessions, t->max_sessions, now);
+	(void)slot_free(t->links, t->max_links, now, NULL, 0);
+	(void)slot_free(t->sessions, t->max_sessions, now, NULL, 0);
 	for (size_t i = 0; i < t->max_links; i++)
 		nl += t->links[i].who != NULL;
 	for (size_t i = 0; i < t->max_sessions; i++)

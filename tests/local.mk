@@ -106,6 +106,14 @@ tests_unit_proxy_config_utest_SOURCES = tests/unit/proxy/config_test.c
 tests_unit_proxy_config_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_config_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS)
 
+UNIT_TESTS += tests/unit/proxy/websess.utest tests/unit/proxy/webform.utest
+tests_unit_proxy_websess_utest_SOURCES = tests/unit/proxy/websess_test.c
+tests_unit_proxy_websess_utest_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_proxy_websess_utest_LDADD = $(PROXY_TEST_LDADD) -lpthread
+tests_unit_proxy_webform_utest_SOURCES = tests/unit/proxy/webform_test.c
+tests_unit_proxy_webform_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_webform_utest_LDADD = $(PROXY_TEST_LDADD)
+
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
@@ -527,3 +535,16 @@ endif
 # slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
 TESTS += tests/integration/gate-api-large.test
 dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/gate_api_large.py
+
+# Fuzz target: the web UI's parsers (proxy/webform.c needs only libc).
+FUZZ_TARGETS += webform
+check_PROGRAMS += tests/fuzz/webform_replay
+tests_fuzz_webform_replay_SOURCES = tests/fuzz/fuzz_webform.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/webform.c proxy/web.h
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_webform
+tests_fuzz_fuzz_webform_SOURCES = tests/fuzz/fuzz_webform.c tests/fuzz/harness.h proxy/webform.c proxy/web.h
+tests_fuzz_fuzz_webform_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_webform_LDFLAGS = $(FUZZ_LDFLAGS)
+fuzz-targets: tests/fuzz/fuzz_webform
+endif
