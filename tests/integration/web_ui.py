@@ -408,6 +408,24 @@ def main():
         t.ok('the same cookie does work on the web UI (the checks above are meaningful)', st == 200 and 'alice' in body,
              str(st))
 
+        # --- sign-in by client certificate ---------------------------------------------
+        st, h, body = raw(g, 'GET', '/awsgate/web/', cert='bob')
+        sc = h.get('set-cookie', '')
+        t.ok('a browser presenting bob\'s certificate gets his apps and a session cookie',
+             st == 200 and '>bob<' in body and sc.startswith('awsgate_web=') and 'HttpOnly' in sc
+             and 'SameSite=Strict' in sc and 'Secure' in sc and 'Path=/awsgate/web' in sc, '%d %s' % (st, sc))
+        ev = [e for e in ge.audit(g) if e.get('event') == 'web.signin' and e.get('user') == 'bob']
+        t.ok('  audited as web.signin, method cert', ev and ev[-1].get('method') == 'cert', str(ev[-1:]))
+        st, h, body = raw(g, 'GET', '/awsgate/web/', {'Cookie': 'awsgate_web=' + cookie}, cert='bob')
+        t.ok('  alice\'s cookie with bob\'s certificate: the certificate wins (bob, a new session)',
+             st == 200 and '>bob<' in body and h.get('set-cookie', '').startswith('awsgate_web='), str(st))
+        try:
+            st, h, body = raw(g, 'GET', '/awsgate/web/', cert='expired')
+            refused = st != 200 and 'set-cookie' not in h
+        except (ssl.SSLError, ConnectionError):
+            refused = True  # the handshake refuses it
+        t.ok('  an expired certificate does not sign in', refused)
+
         # --- security headers ------------------------------------------------------
         for path in ('/awsgate/web/', '/awsgate/web/app.js', '/awsgate/web/link?t=x'):
             st, h, body = raw(g, 'GET', path)
