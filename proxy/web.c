@@ -695,7 +695,10 @@ static void post_launch(struct px_stream *st, const char *body, size_t len, stru
 			    who);
 		return;
 	}
-	snprintf(issuer, sizeof(issuer), "https://%.512s" WEB_PREFIX "/", st->authority ? st->authority : "localhost");
+	/* Where the console's sign-out sends the user: back to this UI. */
+	snprintf(issuer, sizeof(issuer), "https://%.512s" WEB_PREFIX "/",
+		 st->gen->cfg->public_addr != NULL ? st->gen->cfg->public_addr
+						    : st->authority != NULL ? st->authority : "localhost");
 	in = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "app", app, "role", role, "region", region, "destination", dest,
 		       "issuer", issuer, "logout", logout[0] == '1');
 	if (in == NULL) {

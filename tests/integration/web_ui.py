@@ -10,9 +10,11 @@
 # and the cookie-on-API checks use Python's http.client.
 import base64
 import hashlib
+import html
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +45,13 @@ import gate_endpoints as ge  # noqa: E402
 
 DEV = ge.DEV
 STAGING = ge.STAGING
+GATE_BASE = 'arn:aws:iam::111111111111:role/GateBase'
+# A role the gate itself can assume, so that a second gate runs on temporary
+# base credentials (role chaining) and Dev trusts that role too.
+ge.FAKE_CONFIG['roles'].append({'arn': GATE_BASE, 'trust': {'principals': [ge.GATE_USER]}})
+for _r in ge.FAKE_CONFIG['roles']:
+    if _r['arn'] == DEV:
+        _r['trust']['principals'].append(GATE_BASE)
 LINK_TTL = 6  # web.link_ttl for this test: an expired link is seen after a short wait
 ARTIFACTS = os.path.join(gf.BUILD, 'tests', 'integration', 'web-ui-artifacts')
 
@@ -229,6 +238,83 @@ def raw(g, method, path, headers=None, body=None, cert=None):
         c.close()
 
 
+def temporary_creds(fake):
+    """Role credentials for GateBase from the fake STS, by boto3 with the gate's keys."""
+    import boto3
+    orig = socket.getaddrinfo
+
+    def to_fake(host, port, *a, **kw):
+        if isinstance(host, str) and host.endswith('.amazonaws.com'):
+            return orig('127.0.0.1', fake.https, *a, **kw)
+        return orig(host, port, *a, **kw)
+    socket.getaddrinfo = to_fake
+    try:
+        sts = boto3.client('sts', region_name='us-east-1', aws_access_key_id=ge.GATE_KEY,
+                           aws_secret_access_key=ge.GATE_SECRET, verify=fake.ca,
+                           endpoint_url='https://sts.us-east-1.amazonaws.com')
+        return sts.assume_role(RoleArn=GATE_BASE, RoleSessionName='gate', DurationSeconds=3600)['Credentials']
+    finally:
+        socket.getaddrinfo = orig
+
+
+def web_session(g, user):
+    """Signs in with a link over http.client: (cookie, csrf)."""
+    st, j = web_link(g, user)
+    tok = j['url'].split('t=')[1]
+    st, h, body = raw(g, 'POST', '/awsgate/web/link', {'Sec-Fetch-Site': 'same-origin',
+                                                        'Content-Type': 'application/x-www-form-urlencoded'},
+                      't=' + tok)
+    cookie = h.get('set-cookie', '').split(';')[0]
+    st, h, body = raw(g, 'GET', '/awsgate/web/', {'Cookie': cookie})
+    m = re.search(r'name="csrf" value="([A-Za-z0-9_-]+)"', body)
+    return cookie, m.group(1) if m else ''
+
+
+def chained_case(t, fake, tmp):
+    """A gate whose own credentials are temporary: the launch says the console session lasts an hour."""
+    creds = temporary_creds(fake)
+    saved = {k: os.environ.get(k) for k in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN')}
+    os.environ.update({'AWS_ACCESS_KEY_ID': creds['AccessKeyId'], 'AWS_SECRET_ACCESS_KEY': creds['SecretAccessKey'],
+                       'AWS_SESSION_TOKEN': creds['SessionToken']})
+    g2 = None
+    try:
+        g2 = gf.Gate({'aws': {'region': 'us-east-1', 'ca_file': fake.ca,
+                              'connect_to': [{'host': '*.amazonaws.com', 'address': '127.0.0.1:%d' % fake.https},
+                                             {'host': '*.aws.amazon.com', 'address': '127.0.0.1:%d' % fake.https}]},
+                      'timeouts': {'sts': '5s'}})
+        write_apps(g2)
+        g2.start()
+        cookie, csrf = web_session(g2, 'alice')
+        st, h, body = raw(g2, 'POST', '/awsgate/web/launch', {
+            'Cookie': cookie, 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'application/x-www-form-urlencoded'},
+            urllib.parse.urlencode({'csrf': csrf, 'app': 'dev', 'role': DEV}))
+        m = re.search(r'id="go" href="([^"]+)"', body)
+        t.ok('role chaining: the launch shows the one-hour cap before going on',
+             st == 200 and 'id="chaining-capped"' in body and '60 minutes' in body and m, '%d %s' % (st, body[:300]))
+        if m:
+            code, page = ge.fetch(fake, html.unescape(m.group(1)))
+            t.ok('  and its link signs alice in as Dev', code == 200 and DEV in page, '%d %s' % (code, page[:200]))
+        ev = [e for e in ge.audit(g2) if e.get('event') == 'web.launch']
+        t.ok('  audited with chaining_capped', ev and ev[-1].get('chaining_capped') is True, str(ev[-1:]))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if g2 is not None:
+            g2.cleanup()
+
+
+def write_apps(g):
+    apps = json.loads(json.dumps(gf.APPS))
+    for a in apps:
+        if a['metadata']['name'] == 'dev':
+            a['spec']['aws'] = {'external_id': 'ext-dev'}
+    with open(os.path.join(g.res, 'apps.json'), 'w') as f:
+        json.dump(apps, f)
+
+
 def denied(g, user, reason):
     return [e for e in ge.audit(g) if e.get('event') == 'request.denied' and e.get('user') == user
             and e.get('reason') == reason]
@@ -250,12 +336,7 @@ def main():
                              'connect_to': [{'host': '*.amazonaws.com', 'address': '127.0.0.1:%d' % fake.https},
                                             {'host': '*.aws.amazon.com', 'address': '127.0.0.1:%d' % fake.https}]},
                      'timeouts': {'sts': '5s'}, 'web': {'link_ttl': '%ds' % LINK_TTL}})
-        apps = json.loads(json.dumps(gf.APPS))
-        for a in apps:
-            if a['metadata']['name'] == 'dev':
-                a['spec']['aws'] = {'external_id': 'ext-dev'}
-        with open(os.path.join(g.res, 'apps.json'), 'w') as f:
-            json.dump(apps, f)
+        write_apps(g)
         g.start()
         gate_origin = 'https://localhost:%d' % g.port
 
@@ -490,6 +571,8 @@ def main():
         br.screenshot('9-link-expired')
         t.ok('  and audited', denied(g, 'alice', 'web-link-expired') or
              [e for e in ge.audit(g) if e.get('reason') == 'web-link-expired'])
+
+        chained_case(t, fake, tmp)
 
         # --- nothing secret in the logs ---------------------------------------------------
         logs = open(g.audit).read() + open(g.errlog).read()
