@@ -250,7 +250,7 @@ void px_route_dispatch(struct px_stream *st)
 		px_api_dispatch(st);
 		return;
 	}
-	if (strncmp(st->path, "/awsgate/web", 12) == 0 &&
+	if (st->method != NULL && st->path != NULL && strncmp(st->path, "/awsgate/web", 12) == 0 &&
 	    (st->path[12] == '\0' || st->path[12] == '/' || st->path[12] == '?') && strcmp(st->method, "POST") == 0) {
 		px_web_dispatch(st); /* reads the form itself */
 		return;

@@ -145,7 +145,11 @@ static void notice_page(struct px_stream *st, int status, const char *id, const 
 	px_web_buf_html(&b, id);
 	px_web_buf_adds(&b, "</code></p></div>");
 	page_end(&b);
-	send_page(st, status, &b, who, NULL, 0);
+	{
+		/* The reason in a header too, as on the gate's other routes. */
+		struct px_header eh = {"x-awsgate-error", id, 15, strlen(id)};
+		send_page(st, status, &b, who, &eh, status >= 400 ? 1 : 0);
+	}
 }
 
 /* Audits a refusal as request.denied, then shows it. */
@@ -565,6 +569,13 @@ static void post_link(struct px_stream *st, const char *body, size_t len, struct
 			    "Run awsgate web again for a new link. If you did not use this link, tell the gate's admin.",
 			    who);
 		return;
+	}
+	{
+		/* A browser that held another session gives it up. */
+		const char *v;
+		size_t n;
+		if (find_cookie(st, &v, &n) == 0)
+			px_web_session_end(px_srv->web, v, n);
 	}
 	if (session_start(st, id, now, who, "link") != 0)
 		return;
