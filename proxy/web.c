@@ -636,8 +636,7 @@ static void launch_ok(struct px_stream *st, const struct px_console_done *res)
 	px_web_buf_html(&b, res->url);
 	px_web_buf_adds(&b, "\">Continue to the AWS console</a></p></div>");
 	page_end(&b);
-	send_page(st, 200, &b, NULL, NULL, 0);
-	OPENSSL_cleanse(b.p, b.len);
+	send_page(st, 200, &b, NULL, NULL, 0); /* wipes the page */
 }
 
 static void launch_fail(struct px_stream *st, int status, const char *reason, const char *msg)

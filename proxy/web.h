@@ -129,7 +129,7 @@ void px_web_buf_adds(struct px_web_buf *b, const char *s);
  * control bytes become character references; NULL writes nothing. */
 void px_web_buf_html(struct px_web_buf *b, const char *s);
 void px_web_buf_htmln(struct px_web_buf *b, const char *s, size_t n);
-void px_web_buf_free(struct px_web_buf *b);
+void px_web_buf_free(struct px_web_buf *b); /* wipes, then frees */
 
 /* Encodes |n| bytes as base64url without padding into |out| (4n/3+2 bytes). */
 void px_web_b64url(const unsigned char *in, size_t n, char *out);

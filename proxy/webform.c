@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "proxy.h"
 #include "web.h"
 
@@ -267,6 +269,9 @@ void px_web_buf_html(struct px_web_buf *b, const char *s)
 
 void px_web_buf_free(struct px_web_buf *b)
 {
+	/* Pages hold CSRF tokens, link tokens and sometimes a sign-in URL. */
+	if (b->p != NULL)
+		OPENSSL_cleanse(b->p, b->cap);
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }

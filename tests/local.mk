@@ -541,10 +541,13 @@ FUZZ_TARGETS += webform
 check_PROGRAMS += tests/fuzz/webform_replay
 tests_fuzz_webform_replay_SOURCES = tests/fuzz/fuzz_webform.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
 	proxy/webform.c proxy/web.h
+tests_fuzz_webform_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_webform_replay_LDADD = $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_webform
 tests_fuzz_fuzz_webform_SOURCES = tests/fuzz/fuzz_webform.c tests/fuzz/harness.h proxy/webform.c proxy/web.h
-tests_fuzz_fuzz_webform_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_webform_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_webform_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_webform_LDADD = $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_webform
 endif
