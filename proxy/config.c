@@ -171,6 +171,9 @@ static const struct option options[] = {
 	 "one STS or sign-in call, retries included"},
 	{"timeouts.shutdown_grace", T_DURATION, OFF(timeouts.shutdown_grace), 0, 0, 3600, NULL, NULL, 0, "\"30s\"",
 	 "on stop or reload, requests in flight get this long to finish"},
+
+	{"web.link_ttl", T_DURATION, OFF(web.link_ttl), 0, 1, 600, NULL, NULL, 0, "\"60s\"",
+	 "how long a one-time web sign-in link works; keep the default (a shorter one is for tests)"},
 };
 /* clang-format on */
 

@@ -23,18 +23,30 @@ static void refuse(struct px_deny *why, int status, const char *reason, const ch
 	va_end(ap);
 }
 
+const struct rbac_identity *px_stream_identity(const struct px_stream *st, int *state)
+{
+	if (st->web_ident != NULL) {
+		*state = 1;
+		return &st->web_ident->id;
+	}
+	*state = st->conn->has_ident;
+	return st->conn->has_ident == 1 ? &st->conn->ident : NULL;
+}
+
 json_t *px_front_audit_event(struct px_stream *st, const char *event)
 {
 	struct px_conn *c = st->conn;
 	json_t *ev = json_object();
+	int state;
+	const struct rbac_identity *id = px_stream_identity(st, &state);
 
 	if (ev == NULL)
 		return NULL;
 	json_object_set_new(ev, "event", json_string(event));
 	json_object_set_new(ev, "conn", json_integer((json_int_t)c->id));
 	json_object_set_new(ev, "stream", json_integer(st->id));
-	if (c->has_ident == 1)
-		json_object_set_new(ev, "user", json_string(c->ident.user));
+	if (id != NULL)
+		json_object_set_new(ev, "user", json_string(id->user));
 	if (c->peer[0])
 		json_object_set_new(ev, "client", json_string(c->peer));
 	json_object_set_new(ev, "method", json_string(st->method));
@@ -46,14 +58,16 @@ json_t *px_front_audit_event(struct px_stream *st, const char *event)
 void px_front_audit_begin(struct px_stream *st, struct px_jw *w, const char *event)
 {
 	struct px_conn *c = st->conn;
+	int state;
+	const struct rbac_identity *id = px_stream_identity(st, &state);
 
 	/* The same members, in the same order, as px_front_audit_event(). */
 	px_jw_init(w);
 	px_jw_str(w, "event", event);
 	px_jw_int(w, "conn", (int64_t)c->id);
 	px_jw_int(w, "stream", st->id);
-	if (c->has_ident == 1)
-		px_jw_str(w, "user", c->ident.user);
+	if (id != NULL)
+		px_jw_str(w, "user", id->user);
 	if (c->peer[0])
 		px_jw_str(w, "client", c->peer);
 	px_jw_str(w, "method", st->method);
@@ -89,11 +103,46 @@ int px_front_audit_deny(struct px_stream *st, const struct px_choice *ch, const 
 	return rv;
 }
 
+static void web_subject_warn(void *arg, const struct rbac_diag *d)
+{
+	struct px_stream *st = arg;
+	PX_SLOG(st, PX_LOG_DEBUG, "subject %s: %s: %s", st->web_ident->id.user, d->path, d->msg);
+}
+
+/* The subject of the web session's identity snapshot under the stream's
+ * generation, built per request (a page view or a launch, not the API's
+ * hot path), so a policy reload applies at once. */
+static struct px_subject *web_subject(struct px_stream *st)
+{
+	struct px_subject *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	if (rbac_subject_new(st->gen->pol, &st->web_ident->id, &s->s, web_subject_warn, st) != 0) {
+		free(s);
+		return NULL;
+	}
+	s->refs = 1;
+	return s;
+}
+
 int px_front_identity(struct px_stream *st, int64_t now, struct px_deny *why)
 {
 	struct px_conn *c = st->conn;
 	const char *lock, *lmsg = NULL;
+	int state;
+	const struct rbac_identity *id = px_stream_identity(st, &state);
 
+	if (st->web_ident != NULL) {
+		if (id->not_after != 0 && now >= id->not_after) {
+			refuse(why, 401, "session-expired",
+			       "your web session ended with your certificate: log in again and open a new link (awsgate web)");
+			return -1;
+		}
+		if (st->subject == NULL)
+			st->subject = web_subject(st);
+		goto subject;
+	}
 	if (c->has_ident == 0) {
 		refuse(why, 401, "certificate-required",
 		       "this route needs a client certificate: log in (awsgate login) and present your certificate");
@@ -110,6 +159,7 @@ int px_front_identity(struct px_stream *st, int64_t now, struct px_deny *why)
 	}
 	if (st->subject == NULL)
 		st->subject = px_conn_subject(c, st->gen);
+subject:
 	if (st->subject == NULL) {
 		refuse(why, 403, "identity-invalid",
 		       "the certificate's identity cannot be used with the current policy; the gate's log says why");
@@ -271,8 +321,12 @@ int px_front_choose(struct px_stream *st, const char *app, const char *role, int
 		return -1;
 	}
 	ch.user_left_s = ch.d.session_ttl != 0 ? (int64_t)ch.d.session_ttl : INT64_MAX / 4;
-	if (st->conn->ident.not_after != 0 && st->conn->ident.not_after - now < ch.user_left_s)
-		ch.user_left_s = st->conn->ident.not_after - now;
+	{
+		int state;
+		const struct rbac_identity *id = px_stream_identity(st, &state);
+		if (id != NULL && id->not_after != 0 && id->not_after - now < ch.user_left_s)
+			ch.user_left_s = id->not_after - now;
+	}
 	*out = ch;
 	return 0;
 }
@@ -371,7 +425,11 @@ int px_front_creds(struct px_stream *st, const struct px_choice *ch, struct px_c
 	r->arg = arg;
 	if (ch->user_left_s < PX_FRONT_MIN_SESSION_S)
 		return FED_ERR_SESSION_TOO_SHORT;
-	rv = fed_session_name(st->conn->ident.user, r->session);
+	{
+		int state;
+		const struct rbac_identity *id = px_stream_identity(st, &state);
+		rv = id != NULL ? fed_session_name(id->user, r->session) : FED_ERR_INVALID;
+	}
 	if (rv != 0)
 		return rv;
 	r->phase = 1;

@@ -36,7 +36,12 @@ struct px_choice {
 	int64_t user_left_s;   /* seconds the user's session has left (certificate and role TTL) */
 };
 
-/* Checks the connection's identity: a usable, unexpired certificate, a
+/* The stream's identity: the web session's snapshot when the stream has
+ * one, else the connection's certificate; NULL when there is none.
+ * |*state| gets 1 (an identity), 0 (no certificate), -1 (unusable). */
+const struct rbac_identity *px_stream_identity(const struct px_stream *st, int *state);
+
+/* Checks the stream's identity (px_stream_identity()): a usable, unexpired certificate, a
  * subject under the stream's generation (st->subject set), no lock.
  * Returns 0, or -1 with |why| filled. */
 int px_front_identity(struct px_stream *st, int64_t now, struct px_deny *why);
@@ -111,6 +116,38 @@ struct fed_transport *px_worker_transport(struct px_stream *st);
 /* The gate's POST routes (gateapi.c): console and presign. Called by
  * px_route_dispatch() with the headers complete; reads the JSON body. */
 void px_gateapi_dispatch(struct px_stream *st);
+
+/* A web UI launch (web.c) through the console route of gateapi.c. */
+struct px_console_done {
+	const char *url;            /* the sign-in URL: a secret, borrowed during the call */
+	int64_t session_duration;   /* seconds the console session lasts */
+	bool chaining_capped;       /* role chaining: AWS caps the console session at one hour */
+	const struct px_choice *ch;
+	const char *session_name;
+};
+struct px_console_web {
+	/* Each answers the stream (a redirect, an HTML page). */
+	void (*ok)(struct px_stream *st, const struct px_console_done *res);
+	void (*fail)(struct px_stream *st, int status, const char *reason, const char *msg);
+};
+
+/* Runs the console route for the stream's identity (a web session's, see
+ * px_stream_identity()) with |in| (takes ownership): {"app", "role",
+ * "region", "destination", "issuer", "logout": bool}. Denials are
+ * audited as request.denied; success as web.launch. |cb| must outlive
+ * the stream. The body must already be read: this replaces the
+ * stream's handler. */
+void px_gateapi_console_web(struct px_stream *st, struct json_t *in, const struct px_console_web *cb);
+
+/* The app list of GET /awsgate/v1/apps for the stream's subject (routes.c):
+ * {"user", "expires", "apps": [{name, labels, aws_account_id, roles: [{name, arn, account_id}]}]};
+ * +1 or NULL when out of memory. |napps| gets the number of apps. */
+struct json_t *px_apps_json(struct px_stream *st, struct rbac_subject *s, int64_t now, size_t *napps);
+
+/* The web UI (web.c): a request under /awsgate/web (any method; a POST's
+ * body is read here), and POST /awsgate/v1/web-link. */
+void px_web_dispatch(struct px_stream *st);
+void px_web_link_route(struct px_stream *st);
 
 /* Routes (routes.c). */
 const char *px_lock_applies(struct px_stream *st, const struct rbac_subject *s, int64_t now, const char **msg);

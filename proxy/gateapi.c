@@ -26,6 +26,7 @@ struct api_req {
 	json_t *in;
 	struct px_choice ch;
 	bool have_choice;
+	const struct px_console_web *web; /* a launch from the web UI: answered by its callbacks */
 	struct px_creds_req cr;
 	struct fed_signin_call *signin;
 	/* presign: the parsed target */
@@ -49,7 +50,10 @@ static void answer_kick(struct api_req *r)
 
 static void api_error(struct api_req *r, int status, const char *reason, const char *msg)
 {
-	px_stream_error(r->st, status, reason, msg);
+	if (r->web != NULL)
+		r->web->fail(r->st, status, reason, msg);
+	else
+		px_stream_error(r->st, status, reason, msg);
 	answer_kick(r);
 }
 
@@ -152,7 +156,7 @@ static void signin_done(void *arg, int err, const struct fed_signin_result *res,
 			console_s = c->expiration - now;
 	}
 	iso(now + PX_SIGNIN_URL_LIFE, exp);
-	ev = px_front_audit_event(r->st, "console.url");
+	ev = px_front_audit_event(r->st, r->web != NULL ? "web.launch" : "console.url");
 	if (ev != NULL) {
 		json_object_set_new(ev, "app", json_string(r->ch.info.name));
 		json_object_set_new(ev, "role_arn", json_string(r->ch.role_arn));
@@ -168,6 +172,12 @@ static void signin_done(void *arg, int err, const struct fed_signin_result *res,
 		return;
 	}
 	json_decref(ev);
+	if (r->web != NULL) {
+		struct px_console_done d = {res->login_url, console_s, res->chaining_capped, &r->ch, r->cr.session};
+		r->web->ok(r->st, &d);
+		answer_kick(r);
+		return;
+	}
 	out = json_pack("{s:s,s:I,s:b,s:s,s:s,s:s}", "expires", exp, "session_duration", (json_int_t)console_s,
 			"chaining_capped", res->chaining_capped, "role_arn", r->ch.role_arn, "account_id", r->ch.account,
 			"app", r->ch.info.name);
@@ -194,6 +204,12 @@ static void console_go(struct api_req *r)
 	/* SessionDuration is refused for role-chained sessions. */
 	p.session_duration = r->cr.chained ? 0 : r->cr.duration;
 	p.endpoint_url = ep != NULL && *ep ? ep : NULL;
+	if (r->web != NULL) {
+		/* The web UI: the console's sign-out returns to it, and the user
+		 * may ask for the sign-out wrapper (ends an older console session). */
+		p.issuer = jstr(r->in, "issuer");
+		p.wrap_logout = json_is_true(json_object_get(r->in, "logout"));
+	}
 	p.timeout_ms = r->st->gen->cfg->timeouts.sts * 1000u;
 	rv = fed_signin_start(px_worker_transport(r->st), &p, fed_snap_creds(r->cr.creds), signin_done, r, &r->signin);
 	if (rv == FED_ERR_INVALID)
@@ -392,9 +408,14 @@ static void presign_go(struct api_req *r)
 
 /* --- the request ------------------------------------------------------------- */
 
+static bool is_console(const struct api_req *r)
+{
+	return r->web != NULL || r->st->route == PX_ROUTE_CONSOLE;
+}
+
 static void creds_ready(struct api_req *r)
 {
-	if (r->st->route == PX_ROUTE_CONSOLE)
+	if (is_console(r))
 		console_go(r);
 	else
 		presign_go(r);
@@ -417,7 +438,7 @@ static void creds_done(struct px_creds_req *cr, void *arg, int err)
 /* Header first, else the JSON member. */
 static const char *choice_arg(struct api_req *r, const char *header, const char *member)
 {
-	const struct px_header *h = px_stream_header(r->st, header);
+	const struct px_header *h = r->web != NULL ? NULL : px_stream_header(r->st, header);
 	const char *j = jstr(r->in, member);
 
 	return j != NULL ? j : h != NULL ? h->value : NULL;
@@ -435,7 +456,8 @@ static void api_start(struct api_req *r)
 		api_error(r, 413, "body-too-large", "the request's JSON is over 64 KiB");
 		return;
 	}
-	r->in = r->len ? json_loadb((const char *)r->body, r->len, JSON_REJECT_DUPLICATES, &je) : json_object();
+	if (r->in == NULL)
+		r->in = r->len ? json_loadb((const char *)r->body, r->len, JSON_REJECT_DUPLICATES, &je) : json_object();
 	if (r->in == NULL || !json_is_object(r->in)) {
 		api_error(r, 400, "bad-json", "the body must be a JSON object (docs/API.md)");
 		return;
@@ -451,7 +473,7 @@ static void api_start(struct api_req *r)
 		api_refuse(r, &why);
 		return;
 	}
-	if ((st->route == PX_ROUTE_CONSOLE ? console_check(r) : presign_check(r)) != 0)
+	if ((is_console(r) ? console_check(r) : presign_check(r)) != 0)
 		return;
 	rv = px_front_creds(st, &r->ch, &r->cr, creds_done, r);
 	if (rv == FED_PENDING) {
@@ -539,4 +561,22 @@ void px_gateapi_dispatch(struct px_stream *st)
 		return;
 	}
 	px_stream_continue(st);
+}
+
+void px_gateapi_console_web(struct px_stream *st, json_t *in, const struct px_console_web *cb)
+{
+	struct api_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		json_decref(in);
+		cb->fail(st, 500, "internal", "out of memory; try again");
+		return;
+	}
+	r->st = st;
+	r->in = in;
+	r->web = cb;
+	/* The body was read by the web UI: this handler only waits and cleans up. */
+	st->h = &api_handler;
+	st->harg = r;
+	api_start(r);
 }

@@ -32,6 +32,12 @@ proxy_libproxy_a_SOURCES = \
 	proxy/metrics.c \
 	proxy/routes.c \
 	proxy/server.c \
+	proxy/web.c \
+	proxy/web.h \
+	proxy/webassets.c \
+	proxy/webassets.h \
+	proxy/webform.c \
+	proxy/websess.c \
 	proxy/stream.c
 proxy_libproxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBEV_CFLAGS) $(LIBNGHTTP2_CFLAGS) $(LLHTTP_CFLAGS)

@@ -18,7 +18,8 @@ static uint64_t tls_fail[PX_TLS_FAIL_COUNT];
 static uint64_t h2_calm[PX_H2_CALM_COUNT];
 
 static const char *const route_names[PX_ROUTE_COUNT] = {"healthz", "readyz", "apps",     "console",
-							   "presign", "not-found", "protocol", "api"};
+							   "presign", "not-found", "protocol", "api",
+							   "web",     "web-link"};
 
 /* API requests by signing name: a fixed list, so that a client cannot
  * grow the metrics with names of its own; the rest are "other". */

@@ -263,6 +263,9 @@ struct px_config {
 		uint32_t sts;
 		uint32_t shutdown_grace;
 	} timeouts;
+	struct {
+		uint32_t link_ttl; /* seconds a one-time web sign-in link works */
+	} web;
 	/* private */
 	int refs;
 };

@@ -75,20 +75,21 @@ static int role_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->arn, y->arn);
 }
 
-static json_t *apps_json(struct px_stream *st, struct rbac_subject *s, int64_t now, size_t *napps)
+json_t *px_apps_json(struct px_stream *st, struct rbac_subject *s, int64_t now, size_t *napps)
 {
-	struct px_conn *c = st->conn;
+	int state;
+	const struct rbac_identity *id = px_stream_identity(st, &state);
 	json_t *root = json_object(), *apps = json_array();
 	struct rbac_role_choice *roles = calloc(PX_MAX_APPS_ROLES, sizeof(*roles));
 	char exp[32];
 	const struct rbac_app *app;
 
 	*napps = 0;
-	if (root == NULL || apps == NULL || roles == NULL)
+	if (root == NULL || apps == NULL || roles == NULL || id == NULL)
 		goto fail;
-	json_object_set_new(root, "user", json_string(c->ident.user));
-	if (c->ident.not_after != 0) {
-		rbac_time_format(c->ident.not_after, exp, sizeof(exp));
+	json_object_set_new(root, "user", json_string(id->user));
+	if (id->not_after != 0) {
+		rbac_time_format(id->not_after, exp, sizeof(exp));
 		json_object_set_new(root, "expires", json_string(exp));
 	} else {
 		json_object_set_new(root, "expires", json_null());
@@ -104,7 +105,7 @@ static json_t *apps_json(struct px_stream *st, struct rbac_subject *s, int64_t n
 		if (n == 0)
 			continue; /* an app with no role the caller may use is not the caller's */
 		if (n > PX_MAX_APPS_ROLES) {
-			PX_SLOG(st, PX_LOG_WARN, "user %s has %zu roles in an app; listing %d", c->ident.user, n,
+			PX_SLOG(st, PX_LOG_WARN, "user %s has %zu roles in an app; listing %d", id->user, n,
 				PX_MAX_APPS_ROLES);
 			n = PX_MAX_APPS_ROLES;
 		}
@@ -180,7 +181,7 @@ static void route_apps(struct px_stream *st)
 		deny(st, 403, "locked", msg);
 		return;
 	}
-	body = apps_json(st, st->subject->s, now, &napps);
+	body = px_apps_json(st, st->subject->s, now, &napps);
 	text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(body);
 	if (text == NULL) {
@@ -249,6 +250,11 @@ void px_route_dispatch(struct px_stream *st)
 		px_api_dispatch(st);
 		return;
 	}
+	if (st->method != NULL && st->path != NULL && strncmp(st->path, "/awsgate/web", 12) == 0 &&
+	    (st->path[12] == '\0' || st->path[12] == '/' || st->path[12] == '?') && strcmp(st->method, "POST") == 0) {
+		px_web_dispatch(st); /* reads the form itself */
+		return;
+	}
 	if (is_post_route(st)) {
 		st->route = path_is(st, "/awsgate/v1/console") ? PX_ROUTE_CONSOLE : PX_ROUTE_PRESIGN;
 		px_gateapi_dispatch(st);
@@ -289,6 +295,23 @@ static void route(struct px_stream *st)
 		st->route = PX_ROUTE_APPS;
 		if (method_ok(st))
 			route_apps(st);
+		return;
+	}
+	if (strncmp(st->path, "/awsgate/web", 12) == 0 &&
+	    (st->path[12] == '\0' || st->path[12] == '/' || st->path[12] == '?')) {
+		px_web_dispatch(st);
+		return;
+	}
+	if (path_is(st, "/awsgate/v1/web-link")) {
+		st->route = PX_ROUTE_WEB_LINK;
+		if (strcmp(st->method, "POST") == 0) {
+			px_web_link_route(st);
+		} else {
+			static const char body[] = "{\"error\":\"method-not-allowed\",\"message\":\"this path answers POST "
+						   "(docs/API.md)\"}";
+			struct px_header h[2] = {{"allow", "POST", 5, 4}, {"x-awsgate-error", "method-not-allowed", 15, 18}};
+			px_stream_reply(st, 405, "application/json", body, sizeof(body) - 1, h, 2);
+		}
 		return;
 	}
 	if (path_is(st, "/awsgate/v1/console") || path_is(st, "/awsgate/v1/presign")) {

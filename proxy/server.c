@@ -546,6 +546,12 @@ static int aws_start(const struct px_config *cfg)
 		PX_LOG(PX_LOG_ERR, "out of memory");
 		return -1;
 	}
+	/* The web UI's links and sessions outlive reloads: a reload must not
+	 * sign every browser out. */
+	if (px_web_table_new(PX_WEB_MAX_LINKS, PX_WEB_MAX_SESSIONS, &px_srv->web) != 0) {
+		PX_LOG(PX_LOG_ERR, "out of memory");
+		return -1;
+	}
 	rv = px_resolver_new(0, 0, 0, 0, cfg->aws.hosts_file, err, sizeof(err), &px_srv->resolver);
 	if (rv != 0) {
 		PX_LOG(PX_LOG_ERR, "cannot start the resolver: %s", rv == PX_ERR_NOMEM ? "out of memory" : err);
@@ -660,6 +666,7 @@ out:
 			pthread_join(srv.w[i].thread, NULL);
 	/* The cache cancels its STS calls through the transports: first. */
 	fed_cache_del(srv.cache);
+	px_web_table_del(srv.web);
 	for (size_t i = 0; i < srv.nw; i++) {
 		px_transport_del(srv.w[i].transport);
 		px_curl_del(srv.w[i].curl);

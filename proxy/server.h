@@ -14,6 +14,7 @@
 
 #include "federation/federation.h"
 #include "proxy.h"
+#include "web.h"
 #include "rbac/rbac.h"
 
 /*
@@ -122,6 +123,8 @@ enum px_route {
 	PX_ROUTE_NOT_FOUND,
 	PX_ROUTE_PROTOCOL, /* refused by the codec before routing (400, 408, 414, 431) */
 	PX_ROUTE_API,      /* an AWS API request: it has X-Forwarded-Host (api.c) */
+	PX_ROUTE_WEB,      /* the web UI, /awsgate/web/ (web.c) */
+	PX_ROUTE_WEB_LINK, /* POST /awsgate/v1/web-link */
 	PX_ROUTE_COUNT,
 };
 
@@ -245,6 +248,7 @@ struct px_server {
 	struct fed_base *base;
 	struct fed_cache *cache;
 	struct px_resolver *resolver; /* the AWS names the pipeline connects to (resolve.h) */
+	struct px_web_table *web;     /* the web UI's links and sessions (web.h); kept across reloads */
 	int curl; /* curl_global_init() was called */
 };
 
@@ -309,6 +313,9 @@ struct px_stream {
 	struct px_arena arena;
 	struct px_gen *gen; /* the generation this request runs on (+1) */
 	struct px_subject *subject; /* +1 or NULL */
+	/* The web UI's session identity (+1), or NULL: the connection's
+	 * certificate is the identity. Only web routes set it (web.c). */
+	struct px_web_ident *web_ident;
 	const char *method, *path, *authority, *scheme; /* NUL-terminated, in the arena; NULL when absent */
 	size_t path_len;
 	struct px_header *hdrs;

@@ -99,6 +99,7 @@ void px_stream_del(struct px_stream *st)
 	if (st->h != NULL && st->h->on_close != NULL)
 		st->h->on_close(st);
 	px_subject_unref(st->subject);
+	px_web_ident_unref(st->web_ident);
 	px_gen_unref(st->gen);
 	px_arena_free(&st->arena);
 	free(st->out);

@@ -125,6 +125,14 @@ tests_unit_proxy_lproxy_utest_SOURCES = tests/unit/proxy/lproxy_test.c
 tests_unit_proxy_lproxy_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_lproxy_utest_LDADD = $(PROXY_TEST_LDADD) $(FEDERATION_LIBS)
 
+UNIT_TESTS += tests/unit/proxy/websess.utest tests/unit/proxy/webform.utest
+tests_unit_proxy_websess_utest_SOURCES = tests/unit/proxy/websess_test.c
+tests_unit_proxy_websess_utest_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_proxy_websess_utest_LDADD = $(PROXY_TEST_LDADD) -lpthread
+tests_unit_proxy_webform_utest_SOURCES = tests/unit/proxy/webform_test.c
+tests_unit_proxy_webform_utest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_webform_utest_LDADD = $(PROXY_TEST_LDADD)
+
 tests_unit_proxy_duration_utest_SOURCES = tests/unit/proxy/duration_test.c
 tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
@@ -265,7 +273,8 @@ TESTS += \
 	tests/integration/gate-endpoints.test \
 	tests/integration/gate-api.test \
 	tests/integration/cli.test \
-	tests/integration/cli-aws.test
+	tests/integration/cli-aws.test \
+	tests/integration/web-ui.test
 dist_noinst_SCRIPTS += \
 	tests/integration/cache-threads.test \
 	tests/integration/upstream.test \
@@ -301,6 +310,8 @@ dist_noinst_SCRIPTS += \
 	tests/integration/cli_awsgate.py \
 	tests/integration/cli-aws.test \
 	tests/integration/cli_aws_e2e.py \
+	tests/integration/web-ui.test \
+	tests/integration/web_ui.py \
 	tests/data/sigv4/generate.py \
 	tests/data/federation/generate_endpoints.py \
 	tests/data/federation/sts/botocore_sign.py \
@@ -368,7 +379,8 @@ noinst_PROGRAMS += tests/fuzz/fuzz_h1
 tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/unit/proxy/h1_harness.h proxy/h1.c proxy/stream.c \
 	proxy/routes.c proxy/conn.c proxy/server.c proxy/gen.c proxy/log.c proxy/metrics.c proxy/config.c \
 	proxy/diag.c proxy/duration.c proxy/resources.c proxy/file.c proxy/h2.c \
-	proxy/front.c proxy/gateapi.c proxy/presign.c proxy/partition.c tests/fuzz/transport_stub.c
+	proxy/front.c proxy/gateapi.c proxy/presign.c proxy/partition.c tests/fuzz/transport_stub.c \
+	proxy/web.c proxy/webassets.c proxy/webform.c proxy/websess.c
 tests_fuzz_fuzz_h1_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS) \
 	$(LIBNGHTTP2_CFLAGS) $(FUZZ_CFLAGS) -D_GNU_SOURCE
 tests_fuzz_fuzz_h1_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -632,4 +644,19 @@ tests_fuzz_fuzz_gatec_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(GATEC_FUZZ_CFLAGS)
 tests_fuzz_fuzz_gatec_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_gatec_LDADD = $(GATEC_FUZZ_LIBS)
 fuzz-targets: tests/fuzz/fuzz_gatec
+
+# Fuzz target: the web UI's parsers (proxy/webform.c needs only libc).
+FUZZ_TARGETS += webform
+check_PROGRAMS += tests/fuzz/webform_replay
+tests_fuzz_webform_replay_SOURCES = tests/fuzz/fuzz_webform.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/webform.c proxy/web.h
+tests_fuzz_webform_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_webform_replay_LDADD = $(OPENSSL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_webform
+tests_fuzz_fuzz_webform_SOURCES = tests/fuzz/fuzz_webform.c tests/fuzz/harness.h proxy/webform.c proxy/web.h
+tests_fuzz_fuzz_webform_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_webform_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_webform_LDADD = $(OPENSSL_LIBS)
+fuzz-targets: tests/fuzz/fuzz_webform
 endif

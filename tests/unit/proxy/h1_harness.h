@@ -49,6 +49,9 @@ static int harness_init(void)
 	harness_srv.gen = &harness_gen;
 	harness_srv.ready = 1;
 	pthread_mutex_init(&harness_srv.lock, NULL);
+	/* The web UI's table, so that its pages are reached too (small bounds). */
+	if (px_web_table_new(16, 16, &harness_srv.web) != 0)
+		return -1;
 	px_srv = &harness_srv;
 	harness_w = calloc(1, sizeof(*harness_w));
 	if (harness_w == NULL)
