@@ -644,6 +644,7 @@ tests_fuzz_fuzz_gatec_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(GATEC_FUZZ_CFLAGS)
 tests_fuzz_fuzz_gatec_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_gatec_LDADD = $(GATEC_FUZZ_LIBS)
 fuzz-targets: tests/fuzz/fuzz_gatec
+endif
 
 # Fuzz target: the web UI's parsers (proxy/webform.c needs only libc).
 FUZZ_TARGETS += webform
