@@ -833,10 +833,21 @@ static void choice(const struct cli *c, const char *app, const char *role, const
 
 static const char console_usage[] =
 	"Usage: awsgate console [APP] [--aws-role NAME|ARN] [--region R] [--destination URL] [--print]\n"
+	"       awsgate console --web [--print]\n"
 	"\n"
 	"Asks the gate for an AWS console sign-in URL as the role and opens it with\n"
 	"$BROWSER, else xdg-open. --print prints it instead: the URL signs in whoever\n"
-	"holds it for 15 minutes, so it is printed only when asked.\n"
+	"holds it for 15 minutes, so it is printed only when asked. --web opens the\n"
+	"gate's web UI instead (as awsgate web), to choose there.\n"
+	"Options: --profile NAME, --help\n";
+
+static const char web_usage[] =
+	"Usage: awsgate web [--print]\n"
+	"\n"
+	"Signs this browser in to the gate's web UI (apps, roles, console launch)\n"
+	"with a one-time link from the gate, opened with $BROWSER, else xdg-open.\n"
+	"The link works once, for 60 seconds; --print prints it instead (treat it\n"
+	"as a secret until it is used).\n"
 	"Options: --profile NAME, --help\n";
 
 /* Opens |url| with $BROWSER (its first entry) or xdg-open, without a shell. */
@@ -864,13 +875,64 @@ static int open_browser(const char *url, char *err, size_t errlen)
 	return 0;
 }
 
+static int open_or_print(const char *what, const char *url, int print);
+
+/* POST /awsgate/v1/web-link, then the link opened or printed (docs/CONSOLE.md). */
+static int web_link(struct cli *c, const char *cmd, int print)
+{
+	json_t *j = NULL;
+	if (cli_load(c) < 0)
+		return PX_EXIT_USAGE;
+	int rv = gate_json(c, "POST", "/awsgate/v1/web-link", NULL, &j, NULL, 0);
+	if (rv != 0)
+		return rv;
+	const char *url = json_string_value(json_object_get(j, "url"));
+	if (url == NULL) {
+		fprintf(stderr, "awsgate %s: the gate's answer has no URL\n", cmd);
+		rv = PX_EXIT_USAGE;
+	} else {
+		rv = open_or_print(cmd, url, print);
+		if (rv == 0 && !print)
+			fprintf(stderr, "Opened the gate's web UI as %s; the link works once, for %lld s.\n", c->p.user,
+				(long long)json_integer_value(json_object_get(j, "expires_in")));
+		/* A bearer token until used: wipe jansson's copy. */
+		OPENSSL_cleanse((char *)(uintptr_t)url, strlen(url));
+	}
+	json_decref(j);
+	return rv;
+}
+
+static int open_or_print(const char *what, const char *url, int print)
+{
+	char err[1024];
+	if (print) {
+		printf("%s\n", url);
+		return fflush(stdout) == 0 ? PX_EXIT_OK : PX_EXIT_USAGE;
+	}
+	if (open_browser(url, err, sizeof(err)) < 0) {
+		fprintf(stderr, "awsgate %s: %s\n", what, err);
+		return PX_EXIT_USAGE;
+	}
+	return PX_EXIT_OK;
+}
+
+static int cmd_web(struct cli *c, int argc, char **argv)
+{
+	int print = 0;
+	const struct opt opts[] = {{"--profile", 1, &c->profile_flag, NULL}, {"--print", 0, NULL, &print}};
+	const char *pos[1];
+	int npos;
+	OPTS_PARSE("web", web_usage, opts, pos, 0, &npos);
+	return web_link(c, "web", print);
+}
+
 static int cmd_console(struct cli *c, int argc, char **argv)
 {
 	const char *role = NULL, *region = NULL, *dest = NULL;
-	int print = 0;
+	int print = 0, web = 0;
 	const struct opt opts[] = {
 		{"--profile", 1, &c->profile_flag, NULL}, {"--aws-role", 1, &role, NULL}, {"--region", 1, &region, NULL},
-		{"--destination", 1, &dest, NULL},        {"--print", 0, NULL, &print},
+		{"--destination", 1, &dest, NULL},        {"--print", 0, NULL, &print},  {"--web", 0, NULL, &web},
 	};
 	const char *pos[1] = {NULL};
 	int npos;
@@ -878,6 +940,14 @@ static int cmd_console(struct cli *c, int argc, char **argv)
 	char err[1024];
 
 	OPTS_PARSE("console", console_usage, opts, pos, 1, &npos);
+	if (web) {
+		if (pos[0] != NULL || role != NULL || region != NULL || dest != NULL) {
+			fprintf(stderr, "awsgate console: --web signs in to the gate's web UI, where you choose the app, "
+					"role and region; drop the other arguments\n");
+			return PX_EXIT_USAGE;
+		}
+		return web_link(c, "console", print);
+	}
 	if (cli_load(c) < 0)
 		return PX_EXIT_USAGE;
 	const char *app, *r;
@@ -1290,6 +1360,7 @@ static void usage(FILE *f)
 	      "  aws         run the AWS CLI (or --exec CMD) through the gate\n"
 	      "  proxy aws   run the local proxy and print the variables for SDKs\n"
 	      "  console     open the AWS console as the role (--print: print the URL)\n"
+	      "  web         sign this browser in to the gate's web UI (one-time link)\n"
 	      "  presign     print a URL presigned by the gate\n"
 	      "\n"
 	      "Options:\n"
@@ -1340,6 +1411,7 @@ int px_cli_main(int argc, char **argv)
 	} commands[] = {
 		{"login", cmd_login},     {"logout", cmd_logout},   {"status", cmd_status}, {"apps", cmd_apps},
 		{"console", cmd_console}, {"presign", cmd_presign}, {"aws", cmd_aws},       {"proxy", cmd_proxy},
+		{"web", cmd_web},
 	};
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
 		if (strcmp(argv[i], commands[k].name) == 0) {

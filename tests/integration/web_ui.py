@@ -352,6 +352,41 @@ def main():
              st == 200 and j['url'].startswith(gate_origin + '/awsgate/web/link?t=') and j['expires'].endswith('Z')
              and 0 < j['expires_in'] <= LINK_TTL, '%d %s' % (st, j))
         link = j['url']
+        # The user's way in: `awsgate web` asks for the link and opens it
+        # with $BROWSER (here a script that keeps the URL for this browser).
+        awsgate = os.path.join(gf.BUILD, 'awsgate')
+        if os.access(awsgate, os.X_OK):
+            home = os.path.join(tmp, 'home')
+            os.makedirs(home, mode=0o700)
+            env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
+            env['HOME'] = home
+            cert, key = g.pki.cert('alice')
+            p = subprocess.run([awsgate, 'login', '--gate', 'localhost:%d' % g.port, '--cert', cert, '--key', key,
+                                '--ca', g.pki.cacert], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            t.eq('awsgate login (for awsgate web)', p.returncode, 0, p.stderr.decode())
+            opened = os.path.join(tmp, 'opened')
+            opener = os.path.join(tmp, 'opener.sh')
+            with open(opener, 'w') as f:
+                f.write('#!/bin/sh\nprintf %s "$1" > "%s"\n' % ('%s', opened))
+            os.chmod(opener, 0o755)
+            p = subprocess.run([awsgate, 'web'], env=dict(env, BROWSER=opener), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            got = open(opened).read() if os.path.exists(opened) else ''
+            t.ok('awsgate web: opens a one-time link on the gate with $BROWSER, prints nothing',
+                 p.returncode == 0 and got.startswith(gate_origin + '/awsgate/web/link?t=') and got != link
+                 and p.stdout == b'', '%d %r %s' % (p.returncode, got[:80], p.stderr.decode()))
+            p = subprocess.run([awsgate, 'console', '--web', '--print'], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            out = p.stdout.decode().strip()
+            t.ok('awsgate console --web --print: another link, printed',
+                 p.returncode == 0 and out.startswith(gate_origin + '/awsgate/web/link?t=') and out not in (got, link),
+                 p.stderr.decode())
+            p = subprocess.run([awsgate, 'console', '--web', 'dev'], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            t.ok('awsgate console --web with an app: exit 2, says to choose in the web UI',
+                 p.returncode == 2 and b'web UI' in p.stderr, p.stderr.decode())
+            if got:
+                link = got
         ev = [e for e in ge.audit(g) if e.get('event') == 'web.link']
         t.ok('  audited as web.link for alice, without the token',
              ev and ev[-1].get('user') == 'alice' and link.split('t=')[1] not in json.dumps(ev),
