@@ -111,7 +111,8 @@ EOF
 	fake_port=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["https"])' "$dir/fake.ports")
 	echo "    listening on 127.0.0.1:$fake_port for every *.amazonaws.com name, with its own test CA"
 	aws_conf=", \"aws\": {\"region\": \"$region\", \"ca_file\": \"$dir/fake/ca.crt\",
-  \"connect_to\": [{\"host\": \"*.amazonaws.com\", \"address\": \"127.0.0.1:$fake_port\"}]}"
+  \"connect_to\": [{\"host\": \"*.amazonaws.com\", \"address\": \"127.0.0.1:$fake_port\"},
+                 {\"host\": \"*.aws.amazon.com\", \"address\": \"127.0.0.1:$fake_port\"}]}"
 	# The gate's own AWS identity, as the fake knows it.
 	export AWS_ACCESS_KEY_ID=$gate_key AWS_SECRET_ACCESS_KEY=$gate_secret AWS_EC2_METADATA_DISABLED=true
 	unset AWS_SESSION_TOKEN AWS_PROFILE 2>/dev/null || :
@@ -154,7 +155,35 @@ step "6. The AWS CLI through the gate: awsgate aws -> local proxy (127.0.0.1, CO
 run "$bin/awsgate" aws sts get-caller-identity
 run "$bin/awsgate" aws s3 ls
 
-step "7. What the gate audited ($dir/audit.log)"
+if [ -z "$real_role" ]; then
+	# The console sign-in lands on the fake's page for signin.aws.amazon.com.
+	landing() {
+		curl -s --cacert "$dir/fake/ca.crt" --connect-to "signin.aws.amazon.com:443:127.0.0.1:$fake_port" "$1" |
+			sed -n 's/.*<td id="arn">\([^<]*\)<.*/    landed in the AWS console as \1/p'
+	}
+	step "8. The console: awsgate console -> awsgated (AssumeRole, getSigninToken) -> a sign-in URL for signin.aws.amazon.com"
+	printf '    $ %s\n' "$bin/awsgate console --print"
+	url=$("$bin/awsgate" console --print)
+	echo "    ${url%%SigninToken=*}SigninToken=... (a bearer token for 15 minutes)"
+	landing "$url"
+
+	step "9. The web UI: awsgate web -> one-time link -> session cookie -> Launch -> 302 to the console sign-in"
+	printf '    $ %s\n' "$bin/awsgate web --print"
+	link=$("$bin/awsgate" web --print)
+	echo "    ${link%%t=*}t=... (works once, for 60 s; a browser opens it with: $bin/awsgate web)"
+	origin=${link%%/awsgate/*}
+	web() { curl -s --cacert "$dir/ca/ca.crt" -b "$dir/jar" -c "$dir/jar" -H 'Sec-Fetch-Site: same-origin' "$@"; }
+	web -o /dev/null -d "t=${link#*t=}" "$origin/awsgate/web/link"
+	csrf=$(web "$origin/awsgate/web/" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+	echo "    signed in: the apps page lists app dev with role QuickstartDev; Launch posts it"
+	console=$(web -o /dev/null -w '%{redirect_url}' -d "csrf=$csrf&app=dev&role=QuickstartDev" "$origin/awsgate/web/launch")
+	echo "    302 to ${console%%SigninToken=*}SigninToken=..."
+	landing "$console"
+else
+	step "8. The console: $bin/awsgate console (opens your browser), or $bin/awsgate web for the gate's web UI"
+fi
+
+step "10. What the gate audited ($dir/audit.log)"
 "$py" - "$dir/audit.log" <<'EOF'
 import json, sys
 for line in open(sys.argv[1]):
@@ -166,8 +195,13 @@ for line in open(sys.argv[1]):
     elif ev == 'api.request':
         print('    %-16s %s: %s %s %s %s -> %s' % (ev, e.get('user'), e.get('service'), e.get('action') or '',
                                                 e.get('method'), e.get('host'), e.get('status')))
-    elif ev in ('apps.list', 'request.denied'):
+    elif ev == 'request.denied':
         print('    %-16s %s -> %s %s' % (ev, e.get('user'), e.get('status'), e.get('reason') or ''))
+    elif ev in ('console.url', 'web.launch'):
+        print('    %-16s %s as %s, console session %s s' % (ev, e.get('user'), e.get('role_arn'),
+                                                         e.get('session_duration') or e.get('duration')))
+    elif ev:
+        print('    %-16s %s' % (ev, e.get('user') or ''))
 EOF
 
 cat <<EOF
@@ -177,5 +211,6 @@ Done. To go on by hand (with --keep the files stay in $dir):
     $bin/awsgate status
     $bin/awsgate aws s3 cp README s3://quickstart-bucket/README
     eval "\$($bin/awsgate proxy aws --format env)"   # then boto3, terraform, ... in this shell
+    $bin/awsgate web                                   # the gate's web UI in your browser
 docs/GETTING-STARTED.md walks through the same steps for a real deployment.
 EOF
