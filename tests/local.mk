@@ -130,7 +130,7 @@ tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_T
 
 tests_unit_proxy_upstream_utest_SOURCES = tests/unit/proxy/upstream_test.c
 tests_unit_proxy_upstream_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) -pthread
-tests_unit_proxy_upstream_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+tests_unit_proxy_upstream_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS) -lpthread
 
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
@@ -209,7 +209,7 @@ tests_integration_cache_threads_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATI
 check_PROGRAMS += tests/integration/upstream_driver
 tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
 tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
-tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS) -lpthread
 
 TESTS += \
 	tests/integration/config.test \
@@ -523,3 +523,20 @@ endif
 # slow readers at both ends and RSS bounded (GATE_LARGE_BYTES for local runs).
 TESTS += tests/integration/gate-api-large.test
 dist_noinst_SCRIPTS += tests/integration/gate-api-large.test tests/integration/gate_api_large.py
+
+# Fuzz target: the native upstream client's response side (proxy/h1up.c:
+# llhttp, OpenSSL and libev are linked, no socket is opened).
+FUZZ_TARGETS += h1up
+check_PROGRAMS += tests/fuzz/h1up_replay
+tests_fuzz_h1up_replay_SOURCES = tests/fuzz/fuzz_h1up.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/h1up.c proxy/h1up.h
+tests_fuzz_h1up_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_h1up_replay_LDADD = $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_h1up
+tests_fuzz_fuzz_h1up_SOURCES = tests/fuzz/fuzz_h1up.c tests/fuzz/harness.h proxy/h1up.c proxy/h1up.h
+tests_fuzz_fuzz_h1up_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_h1up_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_h1up_LDADD = $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS)
+fuzz-targets: tests/fuzz/fuzz_h1up
+endif
