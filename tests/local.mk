@@ -31,6 +31,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/jw.utest \
 	tests/unit/proxy/transport.utest \
 	tests/unit/proxy/upstream.utest \
+	tests/unit/proxy/h1up.utest \
 	tests/unit/rbac/cert.utest \
 	tests/unit/federation/fake.utest \
 	tests/unit/federation/partition.utest \
@@ -131,6 +132,10 @@ tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_T
 tests_unit_proxy_upstream_utest_SOURCES = tests/unit/proxy/upstream_test.c
 tests_unit_proxy_upstream_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) -pthread
 tests_unit_proxy_upstream_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS) -lpthread
+
+tests_unit_proxy_h1up_utest_SOURCES = tests/unit/proxy/h1up_test.c
+tests_unit_proxy_h1up_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) -pthread
+tests_unit_proxy_h1up_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS) -lpthread
 
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
