@@ -167,13 +167,30 @@ static void pool_unlink(struct h1_conn *cn)
 	ev_timer_stop(p->loop, &cn->idle_timer);
 }
 
+/* Whether an idle connection with bytes to read is still usable: over TLS
+ * they may be a record that is not data (a TLS 1.3 session ticket sent
+ * late), which OpenSSL takes by itself. */
+static bool conn_still_quiet(struct h1_conn *cn)
+{
+	if (cn->ssl == NULL)
+		return false;
+	unsigned char b;
+	int r = SSL_read(cn->ssl, &b, 1);
+	if (r <= 0 && SSL_get_error(cn->ssl, r) == SSL_ERROR_WANT_READ)
+		return true;
+	ERR_clear_error();
+	return false;
+}
+
 static void conn_idle_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	/* An idle connection has nothing to say: bytes or EOF mean it is
+	/* An idle connection has nothing to say: data or EOF mean it is
 	 * closing (or broken), so it goes now rather than fail a request. */
 	struct h1_conn *cn = (struct h1_conn *)(void *)((char *)w - offsetof(struct h1_conn, io));
+	if (conn_still_quiet(cn))
+		return;
 	pool_unlink(cn);
 	conn_close(cn);
 }
@@ -238,7 +255,7 @@ static struct h1_conn *pool_take(struct px_h1up_pool *p, const struct h1_key *k)
 			 * seen by the loop yet. */
 			unsigned char b;
 			ssize_t n = recv(i->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			if ((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) || (n > 0 && conn_still_quiet(i)))
 				return i;
 			conn_close(i);
 		}

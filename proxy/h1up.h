@@ -20,8 +20,8 @@
 #define PX_H1UP_TAG 0x48
 
 /* Limits of the per-loop pool (docs/UPSTREAM.md). */
-#define PX_H1UP_MAX_IDLE 256        /* idle keep-alive connections per loop, all keys */
-#define PX_H1UP_MAX_IDLE_PER_KEY 64 /* idle connections per host, port and pinned address */
+#define PX_H1UP_MAX_IDLE 256          /* idle keep-alive connections per loop, all keys (80 KiB each) */
+#define PX_H1UP_MAX_IDLE_PER_KEY 256 /* idle connections per host, port and pinned address */
 #define PX_H1UP_IDLE_SECONDS 20.0   /* an idle connection is closed after this (S3 drops them after ~20 s) */
 #define PX_H1UP_MAX_SESSIONS 64     /* TLS sessions kept for resumption, one per key */
 #define PX_H1UP_MAX_HEAD 131072     /* bytes of a request head (request line and header lines) */

@@ -263,6 +263,13 @@ static void srv_start(struct srv *s)
 	memset(s, 0, sizeof(*s));
 	s->fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(s->fd >= 0);
+	/* The small receive buffer is set before listen() too, so that the
+	 * connection's window is sized for it from the handshake: shrunk only
+	 * after accept(), Linux can be left advertising a zero window for good
+	 * (free space below the 64 KiB loopback segments it has seen), which
+	 * stalled uploads here now and then. */
+	int small = 16384;
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
