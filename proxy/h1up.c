@@ -1430,6 +1430,9 @@ void px_h1up_resume(struct px_h1up *up)
 	if (up->cancelled || !up->recv_hold)
 		return;
 	up->recv_hold = false;
+	/* The pause was the client's time: the idle clock starts again now
+	 * (an idle timer due at the same moment must not count the pause). */
+	up->last = ev_now(up->pool->loop);
 	req_kick(up); /* the bytes kept go to on_body from the loop */
 }
 
