@@ -174,6 +174,8 @@ struct px_curl *px_curl_new(struct ev_loop *loop, const char *ca_file, const str
 	if (c == NULL)
 		return NULL;
 	c->loop = loop;
+	const char *impl = getenv("AWSGATE_UPSTREAM");
+	c->h1_off = impl != NULL && strcmp(impl, "curl") == 0;
 	ev_timer_init(&c->timer, curl_timer_cb, 0., 0.);
 	if (ca_file != NULL && (c->ca_file = strdup(ca_file)) == NULL)
 		goto fail;
@@ -236,6 +238,8 @@ void px_curl_del(struct px_curl *c)
 {
 	if (c == NULL)
 		return;
+	if (c->h1_del != NULL)
+		c->h1_del(c->h1);
 	while (c->npool > 0)
 		curl_easy_cleanup(c->pool[--c->npool]);
 	if (c->multi != NULL) {

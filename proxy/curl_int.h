@@ -3,6 +3,8 @@
 #ifndef AWSGATE_PROXY_CURL_INT_H
 #define AWSGATE_PROXY_CURL_INT_H
 
+#include <stdbool.h>
+
 #include <curl/curl.h>
 #include <ev.h>
 
@@ -35,6 +37,14 @@ struct px_curl {
 	 * instead of allocating one (and its buffers) again. */
 	CURL *pool[PX_CURL_EASY_POOL];
 	size_t npool;
+	/* The native HTTP/1.1 client's pool of connections (proxy/h1up.c),
+	 * made at its first request; freed through |h1_del| so that programs
+	 * without that client do not link it. */
+	void *h1;
+	void (*h1_del)(void *h1);
+	/* AWSGATE_UPSTREAM=curl in the environment when the core was made:
+	 * every request goes through libcurl (tests compare the two). */
+	bool h1_off;
 };
 
 /* An easy handle in its default state: from the pool, else new. NULL when

@@ -19,6 +19,8 @@ proxy_libproxy_a_SOURCES = \
 	proxy/transport.c \
 	proxy/upstream.c \
 	proxy/upstream.h \
+	proxy/h1up.c \
+	proxy/h1up.h \
 	proxy/server.h \
 	proxy/api.c \
 	proxy/conn.c \

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "curl_int.h"
+#include "h1up.h"
 #include "upstream.h"
 
 enum up_phase {
@@ -32,7 +33,8 @@ enum up_phase {
 };
 
 struct px_upstream {
-	struct px_curl_xfer xfer; /* first: the core's handle on the request */
+	unsigned char tag;        /* 0: first, PX_H1UP_TAG for the native client's requests */
+	struct px_curl_xfer xfer; /* the core's handle on the request */
 	struct px_curl *c;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -178,7 +180,7 @@ static enum px_up_error map_error(const struct px_upstream *up, CURLcode rc)
 
 static void up_done(struct px_curl_xfer *x, CURLcode rc)
 {
-	struct px_upstream *up = (struct px_upstream *)x;
+	struct px_upstream *up = (struct px_upstream *)(void *)((char *)x - offsetof(struct px_upstream, xfer));
 	enum px_up_error err = map_error(up, rc);
 	const char *detail = up->fail != PX_UP_OK ? up->fail_detail
 	                     : up->errbuf[0] != '\0' ? up->errbuf : curl_easy_strerror(rc);
@@ -485,11 +487,31 @@ out:
 	return rv;
 }
 
+/* Whether |up| is one of the native client's requests. */
+static bool up_native(const struct px_upstream *up)
+{
+	return *(const unsigned char *)(const void *)up == PX_H1UP_TAG;
+}
+
+static struct px_h1up *up_h1(struct px_upstream *up)
+{
+	return (struct px_h1up *)(void *)up;
+}
+
 int px_upstream_start(struct px_curl *c, const struct px_upstream_request *req, const struct px_upstream_handler *h,
                       void *arg, struct px_upstream **out)
 {
 	if (req->method == NULL || req->url == NULL || req->method[0] == '\0' || h == NULL)
 		return PX_ERR_INVALID;
+	/* The pipeline's case (a pinned address, HTTP/1.1) goes to the
+	 * native client; the rest stays with libcurl (docs/UPSTREAM.md). */
+	if (req->addr != NULL && req->http == PX_UP_HTTP1 && !c->h1_off) {
+		struct px_h1up *n;
+		int rv = px_h1up_start(c, req, h, arg, &n);
+		if (rv == 0)
+			*out = (struct px_upstream *)(void *)n;
+		return rv;
+	}
 	struct px_upstream *up = malloc(sizeof(*up));
 	if (up == NULL)
 		return PX_ERR_NOMEM;
@@ -603,6 +625,8 @@ fail:
 
 int px_upstream_write(struct px_upstream *up, const void *data, size_t len)
 {
+	if (up_native(up))
+		return px_h1up_write(up_h1(up), data, len);
 	if (up->body == PX_UP_BODY_NONE || up->ended || up->cancelled)
 		return PX_ERR_STATE;
 	if (up->body == PX_UP_BODY_LENGTH && len > up->body_length - up->written)
@@ -638,6 +662,8 @@ int px_upstream_write(struct px_upstream *up, const void *data, size_t len)
 
 int px_upstream_end(struct px_upstream *up)
 {
+	if (up_native(up))
+		return px_h1up_end(up_h1(up));
 	if (up->body == PX_UP_BODY_NONE || up->ended || up->cancelled)
 		return PX_ERR_STATE;
 	if (up->body == PX_UP_BODY_LENGTH && up->written != up->body_length)
@@ -652,6 +678,10 @@ int px_upstream_end(struct px_upstream *up)
 
 void px_upstream_resume(struct px_upstream *up)
 {
+	if (up_native(up)) {
+		px_h1up_resume(up_h1(up));
+		return;
+	}
 	if (up->cancelled || !up->recv_hold)
 		return;
 	up->recv_hold = false;
@@ -660,6 +690,10 @@ void px_upstream_resume(struct px_upstream *up)
 
 void px_upstream_cancel(struct px_upstream *up)
 {
+	if (up != NULL && up_native(up)) {
+		px_h1up_cancel(up_h1(up));
+		return;
+	}
 	if (up == NULL || up->cancelled || up->in_done)
 		return;
 	up->cancelled = true;

@@ -31,6 +31,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/jw.utest \
 	tests/unit/proxy/transport.utest \
 	tests/unit/proxy/upstream.utest \
+	tests/unit/proxy/h1up.utest \
 	tests/unit/rbac/cert.utest \
 	tests/unit/federation/fake.utest \
 	tests/unit/federation/partition.utest \
@@ -157,7 +158,11 @@ tests_unit_proxy_h1_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_T
 
 tests_unit_proxy_upstream_utest_SOURCES = tests/unit/proxy/upstream_test.c
 tests_unit_proxy_upstream_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) -pthread
-tests_unit_proxy_upstream_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+tests_unit_proxy_upstream_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS) -lpthread
+
+tests_unit_proxy_h1up_utest_SOURCES = tests/unit/proxy/h1up_test.c
+tests_unit_proxy_h1up_utest_CFLAGS = $(TEST_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) -pthread
+tests_unit_proxy_h1up_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS) -lpthread
 
 tests_unit_rbac_cert_utest_SOURCES = tests/unit/rbac/cert_test.c
 tests_unit_rbac_cert_utest_CFLAGS = $(TEST_CFLAGS)
@@ -242,7 +247,7 @@ tests_integration_lproxy_run_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVE
 check_PROGRAMS += tests/integration/upstream_driver
 tests_integration_upstream_driver_SOURCES = tests/integration/upstream_driver.c
 tests_integration_upstream_driver_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS)
-tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LIBEV_LIBS) -lpthread
+tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS) -lpthread
 
 # A program the integration tests drive: px_gatec, the local proxy's client
 # of the gate (gatec.test).
@@ -660,4 +665,21 @@ tests_fuzz_fuzz_webform_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_webform_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_webform_LDADD = $(OPENSSL_LIBS)
 fuzz-targets: tests/fuzz/fuzz_webform
+endif
+
+# Fuzz target: the native upstream client's response side (proxy/h1up.c:
+# llhttp, OpenSSL and libev are linked, no socket is opened).
+FUZZ_TARGETS += h1up
+check_PROGRAMS += tests/fuzz/h1up_replay
+tests_fuzz_h1up_replay_SOURCES = tests/fuzz/fuzz_h1up.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	proxy/h1up.c proxy/h1up.h
+tests_fuzz_h1up_replay_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_h1up_replay_LDADD = $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_h1up
+tests_fuzz_fuzz_h1up_SOURCES = tests/fuzz/fuzz_h1up.c tests/fuzz/harness.h proxy/h1up.c proxy/h1up.h
+tests_fuzz_fuzz_h1up_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(LLHTTP_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_h1up_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_h1up_LDADD = $(LLHTTP_LIBADD) $(OPENSSL_LIBS) $(LIBEV_LIBS)
+fuzz-targets: tests/fuzz/fuzz_h1up
 endif
