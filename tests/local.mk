@@ -254,7 +254,7 @@ tests_integration_upstream_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERA
 check_PROGRAMS += tests/integration/gatec_driver
 tests_integration_gatec_driver_SOURCES = tests/integration/gatec_driver.c
 tests_integration_gatec_driver_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(OPENSSL_CFLAGS) $(LIBNGHTTP2_CFLAGS)
-tests_integration_gatec_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) \
+tests_integration_gatec_driver_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(FEDERATION_LIBS) $(LIBCURL_LIBS) $(LLHTTP_LIBADD) \
 	$(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) $(OPENSSL_LIBS) -lpthread
 
 TESTS += \
