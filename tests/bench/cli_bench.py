@@ -81,21 +81,33 @@ def main():
         g = gf.Gate({'aws': {'region': 'us-east-1', 'ca_file': fake.ca,
                              'connect_to': [{'host': '*.amazonaws.com', 'address': '127.0.0.1:%d' % fake.https}]},
                      'log': {'level': 'notice'}}, workers=1)
+        apps = json.loads(json.dumps(gf.APPS))
+        for app in apps:
+            if app['metadata']['name'] == 'dev':
+                app['spec']['aws'] = {'external_id': 'ext-dev'}  # the fake's Dev role demands it
+        with open(os.path.join(g.res, 'apps.json'), 'w') as f:
+            json.dump(apps, f)
         g.start()
         home = os.path.join(tmp, 'alice')
         os.makedirs(home, mode=0o700)
         user = dict(base, HOME=home, AWSGATE_AWS_CLI='/usr/bin/aws')
-        alice = g.pki.cert('alice')
-        awsgate('login', '--gate', '127.0.0.1:%d' % g.port, '--cert', alice + '.crt', '--key', alice + '.key',
-                '--ca', g.pki.cacert, env=user)
+        cert, key = g.pki.cert('alice')
+        awsgate('login', '--gate', '127.0.0.1:%d' % g.port, '--cert', cert, '--key', key, '--ca', g.pki.cacert,
+                env=user)
         awsgate('apps', 'login', 'dev', '--aws-role', 'Dev', env=user)
 
         proxy = subprocess.Popen([os.path.join(gf.BUILD, 'awsgate'), 'proxy', 'aws', '--format', 'json'], env=user,
                                  stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, 'proxy.err'), 'w'))
-        line = proxy.stdout.readline().decode()
-        if not line:
-            raise RuntimeError('awsgate proxy aws printed nothing:\n' + open(os.path.join(tmp, 'proxy.err')).read())
-        penv = json.loads(line)
+        text, penv = '', None
+        while penv is None:  # one indented JSON object
+            line = proxy.stdout.readline().decode()
+            if not line:
+                raise RuntimeError('awsgate proxy aws printed %r:\n%s' % (text, open(os.path.join(tmp, 'proxy.err')).read()))
+            text += line
+            try:
+                penv = json.loads(text)
+            except ValueError:
+                pass
         gated = dict(base, HOME=home)
         for k, v in penv.items():
             if v is None:
