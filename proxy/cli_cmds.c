@@ -1311,17 +1311,18 @@ static int cmd_proxy(struct cli *c, int argc, char **argv)
 		return PX_EXIT_USAGE;
 	struct px_cli_awsenv e;
 	lp_awsenv(&lp, &e);
-	if (px_cli_aws_print(stdout, format, environ, &e) < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "awsgate proxy aws: cannot print the variables\n");
-		lp_close(&lp);
-		return PX_EXIT_USAGE;
-	}
+	/* The note first: whoever reads the variables finds it written. */
 	fprintf(stderr,
 		"awsgate: local proxy on 127.0.0.1:%u for %s in %s%s%s; Ctrl-C stops it.\n"
 		"awsgate: in another shell: eval \"$(awsgate proxy aws -p %u)\" (the keys stay valid until awsgate logout)\n",
 		(unsigned)px_lproxy_port(lp.lp), lp.s.p.user[0] ? lp.s.p.user : "you",
 		lp.s.p.app[0] ? lp.s.p.app : "the only app", lp.s.p.role[0] ? ", role " : "", lp.s.p.role,
 		(unsigned)px_lproxy_port(lp.lp));
+	if (px_cli_aws_print(stdout, format, environ, &e) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "awsgate proxy aws: cannot print the variables\n");
+		lp_close(&lp);
+		return PX_EXIT_USAGE;
+	}
 
 	struct sigaction sa, old_int, old_term, old_hup;
 	memset(&sa, 0, sizeof(sa));

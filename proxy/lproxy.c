@@ -368,7 +368,8 @@ static void tunnel_start_relay(struct lp_conn *c, const unsigned char *extra, si
 	c->u2c_len = sizeof(ok) - 1;
 	if (n > PX_LPROXY_TUNNEL_BUF - c->u2c_len)
 		n = PX_LPROXY_TUNNEL_BUF - c->u2c_len; /* cannot happen: the head buffer is smaller */
-	memcpy(c->u2c + c->u2c_len, extra, n);
+	if (n > 0) /* |extra| is NULL when there is nothing: memcpy must not see it */
+		memcpy(c->u2c + c->u2c_len, extra, n);
 	c->u2c_len += n;
 	conn_timer(c, IDLE_TIMEOUT);
 }
