@@ -163,7 +163,7 @@ def main():
         print('== AWS API requests: h2load -n %d over HTTP/2, TLS with a client certificate' % a.requests)
         print('   GET with X-Forwarded-Host %s, UNSIGNED-PAYLOAD; concurrency C = h2load -c min(C, %d) -m C/c'
               % (BUCKET_HOST, a.clients))
-        print('   awsgated: RBAC, role credentials (cached), SigV4 re-signing, libcurl to the upstream;')
+        print('   awsgated: RBAC, role credentials (cached), SigV4 re-signing, the native HTTP/1.1 client (h1up) to the upstream;')
         print('   nghttpx: --verify-client, the same headers passed on unsigned, HTTP/1.1 over TLS to the upstream;')
         print('   upstream: nghttpx (TLS) + json_backend; CPU from /proc/PID/stat of each server only')
         print('%-3s %-4s %-22s %10s %9s %9s %12s' % ('W', 'C', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req'))
