@@ -1390,17 +1390,7 @@ int px_h1up_write(struct px_h1up *up, const void *data, size_t len)
 		return PX_ERR_AGAIN;
 	}
 	size_t take = len < room ? len : room;
-	const unsigned char *src = data;
-	size_t done = 0;
-	while (done < take) {
-		size_t at = (up->ring_off + up->ring_len) % PX_UP_BODY_BUF;
-		size_t run = PX_UP_BODY_BUF - at;
-		if (run > take - done)
-			run = take - done;
-		memcpy(up->ring + at, src + done, run);
-		up->ring_len += run;
-		done += run;
-	}
+	px_up_ring_put(up->ring, up->ring_off, &up->ring_len, data, take);
 	up->written += take;
 	if (take < len)
 		up->writable_wanted = true;

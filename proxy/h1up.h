@@ -3,6 +3,8 @@
 #ifndef AWSGATE_PROXY_H1UP_H
 #define AWSGATE_PROXY_H1UP_H
 
+#include <string.h>
+
 #include "curl_int.h"
 #include "upstream.h"
 
@@ -40,5 +42,22 @@ void px_h1up_cancel(struct px_h1up *up);
  * bytes would end the request with (PX_UP_OK for a complete answer), as if
  * the connection closed after them. */
 enum px_up_error px_h1up_parse_test(const unsigned char *data, size_t len, int head, size_t piece);
+
+/* Appends |n| bytes of |src| to the ring of PX_UP_BODY_BUF bytes that
+ * holds |*len| bytes from |off|; the caller made sure they fit. Shared by
+ * both upstream clients' write(). */
+static inline void px_up_ring_put(unsigned char *ring, size_t off, size_t *len, const unsigned char *src, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		size_t at = (off + *len) % PX_UP_BODY_BUF;
+		size_t run = PX_UP_BODY_BUF - at;
+		if (run > n - done)
+			run = n - done;
+		memcpy(ring + at, src + done, run);
+		*len += run;
+		done += run;
+	}
+}
 
 #endif
