@@ -63,7 +63,9 @@ def measure(a, name, url, pids, conc, env):
     clients = min(conc, a.clients)
     streams = max(1, conc // clients)
     log = os.path.join(a.tmp, 'h2load-%s-%d.log' % (name, conc))
-    h2load(url, max(200, a.requests // 10), clients, streams, headers(), env, log)  # warm-up
+    # h2load appends to its log file: the warm-up writes its own, so that the
+    # timed run's percentiles hold only the timed requests.
+    h2load(url, max(200, a.requests // 10), clients, streams, headers(), env, log + '.warm')
     c0 = sb.cpu_ticks(pids)
     r = h2load(url, a.requests, clients, streams, headers(), env, log)
     r['cpu_us'] = (sb.cpu_ticks(pids) - c0) * 1e6 / sb.TCK / max(1, r['done'])
