@@ -239,6 +239,17 @@ const char *fed_host_kind_name(enum fed_host_kind k);
 #define FED_SESSION_MAX_DURATION 43200    /* the most any role allows */
 #define FED_SESSION_CHAINED_MAX 3600      /* role chaining: STS's cap when the base credentials are temporary */
 
+/* The region that |profile| (NULL or "": "default") sets in an AWS config
+ * file (~/.aws/config) of |len| bytes at |data|: key `region` of section
+ * "[default]" (or "[profile default]" when that is all there is) or
+ * "[profile NAME]". Writes it and a NUL to |dst| (|size| bytes), or just a
+ * NUL when the profile or its region is absent. This function returns 0 if
+ * it succeeds, or FED_ERR_CONFIG (the file does not parse; |why| says where
+ * and what), FED_ERR_TOO_LARGE (the file, or the region for |dst|),
+ * FED_ERR_INVALID (|size| 0, |profile| over 200 bytes), FED_ERR_NOMEM. */
+int fed_config_region(const char *data, size_t len, const char *profile, char *dst, size_t size, char *why,
+		      size_t whylen);
+
 /* Writes the RoleSessionName for |user| and a NUL to |dst|: |user| with
  * every character outside [A-Za-z0-9_+=,.@-] replaced by '_' (one per
  * UTF-8 character), and, when anything was replaced, the name was shorter

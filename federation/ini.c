@@ -292,3 +292,43 @@ fail:
 		*errline = line;
 	return rv;
 }
+
+int fed_config_region(const char *data, size_t len, const char *profile, char *dst, size_t size, char *why,
+		      size_t whylen)
+{
+	if (profile == NULL || profile[0] == '\0')
+		profile = "default";
+	if (size == 0 || strlen(profile) > 200)
+		return FED_ERR_INVALID;
+	struct fed_ini ini;
+	uint32_t line = 0;
+	char msg[160] = "";
+	int rv = fed_ini_parse(data, len, &ini, &line, msg, sizeof(msg));
+	if (rv != 0) {
+		if (rv != FED_ERR_NOMEM)
+			say(why, whylen, "line %u: %s", (unsigned)line, msg);
+		return rv;
+	}
+	/* The AWS CLI reads "[default]" for the default profile (and
+	 * "[profile default]" when there is no such section), "[profile NAME]"
+	 * for the others. */
+	char name[256];
+	const struct fed_ini_section *s = NULL;
+	if (strcmp(profile, "default") == 0)
+		s = fed_ini_find(&ini, "default");
+	if (s == NULL) {
+		snprintf(name, sizeof(name), "profile %s", profile);
+		s = fed_ini_find(&ini, name);
+	}
+	const char *r = fed_ini_get(s, "region");
+	if (r == NULL) {
+		dst[0] = '\0';
+	} else if (strlen(r) >= size) {
+		say(why, whylen, "the region of profile %s is longer than %zu bytes", profile, size - 1);
+		rv = FED_ERR_TOO_LARGE;
+	} else {
+		memcpy(dst, r, strlen(r) + 1);
+	}
+	fed_ini_free(&ini);
+	return rv;
+}

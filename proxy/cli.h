@@ -26,6 +26,7 @@
 #define PX_CLI_PROFILE_MAX_BYTES 65536u /* the largest profile.json read */
 #define PX_CLI_AKID_LEN 20              /* throw-away access key id: "AKIA" + 16 of [A-Z0-9] */
 #define PX_CLI_SECRET_LEN 40            /* throw-away secret: 40 of [A-Za-z0-9+/] */
+#define PX_CLI_REGION_MAX 64            /* a region name and its NUL */
 
 /*
  * One profile: the gate, who logged in, the chosen app and role and the
@@ -209,7 +210,7 @@ enum px_cli_special_kind {
 
 struct px_cli_special {
 	enum px_cli_special_kind kind;
-	char region[64]; /* --region, else $AWS_REGION, else $AWS_DEFAULT_REGION; "" none */
+	char region[PX_CLI_REGION_MAX]; /* --region, else $AWS_REGION, $AWS_DEFAULT_REGION, the config file; "" none */
 	char url[4096];  /* the URL to presign */
 	char service[16]; /* "" from the host; "rds-db" */
 	char header_name[32];

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "federation/federation.h"
 #include "proxy.h"
 
 /* --- the environment ---------------------------------------------------------- */
@@ -167,15 +168,59 @@ static char *kv(const char *name, const char *value)
 	return s;
 }
 
+#define CONFIG_MAX_BYTES (1024 * 1024) /* the AWS config file read for its region */
+
+/* The region that the AWS config file (AWS_CONFIG_FILE, else
+ * ~/.aws/config) gives the profile AWS_PROFILE (else AWS_DEFAULT_PROFILE)
+ * names, else "default", into
+ * |dst|; "" when there is none, or the file is missing, unreadable or
+ * malformed (the AWS CLI says what is wrong with it when it reads it). The
+ * child never sees those variables, so the region their profile chose is passed on
+ * explicitly. */
+static void config_region(char *const *envp, char *dst, size_t size)
+{
+	char path[4096];
+	const char *file = env_get(envp, "AWS_CONFIG_FILE");
+	const char *home = env_get(envp, "HOME");
+	int n;
+	dst[0] = '\0';
+	if (file != NULL && file[0] == '~' && (file[1] == '/' || file[1] == '\0') && home != NULL)
+		n = snprintf(path, sizeof(path), "%s%s", home, file + 1);
+	else if (file != NULL && file[0] != '\0')
+		n = snprintf(path, sizeof(path), "%s", file);
+	else if (home != NULL && home[0] != '\0')
+		n = snprintf(path, sizeof(path), "%s/.aws/config", home);
+	else
+		return;
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	char *data = malloc(CONFIG_MAX_BYTES + 1);
+	size_t len = data != NULL ? fread(data, 1, CONFIG_MAX_BYTES + 1, f) : 0;
+	int bad = ferror(f);
+	fclose(f);
+	if (data != NULL && !bad && len <= CONFIG_MAX_BYTES) {
+		const char *profile = env_get(envp, "AWS_PROFILE");
+		if (profile == NULL || profile[0] == '\0')
+			profile = env_get(envp, "AWS_DEFAULT_PROFILE");
+		if (fed_config_region(data, len, profile, dst, size, NULL, 0) != 0)
+			dst[0] = '\0';
+	}
+	free(data);
+}
+
 /* The variables we set, in order, as name/value pairs; |np| is the
- * filtered NO_PROXY (NULL: none). Returns how many were written. */
+ * filtered NO_PROXY (NULL: none); |region| is scratch space for the region
+ * (PX_CLI_REGION_MAX bytes). Returns how many were written. */
 struct setvar {
 	const char *name;
 	const char *value;
 };
 
 static size_t set_vars(char *const *envp, const struct px_cli_awsenv *e, const char *proxy_url, const char *np,
-		       struct setvar *v)
+		       char *region_buf, struct setvar *v)
 {
 	size_t n = 0;
 	v[n++] = (struct setvar){"HTTPS_PROXY", proxy_url};
@@ -186,7 +231,12 @@ static size_t set_vars(char *const *envp, const struct px_cli_awsenv *e, const c
 	const char *region = env_get(envp, "AWS_DEFAULT_REGION");
 	if (region == NULL || region[0] == '\0')
 		region = env_get(envp, "AWS_REGION");
-	if (region == NULL || region[0] == '\0')
+	if (region == NULL || region[0] == '\0') {
+		/* The user's own config file before the gate's default. */
+		config_region(envp, region_buf, PX_CLI_REGION_MAX);
+		region = region_buf;
+	}
+	if (region[0] == '\0')
 		region = e->default_region ? e->default_region : "us-east-1";
 	v[n++] = (struct setvar){"AWS_DEFAULT_REGION", region};
 	/* The keys above come first in every SDK's chain; the shared
@@ -229,7 +279,8 @@ int px_cli_aws_env(char *const *envp, const struct px_cli_awsenv *e, char ***out
 		return PX_ERR_TOO_LARGE;
 	if (no_proxy_of(envp, &np) < 0)
 		return PX_ERR_NOMEM;
-	size_t nset = set_vars(envp, e, proxy_url, np, sv);
+	char region[PX_CLI_REGION_MAX];
+	size_t nset = set_vars(envp, e, proxy_url, np, region, sv);
 	env = calloc(count + nset + 1, sizeof(*env));
 	if (env == NULL)
 		goto out;
@@ -317,7 +368,8 @@ int px_cli_aws_print(FILE *f, const char *format, char *const *envp, const struc
 	snprintf(proxy_url, sizeof(proxy_url), "http://127.0.0.1:%u", (unsigned)e->port);
 	if (no_proxy_of(envp, &np) < 0)
 		return PX_ERR_NOMEM;
-	size_t nset = set_vars(envp, e, proxy_url, np, sv);
+	char region[PX_CLI_REGION_MAX];
+	size_t nset = set_vars(envp, e, proxy_url, np, region, sv);
 	int had_np = env_get(envp, "NO_PROXY") != NULL || env_get(envp, "no_proxy") != NULL;
 
 	if (!json) {
@@ -729,7 +781,12 @@ int px_cli_special_parse(int argc, char *const *argv, char *const *envp, struct 
 		region = env_get(envp, "AWS_REGION");
 	if (region == NULL || region[0] == '\0')
 		region = env_get(envp, "AWS_DEFAULT_REGION");
-	if (region != NULL && region[0] != '\0') {
+	char conf[PX_CLI_REGION_MAX];
+	if (region == NULL || region[0] == '\0') {
+		config_region(envp, conf, sizeof(conf));
+		region = conf;
+	}
+	if (region[0] != '\0') {
 		if (!region_ok(region) || put(sp.region, sizeof(sp.region), region) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not a region name", cmd, region);
 			return PX_ERR_CLI_USAGE;

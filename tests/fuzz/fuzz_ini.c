@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "federation/creds_int.h"
+#include "federation/federation.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,6 +70,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				violated("a key not found again");
 		}
 	}
+	/* fed_config_region() agrees with the parse: the default profile's
+	 * region, or "" when there is none. */
+	const char *want = fed_ini_get(fed_ini_find(&ini, "default"), "region");
+	if (fed_ini_find(&ini, "default") == NULL)
+		want = fed_ini_get(fed_ini_find(&ini, "profile default"), "region");
+	char region[64];
+	int crv = fed_config_region((const char *)data, size, NULL, region, sizeof(region), why, sizeof(why));
+	if (crv == 0 && strcmp(region, want != NULL ? want : "") != 0)
+		violated("fed_config_region disagrees with the parse");
+	if (crv != 0 && crv != FED_ERR_NOMEM && !(crv == FED_ERR_TOO_LARGE && want != NULL && strlen(want) >= 64))
+		violated("fed_config_region failed on a file that parses");
 	fed_ini_free(&ini);
 	return 0;
 }

@@ -211,6 +211,23 @@ def main():
             listening = False
         t.ok('  the proxy lived as long as the child: its port is closed afterwards', port and not listening)
 
+        # The region the user's own AWS config gives their profile reaches the
+        # child, which sees neither AWS_PROFILE nor the gate's default.
+        os.makedirs(os.path.join(home, '.aws'), exist_ok=True)
+        with open(os.path.join(home, '.aws', 'config'), 'w') as f:
+            f.write('[default]\nregion = eu-west-3\n[profile other]\nregion = ap-northeast-1\n')
+        regions = []
+        for extra in ({'AWS_PROFILE': 'other'}, {}, {'AWS_PROFILE': 'other', 'AWS_DEFAULT_REGION': 'us-west-2'}):
+            rc, out, err = awsgate(home, 'aws', '--exec', '/usr/bin/env', **extra)
+            env = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+            regions.append(env.get('AWS_DEFAULT_REGION'))
+        t.eq('  AWS_DEFAULT_REGION from ~/.aws/config for AWS_PROFILE, then [default]; the variable wins', regions,
+             ['ap-northeast-1', 'eu-west-3', 'us-west-2'], err)
+        rc, out, err = awsgate(home, 'aws', 's3', 'presign', 's3://gate-bucket/k', AWS_PROFILE='other')
+        t.ok('  aws s3 presign takes the profile\'s region from ~/.aws/config too',
+             rc == 0 and out.startswith('https://gate-bucket.s3.ap-northeast-1.amazonaws.com/k?'), out + err[-600:])
+        os.remove(os.path.join(home, '.aws', 'config'))
+
         rc, _, err = awsgate(home, 'aws', '--exec', '/bin/sh', '-c', 'exit 7')
         t.eq('aws --exec: the child\'s exit status (7)', rc, 7, err)
         rc, _, err = awsgate(home, 'aws', '--exec', '/no/such/program')

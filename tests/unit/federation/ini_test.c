@@ -235,6 +235,53 @@ static void test_botocore_cases(void **state)
 	assert_true(ncases >= 5);
 }
 
+static void test_config_region(void **state)
+{
+	(void)state;
+	static const char text[] = "[default]\n"
+				   "region = eu-west-1\n"
+				   "[profile prod]\n"
+				   "region=ap-south-1\n"
+				   "s3 =\n"
+				   "  region = not-this\n"
+				   "[profile noregion]\n"
+				   "output = json\n"
+				   "[prod]\n"
+				   "region = not-a-profile-section\n";
+	char r[16];
+	char why[128] = "";
+
+	assert_int_equal(fed_config_region(text, strlen(text), NULL, r, sizeof(r), why, sizeof(why)), 0);
+	assert_string_equal(r, "eu-west-1");
+	assert_int_equal(fed_config_region(text, strlen(text), "", r, sizeof(r), why, sizeof(why)), 0);
+	assert_string_equal(r, "eu-west-1");
+	assert_int_equal(fed_config_region(text, strlen(text), "prod", r, sizeof(r), why, sizeof(why)), 0);
+	assert_string_equal(r, "ap-south-1");
+	/* a profile without a region, and one that is not there */
+	memset(r, 'x', sizeof(r));
+	assert_int_equal(fed_config_region(text, strlen(text), "noregion", r, sizeof(r), why, sizeof(why)), 0);
+	assert_string_equal(r, "");
+	assert_int_equal(fed_config_region(text, strlen(text), "absent", r, sizeof(r), why, sizeof(why)), 0);
+	assert_string_equal(r, "");
+
+	/* "[profile default]" serves when there is no "[default]" */
+	static const char pd[] = "[profile default]\nregion = us-west-2\n";
+	assert_int_equal(fed_config_region(pd, strlen(pd), "default", r, sizeof(r), why, sizeof(why)), 0);
+	assert_string_equal(r, "us-west-2");
+
+	/* a malformed file says where; nothing is written */
+	static const char bad[] = "[default]\nregion = eu-west-1\nregion = us-east-1\n";
+	snprintf(r, sizeof(r), "keep");
+	assert_int_equal(fed_config_region(bad, strlen(bad), NULL, r, sizeof(r), why, sizeof(why)), FED_ERR_CONFIG);
+	assert_string_equal(r, "keep");
+	assert_non_null(strstr(why, "line 3"));
+	/* a region longer than the caller's buffer */
+	static const char lng[] = "[default]\nregion = a-region-name-that-is-far-too-long-1\n";
+	assert_int_equal(fed_config_region(lng, strlen(lng), NULL, r, sizeof(r), why, sizeof(why)), FED_ERR_TOO_LARGE);
+	assert_string_equal(r, "keep");
+	assert_int_equal(fed_config_region(text, strlen(text), NULL, r, 0, why, sizeof(why)), FED_ERR_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_botocore_cases),
+		cmocka_unit_test(test_config_region),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

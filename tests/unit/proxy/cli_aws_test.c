@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -98,6 +100,75 @@ static void test_env(void **state)
 		if (get(env, gone[i]) != NULL)
 			fail_msg("%s was passed on", gone[i]);
 	px_cli_env_free(env);
+}
+
+/* The user's ~/.aws/config region comes before the gate's default, for the
+ * profile AWS_PROFILE names (which the child does not see). */
+static void test_env_region_config(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/awsgate-cli-aws-XXXXXX";
+	char path[256], home[300], file[300], other[300];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/.aws", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/.aws/config", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[default]\nregion = eu-west-3\n[profile prod]\nregion = ap-south-1\n", f);
+	fclose(f);
+	snprintf(home, sizeof(home), "HOME=%s", dir);
+	snprintf(file, sizeof(file), "AWS_CONFIG_FILE=%s", path);
+	snprintf(other, sizeof(other), "%s/bad", dir);
+	f = fopen(other, "w");
+	assert_non_null(f);
+	fputs("[default]\nregion = eu-west-3\nregion = eu-west-2\n", f);
+	fclose(f);
+	snprintf(other, sizeof(other), "AWS_CONFIG_FILE=%s/bad", dir);
+
+	struct px_cli_awsenv e = E;
+	e.default_region = "eu-central-1";
+	struct {
+		const char *env[4];
+		const char *want;
+	} cases[] = {
+		{{home, NULL}, "eu-west-3"},
+		{{home, "AWS_PROFILE=prod", NULL}, "ap-south-1"},
+		{{home, "AWS_PROFILE=absent", NULL}, "eu-central-1"},
+		{{"HOME=/nonexistent", file, NULL}, "eu-west-3"},
+		{{home, "AWS_CONFIG_FILE=~/.aws/config", "AWS_PROFILE=prod", NULL}, "ap-south-1"},
+		{{home, "AWS_REGION=us-west-1", NULL}, "us-west-1"},
+		{{home, other, NULL}, "eu-central-1"}, /* malformed: the AWS CLI will say so */
+		{{"HOME=/nonexistent", NULL}, "eu-central-1"},
+	};
+	for (size_t i = 0; i < LEN(cases); i++) {
+		char **env = NULL;
+		assert_int_equal(px_cli_aws_env(A(cases[i].env), &e, &env), 0);
+		if (strcmp(get(env, "AWS_DEFAULT_REGION"), cases[i].want) != 0)
+			fail_msg("case %zu: AWS_DEFAULT_REGION=%s, want %s", i, get(env, "AWS_DEFAULT_REGION"),
+				 cases[i].want);
+		assert_null(get(env, "AWS_PROFILE"));
+		px_cli_env_free(env);
+	}
+
+	/* the special cases read it too */
+	const char *argv[] = {"s3", "presign", "s3://bkt/k", NULL};
+	const char *envp[] = {home, "AWS_PROFILE=prod", NULL};
+	struct px_cli_special sp;
+	char err[256] = "";
+	assert_int_equal(px_cli_special_parse(3, A(argv), A(envp), &sp, err, sizeof(err)), PX_CLI_SPECIAL_S3_PRESIGN);
+	assert_string_equal(sp.url, "https://bkt.s3.ap-south-1.amazonaws.com/k");
+	const char *rds[] = {"rds", "generate-db-auth-token", "--hostname", "h", "--port", "5432", "--username", "u", NULL};
+	envp[1] = NULL;
+	assert_int_equal(px_cli_special_parse(8, A(rds), A(envp), &sp, err, sizeof(err)), PX_CLI_SPECIAL_RDS_TOKEN);
+	assert_string_equal(sp.region, "eu-west-3");
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/bad", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/.aws", dir);
+	rmdir(path);
+	rmdir(dir);
 }
 
 static void test_env_region_default(void **state)
@@ -454,11 +525,12 @@ static void test_special_print(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[LEN(special_cases) + 9];
+	struct CMUnitTest tests[LEN(special_cases) + 10];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest){.name = "env-set-and-removed", .test_func = test_env};
 	tests[n++] = (struct CMUnitTest){.name = "env-region-default", .test_func = test_env_region_default};
+	tests[n++] = (struct CMUnitTest){.name = "env-region-config", .test_func = test_env_region_config};
 	tests[n++] = (struct CMUnitTest){.name = "env-too-many-entries", .test_func = test_env_too_many};
 	tests[n++] = (struct CMUnitTest){.name = "no-proxy-filter", .test_func = test_no_proxy};
 	tests[n++] = (struct CMUnitTest){.name = "args-refused", .test_func = test_args_check};
