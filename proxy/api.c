@@ -827,6 +827,8 @@ static void api_go_upstream(struct api *a)
 	} else if (px_action_extract(&a->req, NULL, 0, a->action) != 0) {
 		a->action[0] = 0;
 	}
+	if (a->action[0] == '\0' && strcmp(a->sc.service, "s3") == 0)
+		px_s3_action(&a->req, a->t.info.s3_virtual_host, a->action);
 	rv = px_resign(worker_of(a)->signer, &a->req, &a->t, &a->sc, &p, &a->out, &why);
 	if (rv == PX_ERR_REFUSED) {
 		api_refuse(a, &why);

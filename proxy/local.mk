@@ -79,6 +79,7 @@ proxy_libproxy_a_SOURCES += \
 	proxy/awserror.c \
 	proxy/resign.c \
 	proxy/userstsr.c \
+	proxy/s3action.c \
 	proxy/rechunk.c
 
 # The resolver: getaddrinfo on helper threads, a process-wide cache, the

@@ -438,6 +438,18 @@ int px_sts_rewrite(const char *form, size_t len, const struct px_sts_user *u, ch
 int px_action_extract(const struct sv4_request *req, const char *form, size_t formlen,
                       char action[PX_MAX_ACTION + 1]);
 
+/*
+ * The S3 operation that REST request |req| names, for the audit: its method
+ * applied to the service, a bucket or an object (from the path, or, when
+ * |virtual_host| says the bucket is in the host name, the path is the key),
+ * chosen by the query's sub-resource keys ("?uploads", "?tagging",
+ * "?list-type") and x-amz-copy-source: "GetObject", "ListObjectsV2",
+ * "UploadPartCopy", ... (proxy/s3action.c has the table; the names are
+ * botocore's). Writes it, or "" for a request that names no operation in the
+ * table, and a NUL to |action|.
+ */
+void px_s3_action(const struct sv4_request *req, bool virtual_host, char action[PX_MAX_ACTION + 1]);
+
 /* --- re-signing an aws-chunked body as it passes (rechunk.c) ----------------- */
 
 /* Receives the re-encoded body, in order; a non-zero return stops the

@@ -506,6 +506,13 @@ tests_integration_awserror_render_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
 TESTS += tests/integration/awserror-botocore.test
 dist_noinst_SCRIPTS += tests/integration/awserror-botocore.test tests/integration/awserror_botocore.py
 
+# The audit's S3 operation names: botocore makes a request for each operation.
+check_PROGRAMS += tests/integration/s3action_run
+tests_integration_s3action_run_SOURCES = tests/integration/s3action_run.c
+tests_integration_s3action_run_LDADD = proxy/libproxy.a
+TESTS += tests/integration/s3action-botocore.test
+dist_noinst_SCRIPTS += tests/integration/s3action-botocore.test tests/integration/s3action_botocore.py
+
 # Re-signing: botocore makes the users' requests and verifies the gate's signatures.
 check_PROGRAMS += tests/integration/resign_run
 tests_integration_resign_run_SOURCES = tests/integration/resign_run.c
@@ -525,7 +532,7 @@ tests_fuzz_resign_replay_LDADD = proxy/libproxy.a $(FEDERATION_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_resign
 tests_fuzz_fuzz_resign_SOURCES = tests/fuzz/fuzz_resign.c tests/fuzz/harness.h proxy/reason.c proxy/target.c \
-	proxy/resign.c proxy/partition.c
+	proxy/resign.c proxy/partition.c proxy/s3action.c
 tests_fuzz_fuzz_resign_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_resign_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_resign_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.a $(JANSSON_LIBS) \

@@ -44,6 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h[n++] = (struct sv4_header){"X-Amz-Content-Sha256", 20, part[2], plen[2]};
 	h[n++] = (struct sv4_header){"Connection", 10, "x-drop", 6};
 	struct sv4_request req = {"GET", 3, "/k", 2, part[1], plen[1], h, n, NULL, 0};
+
+	/* The audit's S3 operation for this query: a name of letters, or none. */
+	static const char *const methods[] = {"GET", "PUT", "POST", "DELETE"};
+	struct sv4_request sreq = req;
+	sreq.method = methods[(flags >> 4) & 3];
+	sreq.methodlen = strlen(sreq.method);
+	sreq.path = (flags & 0x40) ? "/" : "/b/k";
+	sreq.pathlen = strlen(sreq.path);
+	char action[PX_MAX_ACTION + 1];
+	px_s3_action(&sreq, (flags & 0x80) != 0, action);
+	for (const char *c = action; *c; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			violated("an S3 action outside [A-Za-z0-9]");
 	struct px_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.aws.partitions = 0x1f;
