@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,20 +68,22 @@ enum rq_state {
 
 struct lp_req {
 	enum rq_state st;
-	char hbuf[PX_LPROXY_MAX_HEAD]; /* method, URL, names and values, each NUL-terminated */
 	size_t hlen;
 	size_t url_off, cur_off;
-	struct sv4_header h[PX_LPROXY_MAX_HEADERS];
 	size_t nh;
 	int in_field;
 	int expect, keep_alive, head_method, has_body, chunked, body_done;
 	uint64_t clen;
 	unsigned char *body; /* RQ_BUFFER */
 	size_t bodylen, bodycap, bodysent;
-	unsigned char pend[PX_LPROXY_MAX_HEAD]; /* body bytes the gate did not take yet */
 	size_t pendlen;
 	struct px_gatec_request *grq;
 	int head_sent, resp_chunked, resp_done, out_paused;
+	/* The buffers last: a new request clears the fields above only (the
+	 * lengths say what of these is valid), not 36 KiB per request. */
+	char hbuf[PX_LPROXY_MAX_HEAD]; /* method, URL, names and values, each NUL-terminated */
+	struct sv4_header h[PX_LPROXY_MAX_HEADERS];
+	unsigned char pend[PX_LPROXY_MAX_HEAD]; /* body bytes the gate did not take yet */
 };
 
 struct lp_conn {
@@ -861,7 +864,7 @@ static int rq_on_message_begin(llhttp_t *p)
 		c->req = r;
 	} else {
 		free(r->body);
-		memset(r, 0, sizeof(*r));
+		memset(r, 0, offsetof(struct lp_req, hbuf));
 	}
 	r->st = RQ_HEAD;
 	conn_timer(c, HEAD_TIMEOUT);
@@ -1074,14 +1077,25 @@ static const struct px_gatec_handler gate_handler = {
 
 static int hop_by_hop(const char *n, size_t l)
 {
-	static const char *const drop[] = {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-	                                   "host", "content-length", "expect", "x-forwarded-host", "x-awsgate-app",
-	                                   "x-awsgate-role"};
+	/* By length first: one or two comparisons instead of twelve. */
+	static const char *const drop[][2] = {
+		[2] = {"te", NULL},
+		[4] = {"host", NULL},
+		[6] = {"expect", NULL},
+		[7] = {"upgrade", "trailer"},
+		[10] = {"connection", "keep-alive"},
+		[13] = {"x-awsgate-app", NULL},
+		[14] = {"content-length", "x-awsgate-role"},
+		[16] = {"x-forwarded-host", NULL},
+		[17] = {"transfer-encoding", NULL},
+	};
 	size_t i;
 	if (l >= 6 && strncasecmp(n, "proxy-", 6) == 0)
 		return 1;
-	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (strlen(drop[i]) == l && strncasecmp(n, drop[i], l) == 0)
+	if (l >= sizeof(drop) / sizeof(drop[0]))
+		return 0;
+	for (i = 0; i < 2 && drop[l][i] != NULL; i++)
+		if (strncasecmp(n, drop[l][i], l) == 0)
 			return 1;
 	return 0;
 }
@@ -1393,7 +1407,10 @@ static void g_on_head(void *arg, int status, const struct px_up_header *hdrs, si
 			continue;
 		if (l == 14 && strcasecmp(hdrs[i].name, "content-length") == 0)
 			has_cl = 1;
-		(void)out_printf(c, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
+		(void)out_add(c, hdrs[i].name, l);
+		(void)out_add(c, ": ", 2);
+		(void)out_add(c, hdrs[i].value, strlen(hdrs[i].value));
+		(void)out_add(c, "\r\n", 2);
 	}
 	r->resp_chunked = !has_cl && !nobody;
 	if (r->resp_chunked)

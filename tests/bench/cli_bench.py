@@ -188,7 +188,8 @@ def main():
         print('   direct %.0f ms, through awsgate %.0f ms: %+.0f ms added (%.2fx)' % (cd * 1e3, cg * 1e3, (cg - cd) * 1e3, cg / cd))
     finally:
         if proxy is not None and a.proxy_wrap:
-            for pid in wrapped_children(proxy.pid):
+            # strace runs the proxy as its child; valgrind runs it in its own process.
+            for pid in wrapped_children(proxy.pid) or [proxy.pid]:
                 os.kill(pid, signal.SIGTERM)
             try:
                 proxy.wait(60)
