@@ -33,6 +33,9 @@
 #define PX_GATEC_STREAM_WINDOW (256 * 1024)
 #define PX_GATEC_CONN_WINDOW (16 * 1024 * 1024)
 #define PX_GATEC_READ_BUF 16384         /* TLS bytes read per SSL_read */
+#define PX_GATEC_READ_AHEAD 65536       /* OpenSSL's read buffer: TLS bytes taken from the socket per read() */
+#define PX_GATEC_WRITE_BUF 16384        /* frames gathered for one SSL_write: one TLS record, one write() */
+#define PX_GATEC_KICK_ROUNDS 64         /* kicks run back to back before the loop is let to poll */
 #define PX_GATEC_MAX_RETRIES 3          /* new connections tried for a request the gate refused */
 #define PX_GATEC_BACKOFF_MIN 0.1        /* seconds before reconnecting after a failed connection */
 #define PX_GATEC_BACKOFF_MAX 5.0
@@ -96,8 +99,12 @@ struct gc_conn {
 	SSL *ssl;
 	nghttp2_session *sess;
 	struct rq_list streams; /* submitted and open */
-	const uint8_t *pend; /* mem_send's bytes not yet taken by SSL_write */
+	const uint8_t *pend; /* mem_send's bytes not yet copied to |wbuf| */
 	size_t pend_len;
+	/* Frames gathered so that a loop round's HEADERS, DATA and
+	 * WINDOW_UPDATEs leave in one TLS record and one write(). */
+	unsigned char wbuf[PX_GATEC_WRITE_BUF];
+	size_t woff, wlen;
 	int want_write;
 	int events; /* of |io| */
 	int ready;    /* the gate's SETTINGS came */
@@ -125,7 +132,8 @@ struct px_gatec {
 	struct rq_list queue;    /* waiting for a connection or a stream slot */
 	struct rq_list draining; /* closed streams still delivering kept bytes */
 	struct px_gatec_request *zombies;
-	ev_timer kick;
+	ev_timer kick; /* fed (run right after the current callback), or started at 0 s outside the loop */
+	unsigned kick_iter, kick_runs;
 	ev_timer retry;
 	double backoff, next_connect;
 	int cert_refused;
@@ -135,8 +143,24 @@ struct px_gatec {
 	int have_version;
 };
 
+/*
+ * Asks for gc_kick_cb(), which does the client's deferred work: start queued
+ * requests, run events, write what nghttp2 has to send. Inside the loop it is
+ * fed as an event, so it runs as soon as the current callback returns, in
+ * the same loop round: no extra poll with a zero timeout, and what that
+ * callback queued (a request's HEADERS and its body) leaves together. A
+ * zero timer serves outside the loop, and after PX_GATEC_KICK_ROUNDS kicks in
+ * one round (so that a kick that keeps asking for another cannot keep the
+ * loop from polling).
+ */
 static void gc_kick(struct px_gatec *gc)
 {
+	if (ev_is_pending(&gc->kick))
+		return;
+	if (ev_depth(gc->loop) > 0 && (gc->kick_iter != ev_iteration(gc->loop) || gc->kick_runs < PX_GATEC_KICK_ROUNDS)) {
+		ev_feed_event(gc->loop, &gc->kick, EV_TIMER);
+		return;
+	}
 	if (!ev_is_active(&gc->kick)) {
 		ev_timer_set(&gc->kick, 0., 0.);
 		ev_timer_start(gc->loop, &gc->kick);
@@ -183,8 +207,11 @@ static int ctx_load(struct px_gatec *gc, char *err, size_t errlen)
 		return PX_ERR_INVALID;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-				      SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* One read() takes what the gate sent, several records at once; the
+	 * buffers are kept (one connection): no malloc per request. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, PX_GATEC_READ_AHEAD);
 	if (SSL_CTX_use_certificate_chain_file(ctx, gc->cert_file) != 1) {
 		snprintf(what, sizeof(what), "client certificate %s", gc->cert_file);
 		goto fail;
@@ -469,25 +496,43 @@ static void conn_flush(struct gc_conn *c)
 	for (;;) {
 		int n;
 
-		if (c->pend_len == 0) {
-			ssize_t k = nghttp2_session_mem_send(c->sess, &c->pend);
-			if (k < 0) {
-				conn_fail(c, PX_UP_PROTOCOL, "HTTP/2: %s", nghttp2_strerror((int)k));
-				return;
-			}
-			if (k == 0)
-				break;
-			c->pend_len = (size_t)k;
+		if (c->woff > 0) {
+			/* What SSL_write has not taken moves to the front
+			 * (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: same bytes, new
+			 * place), making room behind it. */
+			memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
+			c->wlen -= c->woff;
+			c->woff = 0;
 		}
+		while (c->wlen < sizeof(c->wbuf)) {
+			size_t k;
+
+			if (c->pend_len == 0) {
+				ssize_t m = nghttp2_session_mem_send(c->sess, &c->pend);
+				if (m < 0) {
+					conn_fail(c, PX_UP_PROTOCOL, "HTTP/2: %s", nghttp2_strerror((int)m));
+					return;
+				}
+				if (m == 0)
+					break;
+				c->pend_len = (size_t)m;
+			}
+			k = c->pend_len < sizeof(c->wbuf) - c->wlen ? c->pend_len : sizeof(c->wbuf) - c->wlen;
+			memcpy(c->wbuf + c->wlen, c->pend, k);
+			c->wlen += k;
+			c->pend += k;
+			c->pend_len -= k;
+		}
+		if (c->wlen == 0)
+			break;
 		if (c->ssl == NULL) {
-			c->pend_len = 0; /* a connection without a socket (tests/fuzz/fuzz_gatec.c) */
+			c->wlen = 0; /* a connection without a socket (tests/fuzz/fuzz_gatec.c) */
 			continue;
 		}
 		ERR_clear_error();
-		n = SSL_write(c->ssl, c->pend, c->pend_len > INT32_MAX ? INT32_MAX : (int)c->pend_len);
+		n = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
 		if (n > 0) {
-			c->pend += n;
-			c->pend_len -= (size_t)n;
+			c->woff = (size_t)n;
 			continue;
 		}
 		switch (SSL_get_error(c->ssl, n)) {
@@ -929,6 +974,10 @@ static void conn_read(struct gc_conn *c)
 		}
 		if (c->dead)
 			return;
+		/* Nothing buffered in OpenSSL: the socket is read again when the
+		 * loop says it is readable, not now to hear EAGAIN. */
+		if (!SSL_has_pending(c->ssl))
+			break;
 	}
 	conn_flush(c);
 }
@@ -1259,12 +1308,22 @@ static void gc_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct px_gatec_request *rq;
 	struct gc_conn *c, *next;
 
-	(void)loop;
 	(void)revents;
-	if ((c = gc->conn) != NULL && !c->dead && c->state == GC_H2 && gc->queue.head != NULL)
-		/* Reads what the gate may have said (GOAWAY, a close) before a
-		 * new stream goes out on a connection that is idle or gone. */
+	ev_timer_stop(loop, &gc->kick);
+	if (gc->kick_iter != ev_iteration(loop)) {
+		gc->kick_iter = ev_iteration(loop);
+		gc->kick_runs = 0;
+	}
+	gc->kick_runs++;
+	if ((c = gc->conn) != NULL && !c->dead && c->state == GC_H2 && gc->queue.head != NULL &&
+	    ev_is_pending(&c->io)) {
+		/* The loop saw the connection readable in this round and its
+		 * callback has not run yet: read what the gate said (GOAWAY,
+		 * a close) before a new stream goes out on it. A connection
+		 * not seen readable has nothing to say: no read for EAGAIN. */
+		ev_clear_pending(loop, &c->io);
 		conn_read(c);
+	}
 	if ((c = gc->conn) != NULL && !c->dead && (c->goaway || c->retired)) {
 		/* New streams go to a new connection; this one finishes its own. */
 		c->retired = 1;
@@ -1465,8 +1524,8 @@ void px_gatec_del(struct px_gatec *gc)
 
 static int is_tchar(unsigned char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+	       (ch != '\0' && strchr("!#$%&'*+.^_`|~", ch) != NULL);
 }
 
 static int is_token(const char *s)
@@ -1484,23 +1543,40 @@ static int value_ok(const char *s)
 	return strpbrk(s, "\r\n") == NULL;
 }
 
-/* Headers HTTP/2 forbids or that the body description decides. */
-static int skipped(const char *name)
+/* Headers HTTP/2 forbids or that the body description decides; |len| is
+ * strlen(|name|): one comparison at most instead of eight. */
+static int skipped(const char *name, size_t len)
 {
-	static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-					    "upgrade",    "te",         "host",             "content-length"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(name, names[i]) == 0)
-			return 1;
-	return 0;
+	switch (len) {
+	case 2:
+		return strcasecmp(name, "te") == 0;
+	case 4:
+		return strcasecmp(name, "host") == 0;
+	case 7:
+		return strcasecmp(name, "upgrade") == 0;
+	case 10:
+		return strcasecmp(name, "connection") == 0 || strcasecmp(name, "keep-alive") == 0;
+	case 14:
+		return strcasecmp(name, "content-length") == 0;
+	case 16:
+		return strcasecmp(name, "proxy-connection") == 0;
+	case 17:
+		return strcasecmp(name, "transfer-encoding") == 0;
+	default:
+		return 0;
+	}
 }
 
 static uint8_t *nv_put(uint8_t **p, const char *s, size_t n, int lower)
 {
 	uint8_t *r = *p;
 
-	for (size_t i = 0; i < n; i++)
-		r[i] = (uint8_t)(lower && s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	if (lower) {
+		for (size_t i = 0; i < n; i++)
+			r[i] = (uint8_t)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	} else if (n > 0) {
+		memcpy(r, s, n);
+	}
 	r[n] = '\0';
 	*p += n + 1;
 	return r;
@@ -1526,9 +1602,10 @@ int px_gatec_request_start(struct px_gatec *gc, const char *method, const char *
 	for (size_t i = 0; i < nhdrs; i++) {
 		if (hdrs[i].name == NULL || hdrs[i].value == NULL || !is_token(hdrs[i].name) || !value_ok(hdrs[i].value))
 			return PX_ERR_INVALID;
-		if (skipped(hdrs[i].name))
+		size_t nl = strlen(hdrs[i].name);
+		if (skipped(hdrs[i].name, nl))
 			continue;
-		bytes += strlen(hdrs[i].name) + strlen(hdrs[i].value) + 2;
+		bytes += nl + strlen(hdrs[i].value) + 2;
 		nnv++;
 		if (bytes > PX_GATEC_MAX_REQUEST_BYTES)
 			return PX_ERR_INVALID;
@@ -1560,9 +1637,11 @@ int px_gatec_request_start(struct px_gatec *gc, const char *method, const char *
 	NV(":scheme", 7, "https", 5, 0);
 	NV(":authority", 10, gc->gate, strlen(gc->gate), 0);
 	NV(":path", 5, path, strlen(path), 0);
-	for (size_t i = 0; i < nhdrs; i++)
-		if (!skipped(hdrs[i].name))
-			NV(hdrs[i].name, strlen(hdrs[i].name), hdrs[i].value, strlen(hdrs[i].value), 1);
+	for (size_t i = 0; i < nhdrs; i++) {
+		size_t nl = strlen(hdrs[i].name);
+		if (!skipped(hdrs[i].name, nl))
+			NV(hdrs[i].name, nl, hdrs[i].value, strlen(hdrs[i].value), 1);
+	}
 	if (body == PX_UP_BODY_LENGTH)
 		NV("content-length", 14, cl, strlen(cl), 0);
 #undef NV

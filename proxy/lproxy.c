@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #define OUT_MAX (4 * PX_LPROXY_OUT_HIGH) /* bytes queued to the SDK at most (a piece past the mark) */
 #define CERT_STOP_DELAY 0.5   /* seconds between the certificate refusal and the proxy's end */
 #define LINGER_TIMEOUT 2.0    /* seconds to drain a client after a last answer (so a close does not RST it away) */
+#define FLUSH_NOW 16384       /* response bytes queued that are written at once rather than at the callback's end */
 
 static const char USAGE_HINT[] =
 	"Run the AWS CLI with `awsgate aws ...`, or export the proxy's settings with "
@@ -66,20 +68,22 @@ enum rq_state {
 
 struct lp_req {
 	enum rq_state st;
-	char hbuf[PX_LPROXY_MAX_HEAD]; /* method, URL, names and values, each NUL-terminated */
 	size_t hlen;
 	size_t url_off, cur_off;
-	struct sv4_header h[PX_LPROXY_MAX_HEADERS];
 	size_t nh;
 	int in_field;
 	int expect, keep_alive, head_method, has_body, chunked, body_done;
 	uint64_t clen;
 	unsigned char *body; /* RQ_BUFFER */
 	size_t bodylen, bodycap, bodysent;
-	unsigned char pend[PX_LPROXY_MAX_HEAD]; /* body bytes the gate did not take yet */
 	size_t pendlen;
 	struct px_gatec_request *grq;
 	int head_sent, resp_chunked, resp_done, out_paused;
+	/* The buffers last: a new request clears the fields above only (the
+	 * lengths say what of these is valid), not 36 KiB per request. */
+	char hbuf[PX_LPROXY_MAX_HEAD]; /* method, URL, names and values, each NUL-terminated */
+	struct sv4_header h[PX_LPROXY_MAX_HEADERS];
+	unsigned char pend[PX_LPROXY_MAX_HEAD]; /* body bytes the gate did not take yet */
 };
 
 struct lp_conn {
@@ -114,6 +118,9 @@ struct lp_conn {
 	size_t outoff, outlen, outcap;
 	struct lp_req *req;
 	int dead;
+	int rd_ready; /* the loop saw the SDK's socket readable and no SSL_read has followed */
+	int dirty;    /* on lp->dirty: to advance once the current callback returns */
+	struct lp_conn *dirty_next;
 };
 
 struct px_lproxy {
@@ -132,6 +139,8 @@ struct px_lproxy {
 	struct px_resolver *res;
 	struct px_resolve_loop *rl;
 	struct lp_conn *conns, *zombies;
+	struct lp_conn *dirty; /* connections the gate's events touched, advanced by flush_w */
+	ev_timer flush_w;      /* never started: fed, so it runs right after the current callback */
 	size_t nconns;
 	unsigned long next_id;
 	char *access_key, *secret_key, *app, *role, *no_proxy;
@@ -170,6 +179,44 @@ static void conn_timer(struct lp_conn *c, double secs)
 	if (secs > 0) {
 		ev_timer_set(&c->timer, secs, 0.);
 		ev_timer_start(c->lp->loop, &c->timer);
+	}
+}
+
+/*
+ * Advances |c| once the current callback returns rather than now: the gate
+ * client calls on_head, on_body and on_done one after the other from one
+ * read, and what they queue for the SDK then leaves in one SSL_write (one
+ * TLS record, one write()) instead of one per event. The event is fed, so
+ * it runs in the same loop round, before the loop polls again.
+ */
+static void conn_defer(struct lp_conn *c)
+{
+	struct px_lproxy *lp = c->lp;
+
+	if (c->dead || c->dirty)
+		return;
+	if (ev_depth(lp->loop) == 0) { /* not from a callback: nothing else will come */
+		conn_advance(c);
+		return;
+	}
+	c->dirty = 1;
+	c->dirty_next = lp->dirty;
+	lp->dirty = c;
+	if (!ev_is_pending(&lp->flush_w))
+		ev_feed_event(lp->loop, &lp->flush_w, EV_TIMER);
+}
+
+static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct px_lproxy *lp = w->data;
+	struct lp_conn *c;
+
+	(void)loop;
+	(void)revents;
+	while ((c = lp->dirty) != NULL) {
+		lp->dirty = c->dirty_next;
+		c->dirty = 0;
+		conn_advance(c);
 	}
 }
 
@@ -290,6 +337,15 @@ static void conn_close(struct lp_conn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
+	if (c->dirty) {
+		struct lp_conn **pp;
+		for (pp = &lp->dirty; *pp != NULL; pp = &(*pp)->dirty_next)
+			if (*pp == c) {
+				*pp = c->dirty_next;
+				break;
+			}
+		c->dirty = 0;
+	}
 	ev_io_stop(lp->loop, &c->io);
 	ev_io_stop(lp->loop, &c->uio);
 	ev_timer_stop(lp->loop, &c->timer);
@@ -808,7 +864,7 @@ static int rq_on_message_begin(llhttp_t *p)
 		c->req = r;
 	} else {
 		free(r->body);
-		memset(r, 0, sizeof(*r));
+		memset(r, 0, offsetof(struct lp_req, hbuf));
 	}
 	r->st = RQ_HEAD;
 	conn_timer(c, HEAD_TIMEOUT);
@@ -1021,14 +1077,25 @@ static const struct px_gatec_handler gate_handler = {
 
 static int hop_by_hop(const char *n, size_t l)
 {
-	static const char *const drop[] = {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-	                                   "host", "content-length", "expect", "x-forwarded-host", "x-awsgate-app",
-	                                   "x-awsgate-role"};
+	/* By length first: one or two comparisons instead of twelve. */
+	static const char *const drop[][2] = {
+		[2] = {"te", NULL},
+		[4] = {"host", NULL},
+		[6] = {"expect", NULL},
+		[7] = {"upgrade", "trailer"},
+		[10] = {"connection", "keep-alive"},
+		[13] = {"x-awsgate-app", NULL},
+		[14] = {"content-length", "x-awsgate-role"},
+		[16] = {"x-forwarded-host", NULL},
+		[17] = {"transfer-encoding", NULL},
+	};
 	size_t i;
 	if (l >= 6 && strncasecmp(n, "proxy-", 6) == 0)
 		return 1;
-	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (strlen(drop[i]) == l && strncasecmp(n, drop[i], l) == 0)
+	if (l >= sizeof(drop) / sizeof(drop[0]))
+		return 0;
+	for (i = 0; i < 2 && drop[l][i] != NULL; i++)
+		if (strncasecmp(n, drop[l][i], l) == 0)
 			return 1;
 	return 0;
 }
@@ -1287,7 +1354,7 @@ static void g_on_continue(void *arg)
 	r->st = RQ_STREAM;
 	c->paused = 0;
 	llhttp_resume(&c->p);
-	conn_advance(c);
+	conn_defer(c);
 }
 
 static const char *reason_phrase(int s)
@@ -1340,14 +1407,17 @@ static void g_on_head(void *arg, int status, const struct px_up_header *hdrs, si
 			continue;
 		if (l == 14 && strcasecmp(hdrs[i].name, "content-length") == 0)
 			has_cl = 1;
-		(void)out_printf(c, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
+		(void)out_add(c, hdrs[i].name, l);
+		(void)out_add(c, ": ", 2);
+		(void)out_add(c, hdrs[i].value, strlen(hdrs[i].value));
+		(void)out_add(c, "\r\n", 2);
 	}
 	r->resp_chunked = !has_cl && !nobody;
 	if (r->resp_chunked)
 		(void)out_printf(c, "Transfer-Encoding: chunked\r\n");
 	(void)out_printf(c, "Connection: %s\r\n\r\n", r->keep_alive ? "keep-alive" : "close");
 	r->head_sent = 1;
-	conn_advance(c);
+	conn_defer(c); /* the body, if it came in the same read, goes with the head */
 }
 
 static int g_on_body(void *arg, const unsigned char *data, size_t len)
@@ -1371,7 +1441,10 @@ static int g_on_body(void *arg, const unsigned char *data, size_t len)
 		return PX_ERR_AGAIN;
 	}
 	conn_timer(c, IDLE_TIMEOUT);
-	conn_advance(c);
+	if (c->outlen - c->outoff >= FLUSH_NOW)
+		conn_advance(c); /* a full record's worth: no reason to wait */
+	else
+		conn_defer(c);
 	if (c->dead)
 		return PX_ERR_AGAIN;
 	if (c->outlen - c->outoff > PX_LPROXY_OUT_HIGH) {
@@ -1395,7 +1468,7 @@ static void g_on_writable(void *arg)
 	if (r->pendlen > 0 && pend_flush(c) && !c->dead) {
 		c->paused = 0;
 		llhttp_resume(&c->p);
-		conn_advance(c);
+		conn_defer(c);
 	}
 }
 
@@ -1429,7 +1502,7 @@ static void g_on_done(void *arg, int err, const char *detail)
 			local_error(c, &LOCAL_CERT,
 			            "awsgate local proxy: the gate refused your certificate (it expired or was revoked). Run "
 			            "`awsgate login` again, then restart the proxy.");
-			conn_advance(c);
+			conn_defer(c);
 			return;
 		}
 		conn_close(c);
@@ -1442,7 +1515,7 @@ static void g_on_done(void *arg, int err, const char *detail)
 			         detail != NULL && *detail != '\0' ? ": " : "", detail != NULL ? detail : "");
 			lp_log(lp, "%s", msg);
 			local_error(c, &LOCAL_GATE, msg);
-			conn_advance(c);
+			conn_defer(c);
 			return;
 		}
 		conn_close(c); /* a response cut short: the SDK sees it and retries */
@@ -1453,14 +1526,14 @@ static void g_on_done(void *arg, int err, const char *detail)
 	r->resp_done = 1;
 	if (!r->keep_alive || !r->body_done || r->st == RQ_REFUSED) {
 		c->st = CS_FLUSH;
-		conn_advance(c);
+		conn_defer(c);
 		return;
 	}
 	/* The next request on this connection. */
 	c->paused = 0;
 	llhttp_resume(&c->p);
 	conn_timer(c, IDLE_TIMEOUT);
-	conn_advance(c);
+	conn_defer(c);
 }
 
 /* Feeds what was read to llhttp until it pauses or wants more. */
@@ -1504,6 +1577,13 @@ static void http_read(struct lp_conn *c)
 			}
 			continue;
 		}
+		/* Read when the loop said the socket is readable, or when OpenSSL
+		 * holds bytes already (read-ahead); otherwise the read watcher
+		 * is on and the loop will say when there is something: a read
+		 * now would only hear EAGAIN. */
+		if (!c->rd_ready && !SSL_has_pending(c->ssl))
+			return;
+		c->rd_ready = 0;
 		n = SSL_read(c->ssl, c->in, (int)sizeof(c->in));
 		if (n > 0) {
 			c->inoff = 0;
@@ -1644,6 +1724,7 @@ static void conn_advance(struct lp_conn *c)
 		r = SSL_accept(c->ssl);
 		if (r == 1) {
 			c->st = CS_HTTP;
+			c->rd_ready = 0; /* what the handshake's reads brought is in OpenSSL's buffer */
 			llhttp_init(&c->p, HTTP_REQUEST, &rq_settings);
 			c->p.data = c;
 			c->paused = 0;
@@ -1708,9 +1789,11 @@ static void conn_advance(struct lp_conn *c)
 		cev = SSL_want_write(c->ssl) ? EV_WRITE : EV_READ;
 		break;
 	case CS_HTTP:
-		/* Read while the parser wants bytes; also while paused, to see
-		 * the SDK close (read errors end the connection). */
-		if (!c->paused && !SSL_want_write(c->ssl))
+		/* Read while the parser wants bytes. While it is paused the
+		 * watcher stays on until the socket is seen readable (the SDK
+		 * sends nothing while it waits for an answer): turning it off
+		 * and on for every request would cost an epoll_ctl each. */
+		if (!SSL_want_write(c->ssl) && (!c->paused || !c->rd_ready))
 			cev |= EV_READ;
 		if (c->outlen > c->outoff)
 			cev |= SSL_want_read(c->ssl) ? EV_READ : EV_WRITE;
@@ -1728,9 +1811,12 @@ static void conn_advance(struct lp_conn *c)
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
+	struct lp_conn *c = w->data;
+
 	(void)loop;
-	(void)revents;
-	conn_advance(w->data);
+	if (w == &c->io && (revents & EV_READ))
+		c->rd_ready = 1;
+	conn_advance(c);
 }
 
 /* ------------------------------------------------------------- listening */
@@ -1894,6 +1980,9 @@ int px_lproxy_new(const struct px_lproxy_config *cfg, struct px_lproxy **out, ch
 	(void)SSL_CTX_set_min_proto_version(lp->sctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(lp->sctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	(void)SSL_CTX_set_session_cache_mode(lp->sctx, SSL_SESS_CACHE_OFF);
+	/* A request's records in one read() rather than a header and a body
+	 * read each; http_read() asks SSL_has_pending() before it waits. */
+	SSL_CTX_set_read_ahead(lp->sctx, 1);
 	SSL_CTX_set_alpn_select_cb(lp->sctx, alpn_cb, NULL);
 	if (px_resolver_new(1, 0, 0, 0, cfg->hosts_file, ebuf, sizeof(ebuf), &lp->res) != 0) {
 		snprintf(err, errlen, "the hosts file: %s", ebuf);
@@ -1936,6 +2025,8 @@ int px_lproxy_new(const struct px_lproxy_config *cfg, struct px_lproxy **out, ch
 	ev_check_start(lp->loop, &lp->reap_w);
 	ev_unref(lp->loop);
 	ev_init(&lp->fatal_w, fatal_cb);
+	ev_init(&lp->flush_w, flush_cb);
+	lp->flush_w.data = lp;
 	*out = lp;
 	return 0;
 fail:
@@ -1974,6 +2065,7 @@ void px_lproxy_del(struct px_lproxy *lp)
 		ev_io_stop(lp->loop, &lp->lio);
 		ev_async_stop(lp->loop, &lp->stop_w);
 		ev_timer_stop(lp->loop, &lp->fatal_w);
+		ev_clear_pending(lp->loop, &lp->flush_w);
 	}
 	reap(lp);
 	px_resolve_loop_del(lp->rl);

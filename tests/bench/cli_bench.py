@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -72,11 +73,26 @@ def timed(argv, env):
     return dt, p.stdout.decode()
 
 
+def wrapped_children(pid):
+    """The processes |pid| (a tool such as strace) started: the proxy under it."""
+    kids = []
+    for task in os.listdir('/proc/%d/task' % pid):
+        try:
+            with open('/proc/%d/task/%s/children' % (pid, task)) as f:
+                kids += [int(k) for k in f.read().split()]
+        except OSError:
+            pass
+    return kids
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--calls', type=int, default=int(os.environ.get('BENCH_CALLS', '100')))
     ap.add_argument('--rounds', type=int, default=int(os.environ.get('BENCH_ROUNDS', '5')))
     ap.add_argument('--cli-runs', type=int, default=int(os.environ.get('BENCH_CLI_RUNS', '5')))
+    # A command the local proxy runs under (`strace -f -c -o FILE`, `valgrind --tool=callgrind ...`): it is
+    # stopped with SIGTERM to the proxy itself, so that the tool sees it end and writes its report.
+    ap.add_argument('--proxy-wrap', default=os.environ.get('BENCH_PROXY_WRAP', ''))
     a = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix='awsgate-bench-cli-')
@@ -109,7 +125,7 @@ def main():
                 env=user)
         awsgate('apps', 'login', 'dev', '--aws-role', 'Dev', env=user)
 
-        proxy = subprocess.Popen([os.path.join(gf.BUILD, 'awsgate'), 'proxy', 'aws', '--format', 'json'], env=user,
+        proxy = subprocess.Popen(a.proxy_wrap.split() + [os.path.join(gf.BUILD, 'awsgate'), 'proxy', 'aws', '--format', 'json'], env=user,
                                  stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, 'proxy.err'), 'w'))
         text, penv = '', None
         while penv is None:  # one indented JSON object
@@ -151,7 +167,7 @@ def main():
             arns['cli'] = json.loads(out)['Arn']
 
         d, gt = statistics.median(sdk['direct']), statistics.median(sdk['gated'])
-        cd, cg = statistics.median(cli['direct']), statistics.median(cli['gated'])
+        cd, cg = (statistics.median(cli['direct']), statistics.median(cli['gated'])) if a.cli_runs else (0, 0)
         print('== awsgate proxy aws: %d sequential boto3 sts.get_caller_identity, median of %d rounds'
               % (a.calls, a.rounds))
         print('   direct to the fake AWS as %s' % arns['direct'])
@@ -166,9 +182,19 @@ def main():
         print('   diagnostic: the SDK straight to awsgated with the certificate (no local proxy): %.2f ms per call; '
               'so the gate adds %+.2f ms and the local proxy %+.2f ms per call' % (
                   go * 1e3 / a.calls, (go - d) * 1e3 / a.calls, (gt - go) * 1e3 / a.calls))
+        if a.cli_runs == 0:
+            return
         print('== awsgate aws sts get-caller-identity (%s) vs /usr/bin/aws direct, median of %d' % (arns['cli'], a.cli_runs))
         print('   direct %.0f ms, through awsgate %.0f ms: %+.0f ms added (%.2fx)' % (cd * 1e3, cg * 1e3, (cg - cd) * 1e3, cg / cd))
     finally:
+        if proxy is not None and a.proxy_wrap:
+            # strace runs the proxy as its child; valgrind runs it in its own process.
+            for pid in wrapped_children(proxy.pid) or [proxy.pid]:
+                os.kill(pid, signal.SIGTERM)
+            try:
+                proxy.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
         if proxy is not None:
             proxy.terminate()
             try:
