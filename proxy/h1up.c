@@ -861,6 +861,10 @@ static int req_send(struct px_h1up *up)
 static void req_recv(struct px_h1up *up)
 {
 	struct h1_conn *cn = up->conn;
+	/* The last read was short with nothing left inside TLS: the socket is
+	 * most likely empty, and the (level-triggered) watcher says if not;
+	 * asking again would cost a read(2) that meets EAGAIN. */
+	bool drained = false;
 	for (;;) {
 		if (up->recv_hold)
 			break;
@@ -882,10 +886,13 @@ static void req_recv(struct px_h1up *up)
 			return;
 		}
 		if (cn->roff == cn->rlen) {
+			if (drained)
+				break;
 			size_t n = 0;
 			enum io_result r = conn_recv(cn, &n);
 			if (r == IO_AGAIN)
 				break;
+			drained = r == IO_OK && n < sizeof(cn->rbuf) && (cn->ssl == NULL || !SSL_has_pending(cn->ssl));
 			enum feed_result f;
 			if (r == IO_OK) {
 				if (!up->got_byte) {
