@@ -59,8 +59,7 @@ struct api {
 	size_t inoff, inlen, incap;
 	bool in_end;        /* the client's body ended */
 	bool too_large;     /* PX_PAYLOAD_BUFFER: past limits.max_body_buffer */
-	/* the outgoing request */
-	struct px_outreq out;
+	/* the outgoing request (|out| is last: see px_api_dispatch()) */
 	bool have_out;
 	struct px_rechunk *rc;
 	unsigned char *ob; /* bytes for the upstream not yet taken: a re-signed chunk, the buffered body */
@@ -76,6 +75,7 @@ struct api {
 	char aws_request_id[PX_MAX_REQUEST_ID + 1];
 	uint64_t bytes_in, bytes_out;
 	bool audited;
+	struct px_outreq out; /* last: its 4 KiB of header slots are not zeroed */
 };
 
 static void api_pump(struct api *a);
@@ -1026,13 +1026,18 @@ static const struct px_stream_handler api_handler = {
 
 void px_api_dispatch(struct px_stream *st)
 {
-	struct api *a = calloc(1, sizeof(*a));
+	/* Zeroed but for |out|'s header slots (4 KiB of the 9: calloc() cost
+	 * about 6,600 instructions per request), which only px_resign()
+	 * writes and only its |out.nheaders| are read. */
+	struct api *a = malloc(sizeof(*a));
 
 	st->route = PX_ROUTE_API;
 	if (a == NULL) {
 		px_stream_error(st, 500, "internal", "out of memory; try again");
 		return;
 	}
+	memset(a, 0, offsetof(struct api, out));
+	memset(&a->out.nheaders, 0, sizeof(a->out) - offsetof(struct px_outreq, nheaders));
 	a->st = st;
 	a->t0 = ev_now(st->conn->w->loop);
 	snprintf(a->request_id, sizeof(a->request_id), "awsgate-%016" PRIx64 "-%" PRId32, st->conn->id, st->id);

@@ -73,6 +73,11 @@ void px_conn_accept(struct px_worker *w, int fd)
 		return;
 	}
 	SSL_set_ex_data(c->ssl, px_ssl_conn_idx, c);
+	/* One read(2) takes whatever the socket holds, up to OpenSSL's record
+	 * buffer, instead of two per record (header, then body); the buffer
+	 * is the one OpenSSL allocates anyway. Bytes it holds are not seen by
+	 * epoll: conn_read() asks SSL_has_pending(), not SSL_pending(). */
+	SSL_set_read_ahead(c->ssl, 1);
 	SSL_set_accept_state(c->ssl);
 	c->next = w->conns;
 	if (w->conns)
@@ -406,11 +411,30 @@ static int conn_read(struct px_conn *c)
 		}
 		if ((size_t)used < (size_t)n)
 			return conn_stash(c, c->w->scratch + used, (size_t)n - (size_t)used);
+		/* Less than a full record, and nothing left inside TLS: the
+		 * socket is most likely empty, and if it is not, the
+		 * (level-triggered) watcher says so. Asking would cost a
+		 * read(2) that fails with EAGAIN on every request. */
+		if ((size_t)n < sizeof(c->w->scratch) && !SSL_has_pending(c->ssl))
+			return 0;
 	}
-	/* More may be buffered inside TLS: come back after the others. */
-	if (SSL_pending(c->ssl) > 0 && !c->read_paused)
+	/* More may be buffered inside TLS (read ahead, not yet decrypted
+	 * too): come back after the others. */
+	if (SSL_has_pending(c->ssl) && !c->read_paused)
 		c->again = 1;
 	return 0;
+}
+
+/* Whether reading can give anything: the socket said so, a paused codec
+ * has bytes kept, or TLS holds some. A kick (EV_CUSTOM: output to send, a
+ * codec resumed) with none of these would only meet EAGAIN. */
+static bool conn_may_read(struct px_conn *c, int revents)
+{
+	if (revents & EV_READ)
+		return true;
+	if (!(revents & EV_CUSTOM))
+		return false;
+	return c->rbuf != NULL || SSL_has_pending(c->ssl);
 }
 
 static int conn_flush(struct px_conn *c)
@@ -470,7 +494,7 @@ static void conn_io(struct px_conn *c, int revents)
 	/* A few rounds: a finished HTTP/1.1 request or drained HTTP/2 output
 	 * lets the codec take the input it had left. */
 	for (int round = 0; round < 4; round++) {
-		if (!c->dead && !c->closing && (round == 0 ? (revents & (EV_READ | EV_CUSTOM)) != 0 : 1))
+		if (!c->dead && !c->closing && conn_may_read(c, round == 0 ? revents : EV_CUSTOM))
 			if (conn_read(c) != 0)
 				goto out;
 		if (c->state == PX_CONN_H2 && px_h2_produce(c) != 0)
@@ -504,8 +528,11 @@ out:
 	}
 	int ev = (c->read_paused || c->closing ? 0 : EV_READ) | (c->want_write ? EV_WRITE : 0);
 	if (ev != (c->io.events & (EV_READ | EV_WRITE))) {
+		/* ev_io_modify(), not ev_io_set(): the fd is the same, and
+		 * ev_io_set() makes libev re-add it to epoll (EEXIST, then
+		 * MOD) even when the events come back to what they were. */
 		ev_io_stop(c->w->loop, &c->io);
-		ev_io_set(&c->io, c->fd, ev);
+		ev_io_modify(&c->io, ev);
 		if (ev)
 			ev_io_start(c->w->loop, &c->io);
 	}

@@ -27,6 +27,7 @@
 #define PX_H1UP_IDLE_SECONDS 20.0   /* an idle connection is closed after this (S3 drops them after ~20 s) */
 #define PX_H1UP_MAX_SESSIONS 64     /* TLS sessions kept for resumption, one per key */
 #define PX_H1UP_MAX_HEAD 131072     /* bytes of a request head (request line and header lines) */
+#define PX_H1UP_FRESH_SECONDS 1.0   /* an idle connection younger than this is reused without a liveness check */
 
 struct px_h1up;
 

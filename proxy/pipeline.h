@@ -338,6 +338,8 @@ struct px_resign_params {
 
 /* The outgoing request: send exactly these headers and this query. */
 struct px_outreq {
+	/* First: px_resign() copies the slots in use and then every member
+	 * after the array in one piece, and api.c leaves the array unzeroed. */
 	struct sv4_header headers[PX_MAX_OUT_HEADERS]; /* views into the request, |t|, and |mem| */
 	size_t nheaders;
 	const char *query; /* without '?'; in |mem| or the request */

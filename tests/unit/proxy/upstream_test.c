@@ -609,6 +609,14 @@ static void test_write_limits(void **state)
 	struct px_upstream_request req = {.method = "GET", .url = f->url, .headers = bad, .nheaders = 1};
 	struct px_upstream *up = NULL;
 	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &g, &up), PX_ERR_INVALID);
+	struct px_up_header lf[] = {{"X-A", "v\nX-Injected: 1"}}, cr[] = {{"X-A\r", "v"}};
+	req.addr = (const struct sockaddr *)&f->addr; /* pinned: the native client's own check too */
+	req.http = PX_UP_HTTP1;
+	req.headers = lf; /* a bare LF, a bare CR: each alone is refused too */
+	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &g, &up), PX_ERR_INVALID);
+	req.headers = cr;
+	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &g, &up), PX_ERR_INVALID);
+	assert_null(up);
 	struct sockaddr sa = {.sa_family = AF_UNIX};
 	req.nheaders = 0;
 	req.addr = &sa;
