@@ -86,6 +86,11 @@ void px_conn_accept(struct px_worker *w, int fd)
 	w->nconns++;
 	px_metrics_conn_open();
 	ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
+	/* Below the upstream watchers: px_conn_kick() from each upstream
+	 * answer only marks the connection pending, and libev runs it after
+	 * every higher-priority event of the round, so the answers that came
+	 * together leave in one SSL_write (nghttpx batches the same way). */
+	ev_set_priority(&c->io, PX_CONN_PRIORITY);
 	ev_io_start(w->loop, &c->io);
 	ev_init(&c->timer, conn_timer_cb);
 	conn_timer_set(c, cfg->timeouts.header_read);

@@ -37,6 +37,7 @@
 #define PX_READS_PER_EVENT 16        /* reads of one connection per wake-up: fairness between connections */
 #define PX_WBUF_HIGH 65536           /* a connection's pending output above which writers wait */
 #define PX_WBUF_MAX (8u << 20)       /* hard bound on one connection's pending output */
+#define PX_CONN_PRIORITY (-1)        /* client connections run after upstream events (conn.c) */
 #define PX_STREAM_OUT_MAX (1u << 20) /* bytes queued on one HTTP/2 stream before px_stream_write() refuses */
 #define PX_ARENA_CHUNK 4096          /* one arena block */
 #define PX_ARENA_MAX (4u << 20)      /* memory of one request */

@@ -49,10 +49,10 @@ if mode == 'gate':
         request.headers['X-Awsgate-Role'] = 'Dev'
     sts.meta.events.register('before-send.sts', route)
 arn = sts.get_caller_identity()['Arn']      # warm: connections and credentials
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for _ in range(n):
     sts.get_caller_identity()
-print(json.dumps({'s': time.perf_counter() - t0, 'arn': arn}))
+print(json.dumps({'s': time.perf_counter() - t0, 'cpu': time.process_time() - c0, 'arn': arn}))
 '''
 
 
@@ -147,6 +147,7 @@ def main():
         endpoint = 'https://localhost:%d' % fake.https
 
         sdk = {'direct': [], 'gated': [], 'gate': []}
+        cpu = {'direct': [], 'gated': [], 'gate': []}
         arns = {}
         cert, key = g.pki.cert('alice')
         gate_only = [('https://localhost:%d' % g.port), g.pki.cacert, cert, key]
@@ -156,6 +157,7 @@ def main():
                 _, out = timed(['/usr/bin/python3', '-c', SDK_LOOP, str(a.calls), mode] + extra, env)
                 r = json.loads(out)
                 sdk[mode].append(r['s'])
+                cpu[mode].append(r['cpu'])
                 arns[mode] = r['arn']
         cli = {'direct': [], 'gated': []}
         for _ in range(a.cli_runs):
@@ -184,6 +186,8 @@ def main():
                   go * 1e3 / a.calls, (go - d) * 1e3 / a.calls, (gt - go) * 1e3 / a.calls))
         if a.cli_runs == 0:
             return
+        print('   the boto3 process\'s own CPU per call (median): direct %.2f ms, gated %.2f ms, gate %.2f ms' % tuple(
+            statistics.median(cpu[m]) * 1e3 / a.calls for m in ('direct', 'gated', 'gate')))
         print('== awsgate aws sts get-caller-identity (%s) vs /usr/bin/aws direct, median of %d' % (arns['cli'], a.cli_runs))
         print('   direct %.0f ms, through awsgate %.0f ms: %+.0f ms added (%.2fx)' % (cd * 1e3, cg * 1e3, (cg - cd) * 1e3, cg / cd))
     finally:
