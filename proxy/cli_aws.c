@@ -194,20 +194,17 @@ static void config_region(char *const *envp, char *dst, size_t size)
 		return;
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return;
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
+	/* The config file may hold keys too: read and wiped as a secret. */
+	char *data = NULL, why[128];
+	size_t len = 0;
+	if (px_file_read_secret(path, CONFIG_MAX_BYTES, &data, &len, why, sizeof(why)) != 0)
 		return;
-	char *data = malloc(CONFIG_MAX_BYTES + 1);
-	size_t len = data != NULL ? fread(data, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-	int bad = ferror(f);
-	fclose(f);
-	if (data != NULL && !bad && len <= CONFIG_MAX_BYTES) {
-		const char *profile = env_get(envp, "AWS_PROFILE");
-		if (profile == NULL || profile[0] == '\0')
-			profile = env_get(envp, "AWS_DEFAULT_PROFILE");
-		if (fed_config_region(data, len, profile, dst, size, NULL, 0) != 0)
-			dst[0] = '\0';
-	}
+	const char *profile = env_get(envp, "AWS_PROFILE");
+	if (profile == NULL || profile[0] == '\0')
+		profile = env_get(envp, "AWS_DEFAULT_PROFILE");
+	if (fed_config_region(data, len, profile, dst, size, NULL, 0) != 0)
+		dst[0] = '\0';
+	OPENSSL_cleanse(data, len);
 	free(data);
 }
 
