@@ -263,8 +263,7 @@ static void api_audit(struct api *a)
 	px_jw_int(&w, "duration_ms", (int64_t)((ev_now(worker_of(a)->loop) - a->t0) * 1000.0 + 0.5));
 	if (a->aws_request_id[0])
 		px_jw_str(&w, "aws_request_id", a->aws_request_id);
-	if (px_audit_jw(&w) != 0)
-		PX_SLOG(a->st, PX_LOG_ERR, "%s", "api: the audit log cannot be written; this request is not audited");
+	px_audit_jw_later(&w); /* a failed write is logged and counted there */
 }
 
 /* --- the body ------------------------------------------------------------------- */

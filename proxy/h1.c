@@ -827,6 +827,10 @@ int px_h1_after(struct px_conn *c)
 	h->st = NULL;
 	st->closed = 1;
 	px_stream_del(st);
+	/* Its response is written (or queued): its audit line is not left
+	 * for the end of the loop round, where a client that read the answer
+	 * could look for it first. */
+	px_audit_flush();
 	if (!h->keep_alive || c->draining) {
 		h->in = H1_CLOSED;
 		c->closing = 1;

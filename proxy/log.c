@@ -184,19 +184,80 @@ static int audit_failed(const char *why)
 	return audit_fail_closed ? PX_ERR_IO : 0;
 }
 
-/* Writes one audit line (|len| bytes, its '\n' included). */
-static int audit_write(const char *line, size_t len)
+/* This thread's batch of audit lines (px_audit_jw_later()), written by
+ * px_audit_flush(): one write(2) for all the API requests a worker finished
+ * in one loop round, instead of one each. */
+struct audit_batch {
+	char *buf;
+	size_t len, cap;
+	size_t lines;
+};
+static __thread struct audit_batch batch;
+
+/* A batch is written when it would grow past this. */
+#define PX_AUDIT_BATCH_MAX 65536
+
+/* Writes whole audit lines (|a|, then |line|) under the lock, so that no
+ * other thread's line falls between them. False when they could not all be
+ * written (the log is then broken: px_audit_failing()). */
+static bool audit_put(const char *a, size_t alen, const char *line, size_t len)
 {
-	ssize_t n = -1;
+	const char *part[2] = {a, line};
+	size_t plen[2] = {alen, len};
+	bool ok;
 
 	pthread_mutex_lock(&log_lock);
-	if (audit_fd >= 0)
-		n = write(audit_fd, line, len);
+	ok = audit_fd >= 0;
+	for (int i = 0; i < 2 && ok; i++) {
+		size_t off = 0;
+		while (off < plen[i]) {
+			ssize_t n = write(audit_fd, part[i] + off, plen[i] - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				ok = false;
+				break;
+			}
+			off += (size_t)n;
+		}
+	}
 	pthread_mutex_unlock(&log_lock);
-	if (n != (ssize_t)len)
-		return audit_failed(audit_fd < 0 ? "not open" : "write failed");
-	__atomic_store_n(&audit_broken, 0, __ATOMIC_RELAXED);
-	return 0;
+	__atomic_store_n(&audit_broken, !ok, __ATOMIC_RELAXED);
+	return ok;
+}
+
+/* Writes one audit line (|len| bytes, its '\n' included), after the lines
+ * this thread holds, so that its events stay in order. */
+static int audit_write(const char *line, size_t len)
+{
+	size_t held = batch.len, lines = batch.lines;
+
+	batch.len = batch.lines = 0;
+	if (audit_put(batch.buf, held, line, len))
+		return 0;
+	if (lines != 0)
+		PX_LOG(PX_LOG_ERR, "cannot write the audit log: %zu API request(s) answered before are not in it", lines);
+	return audit_failed(audit_fd < 0 ? "not open" : "write failed");
+}
+
+void px_audit_flush(void)
+{
+	size_t held = batch.len, lines = batch.lines;
+
+	if (held == 0)
+		return;
+	batch.len = batch.lines = 0;
+	if (!audit_put(batch.buf, held, NULL, 0))
+		PX_LOG(PX_LOG_ERR, "cannot write the audit log: %zu API request(s) already answered are not in it%s", lines,
+		       audit_fail_closed ? "; requests are refused until it can be written" : "");
+}
+
+void px_audit_thread_end(void)
+{
+	px_audit_flush();
+	free(batch.buf);
+	batch.buf = NULL;
+	batch.cap = 0;
 }
 
 int px_audit(json_t *ev)
@@ -369,6 +430,42 @@ void px_jw_free(struct px_jw *w)
 		free(w->buf);
 	w->buf = w->stack;
 	w->len = 0;
+}
+
+void px_audit_jw_later(struct px_jw *w)
+{
+	char ts[40];
+	size_t need;
+
+	audit_time(ts);
+	px_jw_str(w, "time", ts);
+	jw_put(w, "}\n", 2);
+	if (w->failed) {
+		(void)audit_failed("an event over its size limit, or out of memory");
+		goto out;
+	}
+	if (batch.len + w->len > PX_AUDIT_BATCH_MAX)
+		px_audit_flush();
+	need = batch.len + w->len;
+	if (need > batch.cap) {
+		size_t cap = batch.cap ? batch.cap : 16384;
+		char *nb;
+		while (cap < need)
+			cap *= 2;
+		nb = realloc(batch.buf, cap);
+		if (nb == NULL) {
+			/* No room to hold it: written now, as px_audit_jw() does. */
+			(void)audit_write(w->buf, w->len);
+			goto out;
+		}
+		batch.buf = nb;
+		batch.cap = cap;
+	}
+	memcpy(batch.buf + batch.len, w->buf, w->len);
+	batch.len += w->len;
+	batch.lines++;
+out:
+	px_jw_free(w);
 }
 
 int px_audit_jw(struct px_jw *w)

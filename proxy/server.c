@@ -170,6 +170,14 @@ static void worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+static void audit_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	px_audit_flush();
+}
+
 static void *worker_main(void *arg)
 {
 	struct px_worker *w = arg;
@@ -180,6 +188,7 @@ static void *worker_main(void *arg)
 	ev_run(w->loop, 0);
 	while (w->conns != NULL)
 		px_conn_close(w->conns);
+	px_audit_thread_end();
 	__atomic_fetch_add(&px_srv->nfinished, 1, __ATOMIC_ACQ_REL);
 	ev_async_send(px_srv->loop, &px_srv->done);
 	return NULL;
@@ -225,6 +234,9 @@ static int workers_start(const struct px_config *cfg)
 		w->wake.data = w;
 		ev_async_start(w->loop, &w->wake);
 		ev_timer_init(&w->accept_retry, accept_retry_cb, 0.1, 0.1);
+		ev_prepare_init(&w->audit_flush, audit_flush_cb);
+		ev_prepare_start(w->loop, &w->audit_flush);
+		ev_unref(w->loop); /* it keeps no loop running */
 		worker_listen(w, true);
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -107,6 +107,17 @@ void px_jw_free(struct px_jw *w);
 /* Adds "time", closes |w| and writes it as one line (then frees it);
  * returns as px_audit(). */
 int px_audit_jw(struct px_jw *w);
+/* As px_audit_jw(), for an event made when a request ends (api.request):
+ * the line joins this thread's batch, and px_audit_flush() writes the batch
+ * in one write(2). A worker flushes before a client connection writes (so
+ * an answer never leaves before its audit line is in the file), after an
+ * HTTP/1.1 request's stream closes and before its loop sleeps. A batch
+ * that cannot be written is logged with its number of lines and breaks the
+ * log (px_audit_failing()). */
+void px_audit_jw_later(struct px_jw *w);
+void px_audit_flush(void);
+/* Flushes and frees the calling thread's batch (a worker that ends). */
+void px_audit_thread_end(void);
 
 /* The audit log is fail-closed and its last write failed: a request
  * audited only at its end (an API request) is refused up front. */
@@ -205,6 +216,7 @@ struct px_worker {
 	struct ev_loop *loop;
 	ev_async wake;      /* stop, force, from the main thread */
 	ev_timer accept_retry; /* listeners paused at limits.max_connections */
+	ev_prepare audit_flush; /* the round's audit lines, before the loop sleeps */
 	int *lfd;            /* one SO_REUSEPORT socket per listen address */
 	ev_io *lio;
 	size_t nl;

@@ -59,6 +59,28 @@ def h2load(url, n, clients, streams, hdrs, env, logfile):
             'p50': pct(0.50), 'p99': pct(0.99), 'out': out}
 
 
+def callgrind_ir(a, pids, zero):
+    """BENCH_CALLGRIND: zeroes the counters of |pids| (valgrind processes), or
+    dumps them and returns the instructions they executed since."""
+    for pid in pids:
+        subprocess.run(['callgrind_control', '-z' if zero else '-d', str(pid)], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+    if zero:
+        return 0
+    total = 0
+    for pid in pids:
+        dumps = sorted((f for f in os.listdir(a.cgdir) if re.match(r'.*\.%d\.\d+$' % pid, f)),
+                       key=lambda f: int(f.rsplit('.', 1)[1]))
+        if not dumps:
+            sys.exit('api_bench: callgrind_control -d %d made no dump in %s' % (pid, a.cgdir))
+        with open(os.path.join(a.cgdir, dumps[-1])) as f:
+            for line in f:
+                if line.startswith(('summary:', 'totals:')):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
 def measure(a, name, url, pids, conc, env):
     clients = min(conc, a.clients)
     streams = max(1, conc // clients)
@@ -66,9 +88,15 @@ def measure(a, name, url, pids, conc, env):
     # h2load appends to its log file: the warm-up writes its own, so that the
     # timed run's percentiles hold only the timed requests.
     h2load(url, max(200, a.requests // 10), clients, streams, headers(), env, log + '.warm')
+    if a.callgrind:
+        callgrind_ir(a, pids, True)
     c0 = sb.cpu_ticks(pids)
     r = h2load(url, a.requests, clients, streams, headers(), env, log)
     r['cpu_us'] = (sb.cpu_ticks(pids) - c0) * 1e6 / sb.TCK / max(1, r['done'])
+    if a.callgrind:
+        # Instructions per request in user space, the timed run only: a
+        # figure the machine's noise does not move (the kernel's share is not in it).
+        r['cpu_us'] = callgrind_ir(a, pids, False) / 1000.0 / max(1, r['done'])
     if r['ok2xx'] != a.requests:
         print('WARNING: %s c=%d: only %d of %d requests got 2xx:\n%s' % (name, conc, r['ok2xx'], a.requests, r['out']))
     return r
@@ -105,10 +133,27 @@ def main():
         import gate_endpoints as ge
     except SystemExit:
         sys.exit('api_bench: the fake AWS needs botocore (apt-get install python3-botocore)')
+    a.callgrind = bool(os.environ.get('BENCH_CALLGRIND'))
+    if a.callgrind and (shutil.which('valgrind') is None or shutil.which('callgrind_control') is None):
+        sys.exit('api_bench: BENCH_CALLGRIND needs valgrind (apt-get install valgrind)')
     concs = [int(x) for x in a.concurrency.split(',')]
     workers = [int(x) for x in a.workers.split(',')]
 
     a.tmp = tempfile.mkdtemp(prefix='awsgate-apibench-')
+    vg = []
+    if a.callgrind:
+        # Both servers under callgrind: the gate through a wrapper that
+        # gate_fixture starts in its place, nghttpx by its argv.
+        a.cgdir = os.path.join(a.tmp, 'callgrind')
+        os.mkdir(a.cgdir)
+        # nghttpx in one process: callgrind_control cannot reach its forked worker.
+        vg = ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + os.path.join(a.cgdir, 'nghttpx.%p')]
+        wrapper = os.path.join(a.tmp, 'awsgated-callgrind')
+        with open(wrapper, 'w') as f:
+            f.write('#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s %s "$@"\n'
+                    % (os.path.join(a.cgdir, 'awsgated.%p'), gf.AWSGATED))
+        os.chmod(wrapper, 0o755)
+        gf.AWSGATED = wrapper
     procs = []
     fake = gate = None
 
@@ -168,7 +213,11 @@ def main():
         print('   awsgated: RBAC, role credentials (cached), SigV4 re-signing, the native HTTP/1.1 client (h1up) to the upstream;')
         print('   nghttpx: --verify-client, the same headers passed on unsigned, HTTP/1.1 over TLS to the upstream;')
         print('   upstream: nghttpx (TLS) + json_backend; CPU from /proc/PID/stat of each server only')
-        print('%-3s %-4s %-22s %10s %9s %9s %12s' % ('W', 'C', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req'))
+        if a.callgrind:
+            print('   BENCH_CALLGRIND: both servers run under callgrind; the last column is thousands of user-space')
+            print('   instructions per request (kIr), not CPU time; req/s and latency are valgrind\'s, not the servers\'')
+        print('%-3s %-4s %-22s %10s %9s %9s %12s' % ('W', 'C', 'server', 'req/s', 'p50 ms', 'p99 ms',
+                                                    'kIr/req' if a.callgrind else 'CPU us/req'))
         results = []
         for w in workers:
             gate.stop()
@@ -176,16 +225,16 @@ def main():
             gate.write_conf()
             gate.start()
             gpids = [gate.proc.pid]
-            ng = spawn(['nghttpx', '--conf=/dev/null', '-f127.0.0.1,%d' % nport,
+            ng = spawn(vg + ['nghttpx', '--conf=/dev/null', '-f127.0.0.1,%d' % nport,
                         '-b127.0.0.1,%d;;tls;sni=%s' % (uport, BUCKET_HOST), '--workers=%d' % w,
                         '--verify-client', '--verify-client-cacert=' + pki.cacert, '--cacert=' + up_ca,
                         '--backend-connections-per-host=256', '--frontend-http2-max-concurrent-streams=128',
                         '--frontend-keep-alive-timeout=10m', '--frontend-http2-read-timeout=10m',
                         '--frontend-read-timeout=10m',
                         '--errorlog-file=' + os.path.join(a.tmp, 'nghttpx.log'),
-                        pki.server + '.key', pki.server + '.crt'])
+                        pki.server + '.key', pki.server + '.crt'] + (['--single-process'] if vg else []))
             sb.wait_tls(nport)
-            npids = [ng.pid] + sb.children(ng.pid)
+            npids = [ng.pid] + ([] if vg else sb.children(ng.pid))
             url_g = 'https://127.0.0.1:%d/object.json' % gate.port
             url_n = 'https://127.0.0.1:%d/object.json' % nport
             for name, url in (('awsgated', url_g), ('nghttpx', url_n)):

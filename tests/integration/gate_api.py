@@ -242,10 +242,11 @@ def h2_request(g, method, host, target, headers, body=b'', user='alice', timeout
     return h2_requests(g, [(method, host, target, headers, body)], user, timeout)[0]
 
 
-def h2_requests(g, reqs, user='alice', timeout=15.0):
+def h2_requests(g, reqs, user='alice', timeout=15.0, after=None):
     """Requests (method, host, target, headers, body) one after another on
     one HTTP/2 connection (python3-h2): [(status, headers, body)]; once the
-    connection is gone the rest are (None, {}, b'')."""
+    connection is gone the rest are (None, {}, b''). |after|(i, stream id),
+    if given, runs as each response ends, with the connection still open."""
     import h2.config
     import h2.connection
     import h2.events
@@ -310,6 +311,8 @@ def h2_requests(g, reqs, user='alice', timeout=15.0):
                     elif isinstance(ev, h2.events.ConnectionTerminated):
                         done = gone = True
             out.append((status, hdrs, rbody))
+            if after is not None and done:
+                after(len(out) - 1, sid)
         return out
     finally:
         s.close()
@@ -844,6 +847,20 @@ def main():
             target, hdrs = sign('GET', VHOST, '/p-h2', mode='s3')
             st, hh, rb = h2_request(g, 'GET', VHOST, target, hdrs)
             t.eq('http/2: GetObject returns the bytes', (st, rb == h2body), (200, True))
+            # The audit is written in batches (log.c), but an answer never
+            # leaves before its line: read it as each response ends.
+            seen = []
+
+            def audited(i, sid):
+                seen.append(any(e.get('event') == 'api.request' and e.get('path') == '/p-h2'
+                                and e.get('stream') == sid for e in audit(g)))
+            reqs = []
+            for _ in range(4):
+                target, hdrs = sign('GET', VHOST, '/p-h2', mode='s3')
+                reqs.append(('GET', VHOST, target, hdrs, b''))
+            res = h2_requests(g, reqs, after=audited)
+            t.ok('http/2: 4 requests on one connection, each one\'s api.request line in the audit as its answer ends',
+                 [r[0] for r in res] == [200] * 4 and seen == [True] * 4, '%r %r' % ([r[0] for r in res], seen))
             target, hdrs = sign('GET', VHOST, '/p-h2', mode='s3')
             c, k = g.pki.cert('alice')
             argv = [gf.CURL, '-sS', '--http2', '--max-time', '20', '--cacert', g.pki.cacert, '--cert', c, '--key', k,

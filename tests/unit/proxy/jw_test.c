@@ -156,12 +156,100 @@ static void test_grows_and_limit(void **state)
 	free(big);
 }
 
+/* The file's lines, as "event" values ("a,b,c"), each line checked to be JSON. */
+static void events(char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	char line[200000];
+
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		json_error_t err;
+		json_t *o = json_loads(line, 0, &err);
+		const char *e;
+		if (o == NULL)
+			fail_msg("not JSON: %s: %s", err.text, line);
+		e = json_string_value(json_object_get(o, "event"));
+		assert_non_null(e);
+		if (out[0])
+			strncat(out, ",", size - strlen(out) - 1);
+		strncat(out, e, size - strlen(out) - 1);
+		json_decref(o);
+	}
+	fclose(f);
+}
+
+static void later(const char *event)
+{
+	struct px_jw w;
+
+	px_jw_init(&w);
+	px_jw_str(&w, "event", event);
+	px_audit_jw_later(&w);
+}
+
+/* px_audit_jw_later(): lines wait in the thread's batch until a flush, an
+ * immediate line (which goes after them) or a full batch; a batch that
+ * cannot be written breaks a fail-closed log. */
+static void test_batch(void **state)
+{
+	char got[4096];
+	struct px_jw w;
+	int n;
+
+	(void)state;
+	assert_int_equal(truncate(path, 0), 0);
+	later("a");
+	later("b");
+	events(got, sizeof(got));
+	assert_string_equal(got, "");
+	px_audit_flush();
+	events(got, sizeof(got));
+	assert_string_equal(got, "a,b");
+	px_audit_flush(); /* nothing held: nothing written */
+	events(got, sizeof(got));
+	assert_string_equal(got, "a,b");
+
+	/* An immediate line keeps the order of the thread's events. */
+	later("c");
+	px_jw_init(&w);
+	px_jw_str(&w, "event", "d");
+	assert_int_equal(px_audit_jw(&w), 0);
+	events(got, sizeof(got));
+	assert_string_equal(got, "a,b,c,d");
+
+	/* A batch that would pass 64 KiB is written first. */
+	assert_int_equal(truncate(path, 0), 0);
+	for (n = 0; n < 2000; n++)
+		later("e");
+	events(got, sizeof(got));
+	assert_true(strlen(got) > 0); /* some are out, without a flush */
+	assert_true(strlen(got) < 2000 * 2 - 1);
+	px_audit_flush();
+	events(got, sizeof(got));
+	assert_int_equal(strlen(got), 2000 * 2 - 1);
+
+	/* A batch that cannot be written: the fail-closed log is broken until a write works. */
+	assert_int_equal(px_audit_open("/dev/full", true), 0);
+	later("f");
+	assert_false(px_audit_failing());
+	px_audit_flush();
+	assert_true(px_audit_failing());
+	assert_int_equal(px_audit_open(path, true), 0);
+	later("g");
+	px_audit_flush();
+	assert_false(px_audit_failing());
+	px_audit_thread_end();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_members_and_escapes),
 		cmocka_unit_test(test_invalid_utf8_replaced),
 		cmocka_unit_test(test_grows_and_limit),
+		cmocka_unit_test(test_batch),
 	};
 
 	px_log_level_cur = -1; /* the error log stays quiet */
