@@ -333,15 +333,6 @@ int px_front_choose(struct px_stream *st, const char *app, const char *role, int
 
 /* --- credentials ----------------------------------------------------------- */
 
-static const char *sts_endpoint_url(void)
-{
-	const char *u = px_srv->env.getenv(px_srv->env.arg, "AWS_ENDPOINT_URL_STS");
-
-	if (u == NULL || *u == '\0')
-		u = px_srv->env.getenv(px_srv->env.arg, "AWS_ENDPOINT_URL");
-	return u != NULL && *u != '\0' ? u : NULL;
-}
-
 static void creds_finish(struct px_creds_req *r, int err)
 {
 	r->phase = 3;
@@ -403,7 +394,7 @@ static int role_step(struct px_creds_req *r)
 	key.duration_seconds = r->duration;
 	key.partition = ch->partition;
 	key.region = cfg->aws.region;
-	key.endpoint_url = sts_endpoint_url();
+	key.endpoint_url = px_srv->sts_endpoint_url;
 	return fed_cache_get(px_srv->cache, px_worker_transport(r->st), &key, base, role_done, r, &r->creds, &r->wait,
 			     &r->why);
 }

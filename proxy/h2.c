@@ -527,7 +527,7 @@ static int h2_respond(struct px_stream *st, const struct px_header *hdrs, size_t
 {
 	struct px_conn *c = st->conn;
 	nghttp2_nv *nv;
-	char status[8], clen[24];
+	char status[PX_DEC_MAX], clen[PX_DEC_MAX];
 	size_t k = 0;
 	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
 	int no_body = st->head || content_length == 0 || st->status == 204 || st->status == 304;
@@ -535,16 +535,15 @@ static int h2_respond(struct px_stream *st, const struct px_header *hdrs, size_t
 	nv = px_arena_alloc(&st->arena, (n + 3) * sizeof(*nv));
 	if (nv == NULL)
 		return PX_ERR_NOMEM;
-	snprintf(status, sizeof(status), "%d", st->status);
-	nv[k++] = (nghttp2_nv){u8(":status"), u8(status), 7, strlen(status), NGHTTP2_NV_FLAG_NONE};
+	nv[k++] = (nghttp2_nv){u8(":status"), u8(status), 7, px_dec(status, (uint64_t)st->status),
+			       NGHTTP2_NV_FLAG_NONE};
 	for (size_t i = 0; i < n; i++)
 		nv[k++] = (nghttp2_nv){u8(hdrs[i].name), u8(hdrs[i].value),
 				       hdrs[i].name_len, hdrs[i].value_len, NGHTTP2_NV_FLAG_NONE};
 	nv[k++] = (nghttp2_nv){u8("x-awsgate-version"), u8(PACKAGE_VERSION), 17,
 			       sizeof(PACKAGE_VERSION) - 1, NGHTTP2_NV_FLAG_NONE};
 	if (content_length >= 0) {
-		snprintf(clen, sizeof(clen), "%" PRId64, content_length);
-		nv[k++] = (nghttp2_nv){u8("content-length"), u8(clen), 14, strlen(clen),
+		nv[k++] = (nghttp2_nv){u8("content-length"), u8(clen), 14, px_dec(clen, (uint64_t)content_length),
 				       NGHTTP2_NV_FLAG_NONE};
 	}
 	/* nghttp2 copies the header values. */

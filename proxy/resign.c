@@ -15,9 +15,9 @@ static char lc(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 }
 
-static int eq_ci(const char *s, size_t n, const char *lit)
+/* |s| (|n| bytes) is the lower-case |lit| (|l| bytes) in any case. */
+static int eq_ci_n(const char *s, size_t n, const char *lit, size_t l)
 {
-	size_t l = strlen(lit);
 	if (n != l)
 		return 0;
 	for (size_t i = 0; i < n; i++)
@@ -26,11 +26,9 @@ static int eq_ci(const char *s, size_t n, const char *lit)
 	return 1;
 }
 
-static int prefix_ci(const char *s, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-	return n >= l && eq_ci(s, l, lit);
-}
+/* With a string literal |lit|: its length is known without strlen(). */
+#define EQ_CI(s, n, lit) eq_ci_n((s), (n), (lit), sizeof(lit) - 1)
+#define PREFIX_CI(s, n, lit) ((n) >= sizeof(lit) - 1 && eq_ci_n((s), sizeof(lit) - 1, (lit), sizeof(lit) - 1))
 
 const char *px_sigkind_name(enum px_sigkind k)
 {
@@ -135,11 +133,11 @@ static int signed_headers_ok(const char *s, size_t n)
 static int parse_authorization(const char *v, size_t n, struct px_scope *sc, struct px_refusal *why)
 {
 	static const char alg[] = "AWS4-HMAC-SHA256 ";
-	char q[QUOTE_MAX + 8];
-	px_quote(q, sizeof(q), v, n, 40);
 	if (n < sizeof(alg) - 1 || memcmp(v, alg, sizeof(alg) - 1) != 0) {
-		if (prefix_ci(v, n, "aws4-ecdsa-p256-sha256") || prefix_ci(v, n, "aws ") ||
-		    prefix_ci(v, n, "aws4-hmac-sha256"))
+		char q[QUOTE_MAX + 8];
+		px_quote(q, sizeof(q), v, n, 40);
+		if (PREFIX_CI(v, n, "aws4-ecdsa-p256-sha256") || PREFIX_CI(v, n, "aws ") ||
+		    PREFIX_CI(v, n, "aws4-hmac-sha256"))
 			return px_refuse(why, PX_R_SIGNATURE_UNSUPPORTED,
 			                 "the request is signed with \"%s\", which the gate does not re-sign: use SigV4 "
 			                 "(AWS4-HMAC-SHA256) in the SDK (SigV4a and SigV2 are not supported)",
@@ -350,7 +348,7 @@ static int set_payload_from_hash(struct px_scope *sc, const char *v, size_t n, s
 	} else {
 		char q[QUOTE_MAX + 8];
 		px_quote(q, sizeof(q), v, n, 64);
-		if (prefix_ci(v, n, "streaming-"))
+		if (PREFIX_CI(v, n, "streaming-"))
 			return px_refuse(why, PX_R_SIGNATURE_UNSUPPORTED,
 			                 "X-Amz-Content-Sha256 \"%s\" is a payload kind the gate does not re-sign", q);
 		return px_refuse(why, PX_R_SIGNATURE_MALFORMED,
@@ -370,11 +368,11 @@ int px_scope_parse(const struct sv4_request *req, const struct px_target *t, int
 	const struct sv4_header *auth = NULL, *sha = NULL;
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct sv4_header *h = &req->headers[i];
-		if (eq_ci(h->name, h->namelen, "authorization")) {
+		if (EQ_CI(h->name, h->namelen, "authorization")) {
 			if (auth != NULL)
 				return px_refuse(why, PX_R_SIGNATURE_MALFORMED, "the request has two Authorization headers");
 			auth = h;
-		} else if (eq_ci(h->name, h->namelen, "x-amz-content-sha256")) {
+		} else if (EQ_CI(h->name, h->namelen, "x-amz-content-sha256")) {
 			if (sha != NULL)
 				return px_refuse(why, PX_R_SIGNATURE_MALFORMED,
 				                 "the request has two X-Amz-Content-Sha256 headers");
@@ -436,14 +434,20 @@ int px_header_is_dropped(const char *n, size_t len)
 {
 	if (len == 0 || n[0] == ':')
 		return 1;
-	static const char *const exact[] = {
-		"host", "authorization", "x-amz-date", "x-amz-security-token", "expect", "connection", "keep-alive",
-		"te", "trailer", "transfer-encoding", "upgrade", "forwarded", NULL,
+#define DROP(lit) {lit, sizeof(lit) - 1}
+	static const struct {
+		const char *name;
+		size_t len;
+	} exact[] = {
+		DROP("host"), DROP("authorization"), DROP("x-amz-date"), DROP("x-amz-security-token"), DROP("expect"),
+		DROP("connection"), DROP("keep-alive"), DROP("te"), DROP("trailer"), DROP("transfer-encoding"),
+		DROP("upgrade"), DROP("forwarded"),
 	};
-	for (size_t i = 0; exact[i] != NULL; i++)
-		if (eq_ci(n, len, exact[i]))
+#undef DROP
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (eq_ci_n(n, len, exact[i].name, exact[i].len))
 			return 1;
-	return prefix_ci(n, len, "proxy-") || prefix_ci(n, len, "x-forwarded-") || prefix_ci(n, len, "x-awsgate-");
+	return PREFIX_CI(n, len, "proxy-") || PREFIX_CI(n, len, "x-forwarded-") || PREFIX_CI(n, len, "x-awsgate-");
 }
 
 /* True when a Connection header of |req| names |n|. */
@@ -451,7 +455,7 @@ static int named_by_connection(const struct sv4_request *req, const char *n, siz
 {
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct sv4_header *h = &req->headers[i];
-		if (!eq_ci(h->name, h->namelen, "connection"))
+		if (!EQ_CI(h->name, h->namelen, "connection"))
 			continue;
 		size_t j = 0;
 		while (j < h->valuelen) {
@@ -517,8 +521,8 @@ int px_resign(struct sv4_signer *signer, const struct sv4_request *req, const st
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct sv4_header *h = &req->headers[i];
 		bool drop = px_header_is_dropped(h->name, h->namelen) || named_by_connection(req, h->name, h->namelen) ||
-		            (sc->kind != PX_SIG_PRESIGNED && eq_ci(h->name, h->namelen, "x-amz-content-sha256")) ||
-		            (p->content_length >= 0 && eq_ci(h->name, h->namelen, "content-length"));
+		            (sc->kind != PX_SIG_PRESIGNED && EQ_CI(h->name, h->namelen, "x-amz-content-sha256")) ||
+		            (p->content_length >= 0 && EQ_CI(h->name, h->namelen, "content-length"));
 		if (drop) {
 			o->dropped++;
 			continue;
@@ -540,7 +544,7 @@ int px_resign(struct sv4_signer *signer, const struct sv4_request *req, const st
 	sp.mode = sc->kind == PX_SIG_PRESIGNED ? SV4_MODE_QUERY : SV4_MODE_HEADER;
 	bool had_sha = false;
 	for (size_t i = 0; i < req->nheaders; i++)
-		if (eq_ci(req->headers[i].name, req->headers[i].namelen, "x-amz-content-sha256"))
+		if (EQ_CI(req->headers[i].name, req->headers[i].namelen, "x-amz-content-sha256"))
 			had_sha = true;
 	if (sp.mode == SV4_MODE_HEADER && had_sha)
 		sp.flags |= SV4_F_ADD_CONTENT_SHA256;

@@ -553,6 +553,11 @@ static int aws_start(const struct px_config *cfg)
 	}
 	px_srv->curl = 1;
 	px_env_init(&px_srv->env);
+	px_srv->sts_endpoint_url = px_srv->env.getenv(px_srv->env.arg, "AWS_ENDPOINT_URL_STS");
+	if (px_srv->sts_endpoint_url == NULL || *px_srv->sts_endpoint_url == '\0')
+		px_srv->sts_endpoint_url = px_srv->env.getenv(px_srv->env.arg, "AWS_ENDPOINT_URL");
+	if (px_srv->sts_endpoint_url != NULL && *px_srv->sts_endpoint_url == '\0')
+		px_srv->sts_endpoint_url = NULL;
 	if (fed_base_new(&px_srv->env, &bo, &px_srv->base) != 0 ||
 	    fed_cache_new(&px_srv->env, &co, &px_srv->cache) != 0) {
 		PX_LOG(PX_LOG_ERR, "out of memory");

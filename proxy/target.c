@@ -62,6 +62,13 @@ static int looks_ipv4(const char *p, size_t n)
 	return i == ln;
 }
 
+/* |q| holding |value| quoted for a message (px_quote()). */
+static const char *quoted(char *q, size_t size, const char *value, size_t len)
+{
+	px_quote(q, size, value, len, QUOTE_MAX);
+	return q;
+}
+
 int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOST + 1], size_t *hostlen,
                             struct px_refusal *why)
 {
@@ -81,7 +88,10 @@ int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOS
 		return px_refuse(why, PX_R_HOST_MISSING,
 		                 "X-Forwarded-Host is empty: send the AWS endpoint's host name, such as "
 		                 "sts.us-east-1.amazonaws.com");
-	px_quote(q, sizeof(q), value, len, QUOTE_MAX);
+	/* The value as quoted in a refusal: made only for one. */
+	const char *const v0 = value;
+	const size_t l0 = len;
+#define Q quoted(q, sizeof(q), v0, l0)
 
 	size_t colon = len, ncolon = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -89,32 +99,26 @@ int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOS
 		if (c >= 0x80)
 			return px_refuse(why, PX_R_HOST_IDN,
 			                 "X-Forwarded-Host \"%s\" is not ASCII: internationalised names are not AWS "
-			                 "endpoints; send the endpoint's host name",
-			                 q);
+			                 "endpoints; send the endpoint's host name", Q);
 		if (c == ',')
 			return px_refuse(why, PX_R_HOST_DUPLICATE,
 			                 "X-Forwarded-Host \"%s\" is a list: send exactly one host name, and no proxy "
-			                 "between the client and the gate may append to it",
-			                 q);
+			                 "between the client and the gate may append to it", Q);
 		if (c == '@')
 			return px_refuse(why, PX_R_HOST_MALFORMED,
-			                 "X-Forwarded-Host \"%s\" holds user information ('@'): send the host name only",
-			                 q);
+			                 "X-Forwarded-Host \"%s\" holds user information ('@'): send the host name only", Q);
 		if (c == '/' || c == '?' || c == '#' || c == '\\')
 			return px_refuse(why, PX_R_HOST_MALFORMED,
 			                 "X-Forwarded-Host \"%s\" holds a scheme, path, query or fragment: send the "
-			                 "host name only, optionally with :443",
-			                 q);
+			                 "host name only, optionally with :443", Q);
 		if (c == '[' || c == ']')
 			return px_refuse(why, PX_R_HOST_IP_LITERAL,
 			                 "X-Forwarded-Host \"%s\" is an IP address: the gate forwards to AWS endpoints "
-			                 "by name only",
-			                 q);
+			                 "by name only", Q);
 		if (c <= 0x20 || c == 0x7f)
 			return px_refuse(why, PX_R_HOST_MALFORMED,
 			                 "X-Forwarded-Host \"%s\" holds a space or a control byte: send the host name "
-			                 "only",
-			                 q);
+			                 "only", Q);
 		if (c == ':') {
 			if (ncolon++ == 0)
 				colon = i;
@@ -124,10 +128,9 @@ int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOS
 		if (looks_ipv6(value, len))
 			return px_refuse(why, PX_R_HOST_IP_LITERAL,
 			                 "X-Forwarded-Host \"%s\" is an IP address: the gate forwards to AWS endpoints "
-			                 "by name only",
-			                 q);
+			                 "by name only", Q);
 		return px_refuse(why, PX_R_HOST_MALFORMED,
-		                 "X-Forwarded-Host \"%s\" is not a host name with an optional port", q);
+		                 "X-Forwarded-Host \"%s\" is not a host name with an optional port", Q);
 	}
 	if (ncolon == 1) {
 		const char *port = value + colon + 1;
@@ -135,34 +138,30 @@ int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOS
 		if (plen == 0)
 			return px_refuse(why, PX_R_HOST_MALFORMED,
 			                 "X-Forwarded-Host \"%s\" ends with ':' and no port: send the host name, "
-			                 "optionally with :443",
-			                 q);
+			                 "optionally with :443", Q);
 		for (size_t i = 0; i < plen; i++)
 			if (!is_digit(port[i]))
 				return px_refuse(why, PX_R_HOST_MALFORMED,
 				                 "X-Forwarded-Host \"%s\" has a port that is not a number: send the "
-				                 "host name, optionally with :443",
-				                 q);
+				                 "host name, optionally with :443", Q);
 		if (plen != 3 || memcmp(port, "443", 3) != 0)
 			return px_refuse(why, PX_R_HOST_PORT,
 			                 "X-Forwarded-Host \"%s\" names a port other than 443: AWS endpoints are "
-			                 "reached on 443 only; send the host name without a port",
-			                 q);
+			                 "reached on 443 only; send the host name without a port", Q);
 		len = colon;
 	}
 	if (len == 0)
-		return px_refuse(why, PX_R_HOST_MALFORMED, "X-Forwarded-Host \"%s\" has a port but no host name", q);
+		return px_refuse(why, PX_R_HOST_MALFORMED, "X-Forwarded-Host \"%s\" has a port but no host name", Q);
 	if (len > FED_MAX_HOST + 1 || (len == FED_MAX_HOST + 1 && value[len - 1] != '.'))
 		return px_refuse(why, PX_R_HOST_TOO_LONG,
-		                 "X-Forwarded-Host \"%s\" is longer than the %d bytes of a DNS name", q, FED_MAX_HOST);
+		                 "X-Forwarded-Host \"%s\" is longer than the %d bytes of a DNS name", Q, FED_MAX_HOST);
 	if (value[len - 1] == '.')
 		return px_refuse(why, PX_R_HOST_MALFORMED,
-		                 "X-Forwarded-Host \"%s\" ends with a dot: send the name without the trailing dot", q);
+		                 "X-Forwarded-Host \"%s\" ends with a dot: send the name without the trailing dot", Q);
 	if (looks_ipv4(value, len))
 		return px_refuse(why, PX_R_HOST_IP_LITERAL,
 		                 "X-Forwarded-Host \"%s\" is an IP address: the gate forwards to AWS endpoints by "
-		                 "name only",
-		                 q);
+		                 "name only", Q);
 
 	size_t start = 0;
 	for (size_t i = 0; i <= len; i++) {
@@ -171,26 +170,24 @@ int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOS
 			if (!is_digit(c) && !(lc(c) >= 'a' && lc(c) <= 'z') && c != '-')
 				return px_refuse(why, PX_R_HOST_MALFORMED,
 				                 "X-Forwarded-Host \"%s\" holds '%c': a host name has letters, digits, "
-				                 "'-' and '.' only (no wildcards)",
-				                 q, c);
+				                 "'-' and '.' only (no wildcards)", Q, c);
 			continue;
 		}
 		size_t ln = i - start;
 		if (ln == 0)
 			return px_refuse(why, PX_R_HOST_MALFORMED,
-			                 "X-Forwarded-Host \"%s\" has an empty label (\"..\" or a leading dot)", q);
+			                 "X-Forwarded-Host \"%s\" has an empty label (\"..\" or a leading dot)", Q);
 		if (ln > FED_MAX_LABEL)
 			return px_refuse(why, PX_R_HOST_TOO_LONG,
-			                 "X-Forwarded-Host \"%s\" has a label longer than %d bytes", q, FED_MAX_LABEL);
+			                 "X-Forwarded-Host \"%s\" has a label longer than %d bytes", Q, FED_MAX_LABEL);
 		if (value[start] == '-' || value[i - 1] == '-')
 			return px_refuse(why, PX_R_HOST_MALFORMED,
-			                 "X-Forwarded-Host \"%s\" has a label that starts or ends with '-'", q);
+			                 "X-Forwarded-Host \"%s\" has a label that starts or ends with '-'", Q);
 		if (ln >= 4 && lc(value[start]) == 'x' && lc(value[start + 1]) == 'n' && value[start + 2] == '-' &&
 		    value[start + 3] == '-')
 			return px_refuse(why, PX_R_HOST_IDN,
 			                 "X-Forwarded-Host \"%s\" holds a punycode (xn--) label: internationalised "
-			                 "names are not AWS endpoints",
-			                 q);
+			                 "names are not AWS endpoints", Q);
 		start = i + 1;
 	}
 	for (size_t i = 0; i < len; i++)
@@ -198,6 +195,7 @@ int px_forwarded_host_parse(const char *value, size_t len, char host[FED_MAX_HOS
 	host[len] = '\0';
 	*hostlen = len;
 	return 0;
+#undef Q
 }
 
 static int name_is_xfh(const char *n, size_t len)

@@ -29,6 +29,7 @@ UNIT_TESTS = \
 	tests/unit/proxy/duration.utest \
 	tests/unit/proxy/timearg.utest \
 	tests/unit/proxy/jw.utest \
+	tests/unit/proxy/metrics.utest \
 	tests/unit/proxy/transport.utest \
 	tests/unit/proxy/upstream.utest \
 	tests/unit/proxy/h1up.utest \
@@ -139,6 +140,9 @@ tests_unit_proxy_duration_utest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_proxy_duration_utest_LDADD = $(PROXY_TEST_LDADD)
 
 # The audit's JSON writer, read back with jansson.
+tests_unit_proxy_metrics_utest_SOURCES = tests/unit/proxy/metrics_test.c
+tests_unit_proxy_metrics_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS)
+tests_unit_proxy_metrics_utest_LDADD = proxy/libproxy.a $(RBAC_LIBS) $(PROXY_SERVER_TEST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
 tests_unit_proxy_jw_utest_SOURCES = tests/unit/proxy/jw_test.c
 tests_unit_proxy_jw_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS)
 tests_unit_proxy_jw_utest_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS) -lpthread
