@@ -192,7 +192,8 @@ static size_t audit_time(char ts[AUDIT_TIME_MAX])
 		ck->sec = now.tv_sec;
 	}
 	memcpy(ts, ck->text, ck->len + 1);
-	/* "...:SSZ" becomes "...:SS.mmmZ"; a year past 9999 keeps its seconds only. */
+	/* "...:SSZ" becomes "...:SS.mmmZ"; another length (a year past 9999)
+	 * keeps its seconds only, as it always did. */
 	if (ck->len != 20)
 		return ck->len;
 	ms = (unsigned)(now.tv_nsec / 1000000);
@@ -312,7 +313,7 @@ int px_audit(json_t *ev)
 /* --- the JSON writer of the audit's hot path -------------------------------- */
 
 /*
- * An API request's audit line has about twenty members and 250 bytes of
+ * An API request's audit line has about twenty members and 200 bytes of
  * values; the writer's common path is therefore a bounds check and a
  * memcpy(), inline, with the growth and the limit out of line. Once a
  * writer has failed it may still fill the room it has; the line is dropped
