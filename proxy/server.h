@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <ev.h>
 #include <openssl/ssl.h>
@@ -119,9 +120,25 @@ struct px_jw {
 	char stack[1024];
 };
 void px_jw_init(struct px_jw *w);
-void px_jw_str(struct px_jw *w, const char *key, const char *v); /* NULL: null */
-void px_jw_strn(struct px_jw *w, const char *key, const char *v, size_t n);
-void px_jw_int(struct px_jw *w, const char *key, int64_t v);
+/* A member |key| (|klen| bytes; ours, plain ASCII, written as is) with the
+ * string |v| of |n| bytes (NULL: null) or the number |v|. Callers use the
+ * wrappers below. */
+void px_jw_put_str(struct px_jw *w, const char *key, size_t klen, const char *v, size_t n);
+void px_jw_put_int(struct px_jw *w, const char *key, size_t klen, int64_t v);
+/* Inline so that the compiler counts a literal |key| instead of strlen()
+ * on every member of every request. */
+static inline void px_jw_strn(struct px_jw *w, const char *key, const char *v, size_t n)
+{
+	px_jw_put_str(w, key, strlen(key), v, n);
+}
+static inline void px_jw_str(struct px_jw *w, const char *key, const char *v) /* NULL: null */
+{
+	px_jw_put_str(w, key, strlen(key), v, v != NULL ? strlen(v) : 0);
+}
+static inline void px_jw_int(struct px_jw *w, const char *key, int64_t v)
+{
+	px_jw_put_int(w, key, strlen(key), v);
+}
 void px_jw_free(struct px_jw *w);
 /* Adds "time", closes |w| and writes it as one line (then frees it);
  * returns as px_audit(). */

@@ -499,6 +499,21 @@ tests_fuzz_fuzz_xfh_LDADD = federation/libfederation_fuzz.a sigv4/libsigv4_fuzz.
 fuzz-targets: tests/fuzz/fuzz_xfh
 endif
 
+# Fuzz target: the audit's JSON writer, read back by jansson.
+FUZZ_TARGETS += jw
+check_PROGRAMS += tests/fuzz/jw_replay
+tests_fuzz_jw_replay_SOURCES = tests/fuzz/fuzz_jw.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_jw_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS)
+tests_fuzz_jw_replay_LDADD = $(PROXY_TEST_LDADD) $(JANSSON_LIBS) -lpthread
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_jw
+tests_fuzz_fuzz_jw_SOURCES = tests/fuzz/fuzz_jw.c tests/fuzz/harness.h proxy/log.c
+tests_fuzz_fuzz_jw_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEV_CFLAGS) $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_jw_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_jw_LDADD = rbac/librbac_fuzz.a $(JANSSON_LIBS) $(PCRE2_LIBS) $(OPENSSL_LIBS) -lpthread
+fuzz-targets: tests/fuzz/fuzz_jw
+endif
+
 # Gate errors in the services' protocols, read back by botocore's parsers.
 PIPELINE_TESTS += tests/unit/proxy/awserror.utest
 tests_unit_proxy_awserror_utest_SOURCES = tests/unit/proxy/awserror_test.c
