@@ -44,6 +44,12 @@ void px_h1up_cancel(struct px_h1up *up);
  * the connection closed after them. */
 enum px_up_error px_h1up_parse_test(const unsigned char *data, size_t len, int head, size_t piece);
 
+/* For the unit test: lowers the limits of |c|'s pool (at most the
+ * defaults above, at least 1), and reads how many connections are idle in
+ * it and of how many keys. */
+int px_h1up_pool_limits(struct px_curl *c, size_t max_idle, size_t max_per_key);
+void px_h1up_pool_count(struct px_curl *c, size_t *idle, size_t *keys);
+
 /* Appends |n| bytes of |src| to the ring of PX_UP_BODY_BUF bytes that
  * holds |*len| bytes from |off|; the caller made sure they fit. Shared by
  * both upstream clients' write(). */
