@@ -144,8 +144,13 @@ def wrapped_children(pid):
 
 
 def print_floor(a, sdk, cpu, arns):
-    """The floor's lines: each zero-work path against direct, and what a zero-work two-hop design scores."""
+    """The floor's lines: each zero-work path against direct, and what a zero-work two-hop design scores.
+
+    Beside the medians, the fastest round of each path: the machine's noise
+    only ever adds time, so on a busy machine the fastest rounds are the
+    better estimate of what the path itself costs."""
     per = {m: statistics.median(v) * 1e3 / a.calls for m, v in sdk.items()}
+    low = {m: min(v) * 1e3 / a.calls for m, v in sdk.items()}
     cpc = {m: statistics.median(v) * 1e3 / a.calls for m, v in cpu.items()}
     d = per['direct']
     print('== the floor (BENCH_FLOOR=1, relays: %s): the same loop through paths that do no work, median of %d rounds'
@@ -171,6 +176,12 @@ def print_floor(a, sdk, cpu, arns):
         print('   floor (%s): relay2 + botocore\'s proxy cost = %.2f ms per call = %.2fx direct (goal <= %.1f: '
               '%.2f ms); leaves %+.2f ms per call for all the work of both hops; gated now %.2fx' % (
                   label, f, f / d, GOAL_SDK, goal, goal - f, per['gated'] / d))
+    ld = low['direct']
+    f = low['relay2'] + max(low['tunnel'] - low['relay1'], 0.0)
+    print('   fastest rounds (ms per call): direct %.2f, relay1 %.2f (%.2fx), relay2 %.2f (%.2fx), tunnel %.2f (%.2fx), '
+          'gated %.2f (%.2fx); floor relay2 + (tunnel - relay1) = %.2f ms = %.2fx direct' % (
+              ld, low['relay1'], low['relay1'] / ld, low['relay2'], low['relay2'] / ld, low['tunnel'],
+              low['tunnel'] / ld, low['gated'], low['gated'] / ld, f, f / ld))
 
 
 def main():
