@@ -9,8 +9,8 @@
 # reported, and the ratio is what to compare across machines.
 #
 # BENCH_FLOOR=1 adds, in the same rounds, the same loop through paths that do
-# no work of their own (docs/BENCH-CLI.md, "The floor"): one and two socat TCP
-# relays in front of the fake (TLS end to end), and the local proxy's CONNECT
+# no work of their own (docs/BENCH-CLI.md, "The floor"): one and two plain TCP
+# relays (haproxy or socat) in front of the fake (TLS end to end), and the local proxy's CONNECT
 # tunnel to the fake under a non-AWS name. They bound what any design with two
 # extra processes on the path can score on this machine.
 import argparse
@@ -109,6 +109,7 @@ class Relay:
         deadline = time.monotonic() + 10
         while not self.listening():
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError('%s on port %d did not start:\n%s' % (kind, self.port, open(self.err).read()))
             time.sleep(0.02)
 
@@ -168,8 +169,8 @@ def print_floor(a, sdk, cpu, arns):
           'tunnel %.2f ms' % tuple(cpc[m] for m in ('direct', 'relay1', 'relay2', 'tunnel')))
     wall = per['tunnel'] - per['relay1']
     own = cpc['tunnel'] - cpc['relay1']
-    print('   botocore\'s proxy handling: tunnel - relay1 = %+.2f ms per call of wall time (our tunnel hop vs the relay\'s '
-          'included); %+.2f ms of the boto3 process\'s CPU' % (wall, own))
+    print('   botocore\'s proxy handling: tunnel - relay1 = %+.2f ms per call of wall time '
+          '(our tunnel hop vs the relay\'s included); %+.2f ms of the boto3 process\'s CPU' % (wall, own))
     goal = GOAL_SDK * d
     for label, extra in (('wall', wall), ('CPU', own)):
         f = per['relay2'] + max(extra, 0.0)
@@ -178,8 +179,8 @@ def print_floor(a, sdk, cpu, arns):
                   label, f, f / d, GOAL_SDK, goal, goal - f, per['gated'] / d))
     ld = low['direct']
     f = low['relay2'] + max(low['tunnel'] - low['relay1'], 0.0)
-    print('   fastest rounds (ms per call): direct %.2f, relay1 %.2f (%.2fx), relay2 %.2f (%.2fx), tunnel %.2f (%.2fx), '
-          'gated %.2f (%.2fx); floor relay2 + (tunnel - relay1) = %.2f ms = %.2fx direct' % (
+    print('   fastest rounds (ms per call): direct %.2f, relay1 %.2f (%.2fx), relay2 %.2f (%.2fx), '
+          'tunnel %.2f (%.2fx), gated %.2f (%.2fx); floor relay2 + (tunnel - relay1) = %.2f ms = %.2fx direct' % (
               ld, low['relay1'], low['relay1'] / ld, low['relay2'], low['relay2'] / ld, low['tunnel'],
               low['tunnel'] / ld, low['gated'], low['gated'] / ld, f, f / ld))
 
@@ -194,10 +195,13 @@ def main():
     ap.add_argument('--proxy-wrap', default=os.environ.get('BENCH_PROXY_WRAP', ''))
     # The floor: the same loop through relays that do no work (docs/BENCH-CLI.md, "The floor").
     ap.add_argument('--floor', action='store_true', default=os.environ.get('BENCH_FLOOR', '0') not in ('', '0'))
-    # haproxy by default: socat 1.7.4 makes about eight system calls per transfer and direction
-    # (select, read, write and failing recvfrom calls), more than our own hops make.
-    ap.add_argument('--floor-relay', choices=('haproxy', 'socat'), default=os.environ.get('BENCH_FLOOR_RELAY', 'haproxy'))
+    # haproxy by default: per request and answer socat 1.7.4 makes 18 system calls (select, read,
+    # write and 12 failing recvfrom), haproxy 2.6 makes 11, our local proxy about 7.
+    ap.add_argument('--floor-relay', choices=('haproxy', 'socat'),
+                    default=os.environ.get('BENCH_FLOOR_RELAY', 'haproxy'))
     a = ap.parse_args()
+    if a.floor_relay not in ('haproxy', 'socat'):  # argparse does not check a default against choices
+        ap.error('BENCH_FLOOR_RELAY must be haproxy or socat, not %r' % a.floor_relay)
     if a.floor and shutil.which(a.floor_relay) is None:
         sys.exit('cli_bench.py: BENCH_FLOOR needs %s (apt-get install %s; ./bootstrap installs it)'
                  % (a.floor_relay, a.floor_relay))
@@ -259,7 +263,7 @@ def main():
         gate_only = [('https://localhost:%d' % g.port), g.pki.cacert, cert, key]
         runs = [('direct', direct, [endpoint, fake.ca]), ('gated', gated, []), ('gate', direct, gate_only)]
         if a.floor:
-            # relay2: boto3 -> socat -> socat -> fake; relay1: boto3 -> socat -> fake.
+            # relay2: boto3 -> relay -> relay -> fake; relay1: boto3 -> relay -> fake.
             relays.append(Relay(a.floor_relay, fake.https, tmp))
             relays.append(Relay(a.floor_relay, relays[0].port, tmp))
             relays.append(Relay(a.floor_relay, fake.https, tmp))
