@@ -7,6 +7,12 @@
 # (RBAC, cached AssumeRole, re-signing) -> fake AWS. Rounds alternate between
 # the two paths so that the machine's noise falls on both; medians are
 # reported, and the ratio is what to compare across machines.
+#
+# BENCH_FLOOR=1 adds, in the same rounds, the same loop through paths that do
+# no work of their own (docs/BENCH-CLI.md, "The floor"): one and two plain TCP
+# relays (haproxy or socat) in front of the fake (TLS end to end), and the local proxy's CONNECT
+# tunnel to the fake under a non-AWS name. They bound what any design with two
+# extra processes on the path can score on this machine.
 import argparse
 import json
 import os
@@ -33,7 +39,9 @@ import boto3, botocore.config
 n, mode = int(sys.argv[1]), sys.argv[2]
 cfg = {'retries': {'max_attempts': 1}}
 kw = {'region_name': 'us-east-1'}
-if mode == 'direct':
+if mode in ('direct', 'relay1', 'relay2', 'tunnel'):
+    # The relays only copy bytes and the tunnel only relays them: TLS is the
+    # fake's, end to end, and checked against its CA.
     kw.update(endpoint_url=sys.argv[3], verify=sys.argv[4])
 elif mode == 'gate':
     # Straight to awsgated with the certificate, no local proxy: what an
@@ -49,6 +57,9 @@ if mode == 'gate':
         request.headers['X-Awsgate-Role'] = 'Dev'
     sts.meta.events.register('before-send.sts', route)
 arn = sts.get_caller_identity()['Arn']      # warm: connections and credentials
+if mode == 'tunnel' and not sts._endpoint.http_session._proxy_managers:
+    # NO_PROXY or a botocore change would quietly turn the tunnel into direct.
+    sys.exit('tunnel: botocore did not go through HTTPS_PROXY')
 t0, c0 = time.perf_counter(), time.process_time()
 for _ in range(n):
     sts.get_caller_identity()
@@ -73,6 +84,54 @@ def timed(argv, env):
     return dt, p.stdout.decode()
 
 
+class Relay:
+    """A process that copies bytes between 127.0.0.1:|port| and 127.0.0.1:|to| and does nothing else.
+
+    |kind| 'haproxy' (2.6, tcp mode, one thread, epoll) or 'socat' (one
+    process per connection, select). TCP_NODELAY on both sockets, as our own
+    hops set it (haproxy sets it itself): a hop without any of their work."""
+
+    def __init__(self, kind, to, tmp):
+        self.port = gf.free_port()
+        self.err = os.path.join(tmp, '%s-%d.err' % (kind, self.port))
+        if kind == 'socat':
+            argv = ['socat', 'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,nodelay' % self.port,
+                    'TCP:127.0.0.1:%d,nodelay' % to]
+        else:
+            cfg = os.path.join(tmp, 'haproxy-%d.cfg' % self.port)
+            with open(cfg, 'w') as f:
+                f.write('global\n  nbthread 1\n  maxconn 64\n'
+                        'defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 600s\n  timeout server 600s\n'
+                        'listen relay\n  bind 127.0.0.1:%d\n  server fake 127.0.0.1:%d\n' % (self.port, to))
+            argv = ['haproxy', '-db', '-f', cfg]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.err, 'w'))
+        deadline = time.monotonic() + 10
+        while not self.listening():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError('%s on port %d did not start:\n%s' % (kind, self.port, open(self.err).read()))
+            time.sleep(0.02)
+
+    def listening(self):
+        # /proc/net/tcp, not a probe connection: a probe would be relayed to the fake.
+        want = ':%04X' % self.port
+        with open('/proc/net/tcp') as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == '0100007F' + want and fields[3] == '0A':
+                    return True
+        return False
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def wrapped_children(pid):
     """The processes |pid| (a tool such as strace) started: the proxy under it."""
     kids = []
@@ -85,6 +144,47 @@ def wrapped_children(pid):
     return kids
 
 
+def print_floor(a, sdk, cpu, arns):
+    """The floor's lines: each zero-work path against direct, and what a zero-work two-hop design scores.
+
+    Beside the medians, the fastest round of each path: the machine's noise
+    only ever adds time, so on a busy machine the fastest rounds are the
+    better estimate of what the path itself costs."""
+    per = {m: statistics.median(v) * 1e3 / a.calls for m, v in sdk.items()}
+    low = {m: min(v) * 1e3 / a.calls for m, v in sdk.items()}
+    cpc = {m: statistics.median(v) * 1e3 / a.calls for m, v in cpu.items()}
+    d = per['direct']
+    print('== the floor (BENCH_FLOOR=1, relays: %s): the same loop through paths that do no work, median of %d rounds'
+          % (a.floor_relay, a.rounds))
+    for m in ('direct', 'relay1', 'relay2', 'tunnel'):
+        if arns[m] != arns['direct']:
+            raise RuntimeError('%s answered as %s, direct as %s' % (m, arns[m], arns['direct']))
+    for m, what in (('relay1', 'boto3 -> %s -> fake (TLS end to end)' % a.floor_relay),
+                    ('relay2', 'boto3 -> %s -> %s -> fake' % (a.floor_relay, a.floor_relay)),
+                    ('tunnel', 'boto3 -HTTPS_PROXY-> awsgate proxy CONNECT tunnel -> fake')):
+        print('   %-8s %8.1f ms  (%.2f ms per call)  %.2fx direct, %+.2f ms per call  %s  rounds: %s' % (
+            m, per[m] * a.calls, per[m], per[m] / d, per[m] - d, what,
+            ' '.join('%.0f' % (x * 1e3) for x in sdk[m])))
+    print('   the boto3 process\'s own CPU per call (median): direct %.2f ms, relay1 %.2f ms, relay2 %.2f ms, '
+          'tunnel %.2f ms' % tuple(cpc[m] for m in ('direct', 'relay1', 'relay2', 'tunnel')))
+    wall = per['tunnel'] - per['relay1']
+    own = cpc['tunnel'] - cpc['relay1']
+    print('   botocore\'s proxy handling: tunnel - relay1 = %+.2f ms per call of wall time '
+          '(our tunnel hop vs the relay\'s included); %+.2f ms of the boto3 process\'s CPU' % (wall, own))
+    goal = GOAL_SDK * d
+    for label, extra in (('wall', wall), ('CPU', own)):
+        f = per['relay2'] + max(extra, 0.0)
+        print('   floor (%s): relay2 + botocore\'s proxy cost = %.2f ms per call = %.2fx direct (goal <= %.1f: '
+              '%.2f ms); leaves %+.2f ms per call for all the work of both hops; gated now %.2fx' % (
+                  label, f, f / d, GOAL_SDK, goal, goal - f, per['gated'] / d))
+    ld = low['direct']
+    f = low['relay2'] + max(low['tunnel'] - low['relay1'], 0.0)
+    print('   fastest rounds (ms per call): direct %.2f, relay1 %.2f (%.2fx), relay2 %.2f (%.2fx), '
+          'tunnel %.2f (%.2fx), gated %.2f (%.2fx); floor relay2 + (tunnel - relay1) = %.2f ms = %.2fx direct' % (
+              ld, low['relay1'], low['relay1'] / ld, low['relay2'], low['relay2'] / ld, low['tunnel'],
+              low['tunnel'] / ld, low['gated'], low['gated'] / ld, f, f / ld))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--calls', type=int, default=int(os.environ.get('BENCH_CALLS', '100')))
@@ -93,10 +193,22 @@ def main():
     # A command the local proxy runs under (`strace -f -c -o FILE`, `valgrind --tool=callgrind ...`): it is
     # stopped with SIGTERM to the proxy itself, so that the tool sees it end and writes its report.
     ap.add_argument('--proxy-wrap', default=os.environ.get('BENCH_PROXY_WRAP', ''))
+    # The floor: the same loop through relays that do no work (docs/BENCH-CLI.md, "The floor").
+    ap.add_argument('--floor', action='store_true', default=os.environ.get('BENCH_FLOOR', '0') not in ('', '0'))
+    # haproxy by default: per request and answer socat 1.7.4 makes 18 system calls (select, read,
+    # write and 12 failing recvfrom), haproxy 2.6 makes 11, our local proxy about 7.
+    ap.add_argument('--floor-relay', choices=('haproxy', 'socat'),
+                    default=os.environ.get('BENCH_FLOOR_RELAY', 'haproxy'))
     a = ap.parse_args()
+    if a.floor_relay not in ('haproxy', 'socat'):  # argparse does not check a default against choices
+        ap.error('BENCH_FLOOR_RELAY must be haproxy or socat, not %r' % a.floor_relay)
+    if a.floor and shutil.which(a.floor_relay) is None:
+        sys.exit('cli_bench.py: BENCH_FLOOR needs %s (apt-get install %s; ./bootstrap installs it)'
+                 % (a.floor_relay, a.floor_relay))
 
     tmp = tempfile.mkdtemp(prefix='awsgate-bench-cli-')
     fake = g = proxy = None
+    relays = []
     try:
         fake = ge.Fake(tmp)
         base = dict(os.environ)
@@ -146,14 +258,27 @@ def main():
         direct = dict(base, HOME=home, AWS_ACCESS_KEY_ID=ge.GATE_KEY, AWS_SECRET_ACCESS_KEY=ge.GATE_SECRET)
         endpoint = 'https://localhost:%d' % fake.https
 
-        sdk = {'direct': [], 'gated': [], 'gate': []}
-        cpu = {'direct': [], 'gated': [], 'gate': []}
-        arns = {}
+        modes = ['direct', 'gated', 'gate']
         cert, key = g.pki.cert('alice')
         gate_only = [('https://localhost:%d' % g.port), g.pki.cacert, cert, key]
+        runs = [('direct', direct, [endpoint, fake.ca]), ('gated', gated, []), ('gate', direct, gate_only)]
+        if a.floor:
+            # relay2: boto3 -> relay -> relay -> fake; relay1: boto3 -> relay -> fake.
+            relays.append(Relay(a.floor_relay, fake.https, tmp))
+            relays.append(Relay(a.floor_relay, relays[0].port, tmp))
+            relays.append(Relay(a.floor_relay, fake.https, tmp))
+            # tunnel: the fake under a name that is not AWS's, through the running local proxy,
+            # which CONNECT-tunnels it untouched (docs/LPROXY.md: other hosts are tunnelled).
+            tunnel = dict(direct, HTTPS_PROXY=penv['HTTPS_PROXY'], https_proxy=penv['HTTPS_PROXY'])
+            runs += [('relay1', direct, ['https://localhost:%d' % relays[2].port, fake.ca]),
+                     ('relay2', direct, ['https://localhost:%d' % relays[1].port, fake.ca]),
+                     ('tunnel', tunnel, [endpoint, fake.ca])]
+            modes += ['relay1', 'relay2', 'tunnel']
+        sdk = {m: [] for m in modes}
+        cpu = {m: [] for m in modes}
+        arns = {}
         for _ in range(a.rounds):
-            for mode, env, extra in (('direct', direct, [endpoint, fake.ca]), ('gated', gated, []),
-                                     ('gate', direct, gate_only)):
+            for mode, env, extra in runs:
                 _, out = timed(['/usr/bin/python3', '-c', SDK_LOOP, str(a.calls), mode] + extra, env)
                 r = json.loads(out)
                 sdk[mode].append(r['s'])
@@ -184,13 +309,17 @@ def main():
         print('   diagnostic: the SDK straight to awsgated with the certificate (no local proxy): %.2f ms per call; '
               'so the gate adds %+.2f ms and the local proxy %+.2f ms per call' % (
                   go * 1e3 / a.calls, (go - d) * 1e3 / a.calls, (gt - go) * 1e3 / a.calls))
-        if a.cli_runs == 0:
-            return
         print('   the boto3 process\'s own CPU per call (median): direct %.2f ms, gated %.2f ms, gate %.2f ms' % tuple(
             statistics.median(cpu[m]) * 1e3 / a.calls for m in ('direct', 'gated', 'gate')))
+        if a.floor:
+            print_floor(a, sdk, cpu, arns)
+        if a.cli_runs == 0:
+            return
         print('== awsgate aws sts get-caller-identity (%s) vs /usr/bin/aws direct, median of %d' % (arns['cli'], a.cli_runs))
         print('   direct %.0f ms, through awsgate %.0f ms: %+.0f ms added (%.2fx)' % (cd * 1e3, cg * 1e3, (cg - cd) * 1e3, cg / cd))
     finally:
+        for r in relays:
+            r.stop()
         if proxy is not None and a.proxy_wrap:
             # strace runs the proxy as its child; valgrind runs it in its own process.
             for pid in wrapped_children(proxy.pid) or [proxy.pid]:
