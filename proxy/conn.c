@@ -445,7 +445,7 @@ static bool conn_may_read(struct px_conn *c, int revents)
 static int conn_flush(struct px_conn *c)
 {
 	/* The audit lines of the requests answered so far reach the file
-	 * before any answer reaches a client (docs/SERVER.md, "The audit"). */
+	 * before any answer reaches a client (docs/SERVER.md, "Batching"). */
 	if (c->woff < c->wlen)
 		px_audit_flush();
 	while (c->woff < c->wlen) {

@@ -1454,15 +1454,10 @@ static int req_build_head(struct px_h1up *up, const struct px_upstream_request *
 	if (!have_host && (rv = head_field(up, &len, "Host", 4, authority, alen)) != 0)
 		return rv;
 	if (req->body == PX_UP_BODY_LENGTH) {
-		/* Digits by hand: snprintf() was a tenth of building the head. */
-		char digits[20];
-		size_t n = 0;
-		uint64_t v = req->body_length;
-		do {
-			digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v != 0);
-		if ((rv = head_field(up, &len, "Content-Length", 14, digits + sizeof(digits) - n, n)) != 0)
+		/* px_dec(): snprintf() was a tenth of building the head. */
+		char digits[PX_DEC_MAX];
+		size_t n = px_dec(digits, req->body_length);
+		if ((rv = head_field(up, &len, "Content-Length", 14, digits, n)) != 0)
 			return rv;
 	} else if (req->body == PX_UP_BODY_CHUNKED) {
 		if ((rv = head_put(up, &len, "Transfer-Encoding: chunked\r\n", 28)) != 0)

@@ -19,6 +19,25 @@
 #define PX_ERR_EXISTS -406 /* a file that is not to be replaced exists */
 #define PX_ERR_CONFIG -407 /* the configuration has errors: see the struct px_diags */
 
+/* Writes |v| in decimal and a NUL to |buf| (PX_DEC_MAX bytes); returns its
+ * length. snprintf() costs hundreds of instructions per number, and the
+ * request path formats a few per request. */
+#define PX_DEC_MAX 21
+static inline size_t px_dec(char buf[PX_DEC_MAX], uint64_t v)
+{
+	char tmp[PX_DEC_MAX];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
 /* Exit statuses, INTERFACES.md: 0 success, 1 a negative answer, 2 usage
  * errors and failures to run. */
 #define PX_EXIT_OK 0

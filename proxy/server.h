@@ -33,25 +33,6 @@
 /* The struct that embeds |ptr| as |member| (watchers are embedded in their owner). */
 #define PX_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-/* Writes |v| in decimal and a NUL to |buf| (PX_DEC_MAX bytes); returns its
- * length. snprintf() costs hundreds of instructions per number, and the
- * request path formats a few per request. */
-#define PX_DEC_MAX 21
-static inline size_t px_dec(char buf[PX_DEC_MAX], uint64_t v)
-{
-	char tmp[PX_DEC_MAX];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + (int)(v % 10));
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	buf[n] = '\0';
-	return n;
-}
-
 /* --- limits that are not options (docs/SERVER.md) ------------------------- */
 #define PX_READ_CHUNK 16384          /* bytes read from TLS at once (per-worker buffer) */
 #define PX_READS_PER_EVENT 16        /* reads of one connection per wake-up: fairness between connections */
@@ -294,10 +275,10 @@ struct px_server {
 	 * front half"): the gate's own credentials and the AssumeRole cache.
 	 * Reset on SIGHUP. */
 	struct fed_env env;
-	/* AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, or NULL: read once at
-	 * start (the environment does not change under a running gate; getenv()
-	 * per request cost about 1,100 instructions). */
-	const char *sts_endpoint_url;
+	/* fed_env_sts_endpoint(), copied once at start (the environment does
+	 * not change under a running gate; getenv() per request cost about
+	 * 1,100 instructions), or NULL. */
+	char *sts_endpoint_url;
 	struct fed_base *base;
 	struct fed_cache *cache;
 	struct px_resolver *resolver; /* the AWS names the pipeline connects to (resolve.h) */
