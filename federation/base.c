@@ -96,6 +96,12 @@ static const char *envget(const struct fed_env *env, const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+const char *fed_env_sts_endpoint(const struct fed_env *env)
+{
+	const char *ep = envget(env, "AWS_ENDPOINT_URL_STS");
+	return ep != NULL ? ep : envget(env, "AWS_ENDPOINT_URL");
+}
+
 static bool str_ieq(const char *a, const char *b)
 {
 	for (; *a && *b; a++, b++) {
@@ -651,9 +657,7 @@ static int plan_sts_settings(const struct fed_env *env, const struct files *f, s
 	const char *mode = envget(env, "AWS_STS_REGIONAL_ENDPOINTS");
 	if (mode == NULL && f != NULL)
 		mode = prof_get(f, f->profile, "sts_regional_endpoints");
-	const char *ep = envget(env, "AWS_ENDPOINT_URL_STS");
-	if (ep == NULL)
-		ep = envget(env, "AWS_ENDPOINT_URL");
+	const char *ep = fed_env_sts_endpoint(env);
 	if (region != NULL)
 		fed_fmt(p->region_setting, sizeof(p->region_setting), "%s", region);
 	/* "legacy" keeps the global endpoint; "regional" is the SDKs' default now. */

@@ -460,6 +460,11 @@ int fed_sts_endpoint(const struct fed_sts_params *p, char *url, size_t urlsize, 
 /* The action's name as the Query API spells it ("AssumeRole", ...). */
 const char *fed_sts_action_name(enum fed_sts_action a);
 
+/* The STS endpoint URL the environment of |env| names: AWS_ENDPOINT_URL_STS,
+ * else AWS_ENDPOINT_URL (an empty value counts as unset), or NULL. Borrowed
+ * from |env|: valid until its next call. */
+const char *fed_env_sts_endpoint(const struct fed_env *env);
+
 struct fed_sts_call;
 
 /* Starts |p| on |t|, signed with |creds| (borrowed; may be NULL for

@@ -254,18 +254,10 @@ static int ctx_base(struct aws_ctx *c)
 	return PX_EXIT_OK;
 }
 
-static const char *sts_endpoint_url(void)
-{
-	const char *u = getenv("AWS_ENDPOINT_URL_STS");
-	if (u == NULL || *u == '\0')
-		u = getenv("AWS_ENDPOINT_URL");
-	return u != NULL && *u != '\0' ? u : NULL;
-}
-
 static int ctx_sts(struct aws_ctx *c, struct fed_sts_params *p, const struct fed_creds *signer, struct answer *a)
 {
 	p->region = c->region;
-	p->endpoint_url = sts_endpoint_url();
+	p->endpoint_url = fed_env_sts_endpoint(&c->env);
 	p->timeout_ms = c->sts_timeout_ms;
 	struct fed_sts_call *call = NULL;
 	int rv = fed_sts_start(c->t, &c->env, p, signer, sts_done, a, &call);
@@ -303,7 +295,7 @@ static int cmd_whoami(struct aws_ctx *c)
 	char url[512] = "", host[FED_MAX_HOST + 1] = "", region[FED_MAX_REGION + 1] = "";
 	struct fed_sts_params where = p;
 	where.region = c->region;
-	where.endpoint_url = sts_endpoint_url();
+	where.endpoint_url = fed_env_sts_endpoint(&c->env);
 	fed_sts_endpoint(&where, url, sizeof(url), host, sizeof(host), region);
 	if (ctx_sts(c, &p, base, &a) != 0) {
 		fprintf(stderr, "awsgatectl: credentials from %s\n", c->source);

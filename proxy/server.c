@@ -545,6 +545,7 @@ static int aws_start(const struct px_config *cfg)
 	struct fed_cache_options co = {.sts_timeout_ms = cfg->timeouts.sts * 1000u,
 	                               .on_sts = server_audit_assume_role};
 	char err[256] = "";
+	const char *ep;
 	int rv;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -553,11 +554,11 @@ static int aws_start(const struct px_config *cfg)
 	}
 	px_srv->curl = 1;
 	px_env_init(&px_srv->env);
-	px_srv->sts_endpoint_url = px_srv->env.getenv(px_srv->env.arg, "AWS_ENDPOINT_URL_STS");
-	if (px_srv->sts_endpoint_url == NULL || *px_srv->sts_endpoint_url == '\0')
-		px_srv->sts_endpoint_url = px_srv->env.getenv(px_srv->env.arg, "AWS_ENDPOINT_URL");
-	if (px_srv->sts_endpoint_url != NULL && *px_srv->sts_endpoint_url == '\0')
-		px_srv->sts_endpoint_url = NULL;
+	ep = fed_env_sts_endpoint(&px_srv->env);
+	if (ep != NULL && (px_srv->sts_endpoint_url = strdup(ep)) == NULL) {
+		PX_LOG(PX_LOG_ERR, "out of memory");
+		return -1;
+	}
 	if (fed_base_new(&px_srv->env, &bo, &px_srv->base) != 0 ||
 	    fed_cache_new(&px_srv->env, &co, &px_srv->cache) != 0) {
 		PX_LOG(PX_LOG_ERR, "out of memory");
@@ -684,6 +685,7 @@ out:
 	/* The cache cancels its STS calls through the transports: first. */
 	fed_cache_del(srv.cache);
 	px_web_table_del(srv.web);
+	free(srv.sts_endpoint_url);
 	for (size_t i = 0; i < srv.nw; i++) {
 		px_transport_del(srv.w[i].transport);
 		px_curl_del(srv.w[i].curl);
