@@ -39,7 +39,7 @@ import boto3, botocore.config
 n, mode = int(sys.argv[1]), sys.argv[2]
 cfg = {'retries': {'max_attempts': 1}}
 kw = {'region_name': 'us-east-1'}
-if mode in ('direct', 'relay1', 'relay2', 'tunnel'):
+if mode in ('direct', 'relay1', 'relay2', 'tunnel', 'proxy2'):
     # The relays only copy bytes and the tunnel only relays them: TLS is the
     # fake's, end to end, and checked against its CA.
     kw.update(endpoint_url=sys.argv[3], verify=sys.argv[4])
@@ -89,20 +89,44 @@ class Relay:
 
     |kind| 'haproxy' (2.6, tcp mode, one thread, epoll) or 'socat' (one
     process per connection, select). TCP_NODELAY on both sockets, as our own
-    hops set it (haproxy sets it itself): a hop without any of their work."""
+    hops set it (haproxy sets it itself): a hop without any of their work.
+    With |tls| (haproxy only), an HTTP proxy that ends TLS and starts its
+    own instead (see below)."""
 
-    def __init__(self, kind, to, tmp):
+    def __init__(self, kind, to, tmp, tls=None):
         self.port = gf.free_port()
         self.err = os.path.join(tmp, '%s-%d.err' % (kind, self.port))
         if kind == 'socat':
             argv = ['socat', 'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,nodelay' % self.port,
                     'TCP:127.0.0.1:%d,nodelay' % to]
-        else:
+        elif tls is None:
             cfg = os.path.join(tmp, 'haproxy-%d.cfg' % self.port)
             with open(cfg, 'w') as f:
                 f.write('global\n  nbthread 1\n  maxconn 64\n'
                         'defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 600s\n  timeout server 600s\n'
                         'listen relay\n  bind 127.0.0.1:%d\n  server fake 127.0.0.1:%d\n' % (self.port, to))
+            argv = ['haproxy', '-db', '-f', cfg]
+        else:
+            # An HTTP proxy that terminates TLS and makes its own to |to|:
+            # what each of our hops does, without the signatures, RBAC and
+            # credentials. |tls|: 'crt' (its own certificate and key),
+            # 'verify_ca' (client certificates it demands, or None), 'alpn'
+            # (what it offers), 'to_ca' (the next hop's CA), 'to_crt' (the
+            # client certificate it presents, or None), 'to_alpn'.
+            cfg = os.path.join(tmp, 'haproxy-%d.cfg' % self.port)
+            bind = 'bind 127.0.0.1:%d ssl crt %s alpn %s' % (self.port, tls['crt'], tls['alpn'])
+            if tls.get('verify_ca'):
+                bind += ' verify required ca-file %s' % tls['verify_ca']
+            server = 'server next 127.0.0.1:%d ssl verify required ca-file %s verifyhost localhost sni str(localhost) alpn %s' % (
+                to, tls['to_ca'], tls['to_alpn'])
+            if tls.get('to_crt'):
+                server += ' crt %s' % tls['to_crt']
+            with open(cfg, 'w') as f:
+                f.write('global\n  nbthread 1\n  maxconn 64\n'
+                        'defaults\n  mode http\n  timeout connect 5s\n  timeout client 600s\n  timeout server 600s\n'
+                        '  http-reuse always\n'
+                        'frontend front\n  %s\n  default_backend next\n'
+                        'backend next\n  %s\n' % (bind, server))
             argv = ['haproxy', '-db', '-f', cfg]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(self.err, 'w'))
@@ -132,6 +156,37 @@ class Relay:
             self.proc.wait()
 
 
+def haproxy_pki(tmp):
+    """A CA, a certificate for localhost and a client certificate (ECDSA P-256, as our hops use), made by openssl.
+
+    Returns (ca file, server PEM, client PEM); haproxy wants each
+    certificate and its key in one file."""
+    d = os.path.join(tmp, 'haproxy-pki')
+    os.makedirs(d)
+
+    def run(*argv):
+        subprocess.run(['openssl'] + list(argv), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ca, cakey = os.path.join(d, 'ca.pem'), os.path.join(d, 'ca.key')
+    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', cakey,
+        '-out', ca, '-days', '2', '-subj', '/CN=bench haproxy CA')
+    out = []
+    for name, ext in (('server', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'),
+                      ('client', 'extendedKeyUsage=clientAuth')):
+        key, csr, crt = (os.path.join(d, name + x) for x in ('.key', '.csr', '.crt'))
+        extfile = os.path.join(d, name + '.ext')
+        with open(extfile, 'w') as f:
+            f.write(ext + '\n')
+        run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr,
+            '-subj', '/CN=' + ('localhost' if name == 'server' else 'bench'))
+        run('x509', '-req', '-in', csr, '-CA', ca, '-CAkey', cakey, '-CAcreateserial', '-out', crt, '-days', '2',
+            '-extfile', extfile)
+        pem = os.path.join(d, name + '.pem')
+        with open(pem, 'w') as f:
+            f.write(open(crt).read() + open(key).read())
+        out.append(pem)
+    return ca, out[0], out[1]
+
+
 def wrapped_children(pid):
     """The processes |pid| (a tool such as strace) started: the proxy under it."""
     kids = []
@@ -142,6 +197,26 @@ def wrapped_children(pid):
         except OSError:
             pass
     return kids
+
+
+def sched(pids):
+    """Each process's (time on a CPU, time runnable but waiting for one) in ns, summed over its threads.
+
+    /proc/PID/task/TID/schedstat is the scheduler's own account, in
+    nanoseconds; the wait is the time a thread was ready to run while both
+    cores were busy with something else."""
+    out = {}
+    for name, pid in pids.items():
+        run = wait = 0
+        try:
+            for task in os.listdir('/proc/%d/task' % pid):
+                with open('/proc/%d/task/%s/schedstat' % (pid, task)) as f:
+                    r, w, _ = f.read().split()
+                run, wait = run + int(r), wait + int(w)
+        except (OSError, ValueError):
+            pass
+        out[name] = (run, wait)
+    return out
 
 
 def print_floor(a, sdk, cpu, arns):
@@ -156,12 +231,16 @@ def print_floor(a, sdk, cpu, arns):
     d = per['direct']
     print('== the floor (BENCH_FLOOR=1, relays: %s): the same loop through paths that do no work, median of %d rounds'
           % (a.floor_relay, a.rounds))
-    for m in ('direct', 'relay1', 'relay2', 'tunnel'):
-        if arns[m] != arns['direct']:
+    for m in per:
+        if arns[m] != arns['direct'] and m not in ('gated', 'gate'):
             raise RuntimeError('%s answered as %s, direct as %s' % (m, arns[m], arns['direct']))
     for m, what in (('relay1', 'boto3 -> %s -> fake (TLS end to end)' % a.floor_relay),
                     ('relay2', 'boto3 -> %s -> %s -> fake' % (a.floor_relay, a.floor_relay)),
-                    ('tunnel', 'boto3 -HTTPS_PROXY-> awsgate proxy CONNECT tunnel -> fake')):
+                    ('tunnel', 'boto3 -HTTPS_PROXY-> awsgate proxy CONNECT tunnel -> fake'),
+                    ('proxy2', 'boto3 -TLS-> haproxy -HTTP/2 mTLS-> haproxy -TLS-> fake (HTTP proxies, TLS ended '
+                               'at each)')):
+        if m not in per:
+            continue
         print('   %-8s %8.1f ms  (%.2f ms per call)  %.2fx direct, %+.2f ms per call  %s  rounds: %s' % (
             m, per[m] * a.calls, per[m], per[m] / d, per[m] - d, what,
             ' '.join('%.0f' % (x * 1e3) for x in sdk[m])))
@@ -274,12 +353,37 @@ def main():
                      ('relay2', direct, ['https://localhost:%d' % relays[1].port, fake.ca]),
                      ('tunnel', tunnel, [endpoint, fake.ca])]
             modes += ['relay1', 'relay2', 'tunnel']
+            if a.floor_relay == 'haproxy':
+                # proxy2: boto3 -> haproxy (TLS ended, HTTP/1.1 parsed) -> HTTP/2 mTLS -> haproxy (the same)
+                # -> TLS -> fake: our path's shape and its TLS and HTTP work, by another implementation.
+                hca, hsrv, hcli = haproxy_pki(tmp)
+                relays.append(Relay('haproxy', fake.https, tmp, tls={
+                    'crt': hsrv, 'verify_ca': hca, 'alpn': 'h2', 'to_ca': fake.ca, 'to_alpn': 'http/1.1'}))
+                relays.append(Relay('haproxy', relays[-1].port, tmp, tls={
+                    'crt': hsrv, 'alpn': 'http/1.1', 'to_ca': hca, 'to_crt': hcli, 'to_alpn': 'h2'}))
+                runs.append(('proxy2', direct, ['https://localhost:%d' % relays[-1].port, hca]))
+                modes.append('proxy2')
         sdk = {m: [] for m in modes}
         cpu = {m: [] for m in modes}
+        # The server side's processes, for where each path's time goes.
+        pids = {'fake': fake.proc.pid, 'gate': g.proc.pid}
+        if not a.proxy_wrap:
+            pids['proxy'] = proxy.pid
+        # relay2's two relays, relay1's, proxy2's two proxies, each named by
+        # its path and its place from the fake: 'relay2b' is relay2's first hop.
+        names = ['relay2a', 'relay2b', 'relay1', 'proxy2a', 'proxy2b']
+        for name, r in zip(names, relays):
+            pids[name] = r.proc.pid
+        spent = {m: {k: [0, 0] for k in pids} for m in modes}
         arns = {}
         for _ in range(a.rounds):
             for mode, env, extra in runs:
+                s0 = sched(pids)
                 _, out = timed(['/usr/bin/python3', '-c', SDK_LOOP, str(a.calls), mode] + extra, env)
+                s1 = sched(pids)
+                for k in pids:
+                    spent[mode][k][0] += s1[k][0] - s0[k][0]
+                    spent[mode][k][1] += s1[k][1] - s0[k][1]
                 r = json.loads(out)
                 sdk[mode].append(r['s'])
                 cpu[mode].append(r['cpu'])
@@ -311,6 +415,16 @@ def main():
                   go * 1e3 / a.calls, (go - d) * 1e3 / a.calls, (gt - go) * 1e3 / a.calls))
         print('   the boto3 process\'s own CPU per call (median): direct %.2f ms, gated %.2f ms, gate %.2f ms' % tuple(
             statistics.median(cpu[m]) * 1e3 / a.calls for m in ('direct', 'gated', 'gate')))
+        n = a.rounds * (a.calls + 1)
+        # The fake is left out: it serves each connection on a thread of its
+        # own, whose account ends with the connection, so only the gate's
+        # long-lived connection would show.
+        n = a.rounds * (a.calls + 1)
+        print('   where the time goes, per call: each of our and the relays\' processes, microseconds on a CPU / '
+              'runnable but waiting for one (/proc/PID/task/*/schedstat, all rounds, warm-up call included):')
+        for m in modes:
+            print('   %-8s %s' % (m, '  '.join('%s %.0f / %.0f' % (k, v[0] / n / 1e3, v[1] / n / 1e3)
+                                            for k, v in spent[m].items() if k != 'fake' and v[0] > n * 5000)))
         if a.floor:
             print_floor(a, sdk, cpu, arns)
         if a.cli_runs == 0:
