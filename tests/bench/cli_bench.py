@@ -12,7 +12,10 @@
 # no work of their own (docs/BENCH-CLI.md, "The floor"): one and two plain TCP
 # relays (haproxy or socat) in front of the fake (TLS end to end), and the local proxy's CONNECT
 # tunnel to the fake under a non-AWS name. They bound what any design with two
-# extra processes on the path can score on this machine.
+# extra processes on the path can score on this machine. With haproxy it also
+# runs the peer, proxy2: two haproxy HTTP proxies that end TLS at each hop and
+# speak HTTP/2 with client certificates between them, our path's shape and its
+# TLS and HTTP work done by another implementation, without any of the gate's.
 import argparse
 import json
 import os
@@ -229,8 +232,8 @@ def print_floor(a, sdk, cpu, arns):
     low = {m: min(v) * 1e3 / a.calls for m, v in sdk.items()}
     cpc = {m: statistics.median(v) * 1e3 / a.calls for m, v in cpu.items()}
     d = per['direct']
-    print('== the floor (BENCH_FLOOR=1, relays: %s): the same loop through paths that do no work, median of %d rounds'
-          % (a.floor_relay, a.rounds))
+    print('== the floor (BENCH_FLOOR=1, relays: %s): the same loop through paths that do no work (and proxy2, the '
+          'peer), median of %d rounds' % (a.floor_relay, a.rounds))
     for m in per:
         if arns[m] != arns['direct'] and m not in ('gated', 'gate'):
             raise RuntimeError('%s answered as %s, direct as %s' % (m, arns[m], arns['direct']))
@@ -244,8 +247,8 @@ def print_floor(a, sdk, cpu, arns):
         print('   %-8s %8.1f ms  (%.2f ms per call)  %.2fx direct, %+.2f ms per call  %s  rounds: %s' % (
             m, per[m] * a.calls, per[m], per[m] / d, per[m] - d, what,
             ' '.join('%.0f' % (x * 1e3) for x in sdk[m])))
-    print('   the boto3 process\'s own CPU per call (median): direct %.2f ms, relay1 %.2f ms, relay2 %.2f ms, '
-          'tunnel %.2f ms' % tuple(cpc[m] for m in ('direct', 'relay1', 'relay2', 'tunnel')))
+    print('   the boto3 process\'s own CPU per call (median): %s' % ', '.join(
+        '%s %.2f ms' % (m, cpc[m]) for m in ('direct', 'relay1', 'relay2', 'tunnel', 'proxy2', 'gated') if m in cpc))
     wall = per['tunnel'] - per['relay1']
     own = cpc['tunnel'] - cpc['relay1']
     print('   botocore\'s proxy handling: tunnel - relay1 = %+.2f ms per call of wall time '
@@ -256,12 +259,16 @@ def print_floor(a, sdk, cpu, arns):
         print('   floor (%s): relay2 + botocore\'s proxy cost = %.2f ms per call = %.2fx direct (goal <= %.1f: '
               '%.2f ms); leaves %+.2f ms per call for all the work of both hops; gated now %.2fx' % (
                   label, f, f / d, GOAL_SDK, goal, goal - f, per['gated'] / d))
+    if 'proxy2' in per:
+        # The peer: the same two hops' TLS and HTTP work done by haproxy, no signatures, RBAC or credentials.
+        print('   against the peer: gated / proxy2 = %.2f (median), %.2f (fastest rounds); gated %+.2f ms per call '
+              'over proxy2' % (per['gated'] / per['proxy2'], low['gated'] / low['proxy2'],
+                               per['gated'] - per['proxy2']))
     ld = low['direct']
     f = low['relay2'] + max(low['tunnel'] - low['relay1'], 0.0)
-    print('   fastest rounds (ms per call): direct %.2f, relay1 %.2f (%.2fx), relay2 %.2f (%.2fx), '
-          'tunnel %.2f (%.2fx), gated %.2f (%.2fx); floor relay2 + (tunnel - relay1) = %.2f ms = %.2fx direct' % (
-              ld, low['relay1'], low['relay1'] / ld, low['relay2'], low['relay2'] / ld, low['tunnel'],
-              low['tunnel'] / ld, low['gated'], low['gated'] / ld, f, f / ld))
+    print('   fastest rounds (ms per call): direct %.2f, %s; floor relay2 + (tunnel - relay1) = %.2f ms = %.2fx direct' % (
+        ld, ', '.join('%s %.2f (%.2fx)' % (m, low[m], low[m] / ld)
+                      for m in ('relay1', 'relay2', 'tunnel', 'proxy2', 'gated') if m in low), f, f / ld))
 
 
 def main():
