@@ -54,7 +54,7 @@ bench-api: $(bin_PROGRAMS) tests/bench/clientcert_shim.so tests/bench/json_backe
 # The user's side (issue 8): boto3 through `awsgate proxy aws` beside the
 # same calls made directly to the fake AWS, and `awsgate aws` beside the AWS
 # CLI alone. docs/BENCH-CLI.md.
-dist_noinst_SCRIPTS += tests/bench/cli_bench.py
+dist_noinst_SCRIPTS += tests/bench/cli_bench.py tests/bench/hop_trace.py
 bench-cli: $(bin_PROGRAMS)
 	abs_top_builddir='$(abs_top_builddir)' /usr/bin/python3 $(srcdir)/tests/bench/cli_bench.py
 .PHONY: bench-cli
