@@ -79,11 +79,7 @@ void px_conn_accept(struct px_worker *w, int fd)
 	 * epoll: conn_read() asks SSL_has_pending(), not SSL_pending(). */
 	SSL_set_read_ahead(c->ssl, 1);
 	SSL_set_accept_state(c->ssl);
-	c->next = w->conns;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
-	w->nconns++;
+	px_list_push(&w->conns, &c->link);
 	px_metrics_conn_open();
 	ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
 	/* Below the upstream watchers: px_conn_kick() from each upstream
@@ -118,18 +114,12 @@ void px_conn_close(struct px_conn *c)
 	px_gen_unref(c->gen);
 	free(c->wbuf);
 	free(c->rbuf);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	w->nconns--;
+	px_list_unlink(&w->conns, &c->link);
 	px_metrics_conn_close();
 	free(c);
 	if (!w->listening && w->stopping == 0)
 		ev_feed_event(w->loop, &w->accept_retry, EV_TIMER);
-	if (w->stopping && w->nconns == 0)
+	if (w->stopping && w->conns.n == 0)
 		ev_break(w->loop, EVBREAK_ALL);
 }
 

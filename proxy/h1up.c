@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "h1up.h"
+#include "list.h"
 
 #define H1_RBUF 16384     /* bytes read from the socket at a time, per connection */
 #define H1_OBUF 65536     /* bytes staged for the socket, per connection (a full ring: see docs) */
@@ -56,8 +57,7 @@ struct h1_key {
  * request). Made with its first idle connection, freed with its last. */
 struct h1_bucket {
 	struct h1_bucket *hnext; /* the table slot's chain */
-	struct h1_conn *first, *last;
-	size_t n;
+	struct px_list conns;    /* h1_conn.bykey, most recently used first */
 	struct h1_key key;
 };
 
@@ -71,8 +71,8 @@ struct px_h1up_pool {
 	struct ev_loop *loop;
 	const char *ca_file; /* the core's; NULL: the system store */
 	SSL_CTX *ctx;        /* made at the first https request */
-	struct h1_conn *idle, *idle_last; /* all keys, most recently used first */
-	size_t nidle, nkeys;
+	struct px_list idle; /* h1_conn.all: all keys, most recently used first */
+	size_t nkeys;
 	size_t max_idle, max_per_key; /* PX_H1UP_MAX_IDLE*; the unit test lowers them */
 	struct h1_bucket *slots[H1_SLOTS];
 	uint64_t tick;
@@ -81,9 +81,9 @@ struct px_h1up_pool {
 };
 
 struct h1_conn {
-	struct h1_conn *prev, *next;   /* the pool's idle list (all keys) */
-	struct h1_conn *kprev, *knext; /* its key's idle list */
-	struct h1_bucket *bucket;      /* its key's, while idle */
+	struct px_link all;       /* on the pool's idle list, while idle */
+	struct px_link bykey;     /* on its key's idle list, while idle */
+	struct h1_bucket *bucket; /* its key's, while idle */
 	struct px_h1up_pool *pool;
 	struct px_h1up *req; /* NULL while idle */
 	struct h1_key key;
@@ -204,28 +204,11 @@ static void conn_close(struct h1_conn *cn)
 static void pool_unlink(struct h1_conn *cn)
 {
 	struct px_h1up_pool *p = cn->pool;
-	if (cn->prev != NULL)
-		cn->prev->next = cn->next;
-	else
-		p->idle = cn->next;
-	if (cn->next != NULL)
-		cn->next->prev = cn->prev;
-	else
-		p->idle_last = cn->prev;
-	cn->prev = cn->next = NULL;
-	p->nidle--;
 	struct h1_bucket *b = cn->bucket;
-	if (cn->kprev != NULL)
-		cn->kprev->knext = cn->knext;
-	else
-		b->first = cn->knext;
-	if (cn->knext != NULL)
-		cn->knext->kprev = cn->kprev;
-	else
-		b->last = cn->kprev;
-	cn->kprev = cn->knext = NULL;
+	px_list_unlink(&p->idle, &cn->all);
+	px_list_unlink(&b->conns, &cn->bykey);
 	cn->bucket = NULL;
-	if (--b->n == 0) {
+	if (b->conns.n == 0) {
 		struct h1_bucket **at = pool_slot(p, &b->key);
 		while (*at != b)
 			at = &(*at)->hnext;
@@ -279,9 +262,11 @@ static void pool_put(struct h1_conn *cn)
 {
 	struct px_h1up_pool *p = cn->pool;
 	struct h1_bucket *b = pool_bucket(p, &cn->key);
-	struct h1_conn *evict = b != NULL && b->n >= p->max_per_key ? b->last
-	                        : p->nidle >= p->max_idle          ? p->idle_last
-	                                                           : NULL;
+	struct h1_conn *evict = NULL;
+	if (b != NULL && b->conns.n >= p->max_per_key)
+		evict = px_list_entry(b->conns.last, struct h1_conn, bykey);
+	else if (p->idle.n >= p->max_idle)
+		evict = px_list_entry(p->idle.last, struct h1_conn, all);
 	if (evict != NULL) {
 		pool_unlink(evict);
 		conn_close(evict);
@@ -295,35 +280,20 @@ static void pool_put(struct h1_conn *cn)
 			return;
 		}
 		b->key = cn->key;
-		b->first = b->last = NULL;
-		b->n = 0;
+		b->conns = (struct px_list){NULL, NULL, 0};
 		struct h1_bucket **at = pool_slot(p, &cn->key);
 		b->hnext = *at;
 		*at = b;
 		p->nkeys++;
 	}
 	cn->bucket = b;
-	cn->kprev = NULL;
-	cn->knext = b->first;
-	if (b->first != NULL)
-		b->first->kprev = cn;
-	else
-		b->last = cn;
-	b->first = cn;
-	b->n++;
+	px_list_push(&b->conns, &cn->bykey);
 	cn->req = NULL;
 	cn->reused = true;
 	cn->roff = cn->rlen = 0;
 	cn->ooff = cn->olen = 0;
 	cn->want_write = false;
-	cn->prev = NULL;
-	cn->next = p->idle;
-	if (p->idle != NULL)
-		p->idle->prev = cn;
-	else
-		p->idle_last = cn;
-	p->idle = cn;
-	p->nidle++;
+	px_list_push(&p->idle, &cn->all);
 	/* ev_io_modify(), not ev_io_set(), here and below: the fd stays the
 	 * same, and ev_io_set() makes libev re-add it to epoll (an
 	 * epoll_ctl() that fails with EEXIST) on every request. */
@@ -342,8 +312,8 @@ static struct h1_conn *pool_take(struct px_h1up_pool *p, const struct h1_key *k)
 {
 	struct h1_bucket *b = pool_bucket(p, k);
 	while (b != NULL) {
-		struct h1_conn *i = b->first;
-		bool was_last = b->n == 1; /* then pool_unlink() frees |b| */
+		struct h1_conn *i = px_list_entry(b->conns.first, struct h1_conn, bykey);
+		bool was_last = b->conns.n == 1; /* then pool_unlink() frees |b| */
 		pool_unlink(i);
 		/* The liveness check: a closing peer may not have been seen by
 		 * the loop yet. A connection back in the pool for less than
@@ -445,8 +415,8 @@ static void pool_del(void *arg)
 	struct px_h1up_pool *p = arg;
 	if (p == NULL)
 		return;
-	while (p->idle != NULL) {
-		struct h1_conn *cn = p->idle;
+	while (p->idle.first != NULL) {
+		struct h1_conn *cn = px_list_entry(p->idle.first, struct h1_conn, all);
 		pool_unlink(cn);
 		conn_close(cn);
 	}
@@ -489,7 +459,7 @@ int px_h1up_pool_limits(struct px_curl *c, size_t max_idle, size_t max_per_key)
 void px_h1up_pool_count(struct px_curl *c, size_t *idle, size_t *keys)
 {
 	const struct px_h1up_pool *p = c->h1;
-	*idle = p != NULL ? p->nidle : 0;
+	*idle = p != NULL ? p->idle.n : 0;
 	*keys = p != NULL ? p->nkeys : 0;
 }
 

@@ -21,6 +21,7 @@ proxy_libproxy_a_SOURCES = \
 	proxy/upstream.h \
 	proxy/h1up.c \
 	proxy/h1up.h \
+	proxy/list.h \
 	proxy/server.h \
 	proxy/api.c \
 	proxy/conn.c \

@@ -146,7 +146,6 @@ static void accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct px_worker *w = a->data;
-	struct px_conn *c, *next;
 	int stop = __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE);
 
 	(void)revents;
@@ -159,14 +158,15 @@ static void worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 			close(w->lfd[i]);
 			w->lfd[i] = -1;
 		}
-	for (c = w->conns; c != NULL; c = next) {
-		next = c->next;
+	for (struct px_link *l = w->conns.first, *next; l != NULL; l = next) {
+		struct px_conn *c = px_list_entry(l, struct px_conn, link);
+		next = l->next; /* |c| may be freed below */
 		if (stop == 2)
 			px_conn_close(c);
 		else
 			px_conn_shutdown(c);
 	}
-	if (w->nconns == 0)
+	if (w->conns.n == 0)
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -186,8 +186,8 @@ static void *worker_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals go to the main thread's loop */
 	ev_run(w->loop, 0);
-	while (w->conns != NULL)
-		px_conn_close(w->conns);
+	while (w->conns.first != NULL)
+		px_conn_close(px_list_entry(w->conns.first, struct px_conn, link));
 	px_audit_thread_end();
 	__atomic_fetch_add(&px_srv->nfinished, 1, __ATOMIC_ACQ_REL);
 	ev_async_send(px_srv->loop, &px_srv->done);

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "federation/federation.h"
+#include "list.h"
 #include "proxy.h"
 #include "web.h"
 #include "rbac/rbac.h"
@@ -238,8 +239,7 @@ struct px_worker {
 	ev_io *lio;
 	size_t nl;
 	bool listening;
-	struct px_conn *conns; /* doubly linked */
-	size_t nconns;
+	struct px_list conns; /* px_conn.link: the worker's open connections */
 	uint64_t next_id;
 	int stopping; /* 1: drain; 2: force */
 	/* The loop's libcurl core (curl.c): the upstream requests of the API
@@ -458,7 +458,7 @@ struct px_conn {
 	struct px_h2 *h2;
 	uint64_t bytes_in, bytes_out;
 	char peer[64]; /* the client's address and port, for the audit: "192.0.2.1:50000", "[2001:db8::1]:50000" */
-	struct px_conn *prev, *next;
+	struct px_link link; /* on its worker's |conns| */
 };
 
 /* Accepts |fd| on worker |w|. */
