@@ -14,6 +14,7 @@
 
 #include <ev.h>
 
+#include "list.h"
 #include "resolve.h"
 #include "resolve_int.h"
 
@@ -33,16 +34,16 @@ struct entry {
 	bool done;
 	double expires;                 /* CLOCK_MONOTONIC seconds, when done */
 	struct entry *hnext;            /* hash chain */
-	struct entry *older, *newer;    /* LRU list, done entries only */
+	struct px_link lru;             /* on the resolver's |lru|, done entries only */
 	struct entry *qnext;            /* job queue, pending entries only */
-	struct px_resolve_query *waiters;
+	struct px_list waiters;         /* px_resolve_query.link, pending entries only */
 	struct px_resolve_answer ans;
 };
 
 struct px_resolve_query {
 	struct px_resolve_loop *rl;
 	struct entry *e;                          /* waiting on it; NULL once answered */
-	struct px_resolve_query *prev, *next;     /* in e->waiters, then in rl's done list */
+	struct px_link link;                      /* on e->waiters, then on rl->done */
 	px_resolve_fn *fn;
 	void *arg;
 	struct px_resolve_answer ans;
@@ -52,7 +53,7 @@ struct px_resolve_loop {
 	struct px_resolver *r;
 	struct ev_loop *loop;
 	ev_async async;
-	struct px_resolve_query *done; /* answered, callback not yet called */
+	struct px_list done; /* px_resolve_query.link: answered, callback not yet called */
 	bool dispatching; /* in resolve_loop_async_cb() */
 	bool deleted;     /* px_resolve_loop_del() was called from a callback */
 };
@@ -69,8 +70,7 @@ struct px_resolver {
 	struct px_hosts *hosts;
 	struct entry **buckets;
 	size_t nbuckets;               /* a power of two */
-	size_t ndone;                  /* entries in the LRU list */
-	struct entry *newest, *oldest; /* LRU list */
+	struct px_list lru;            /* entry.lru: done entries, the most recently used first */
 	struct entry *qhead, *qtail;   /* job queue */
 	uint64_t hits, lookups, failures;
 };
@@ -111,30 +111,9 @@ static void cache_unhash(struct px_resolver *r, struct entry *e)
 	*pp = e->hnext;
 }
 
-static void lru_unlink(struct px_resolver *r, struct entry *e)
+static struct px_resolve_query *query_of(struct px_link *l)
 {
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		r->oldest = e->newer;
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		r->newest = e->older;
-	e->older = e->newer = NULL;
-	r->ndone--;
-}
-
-static void lru_push(struct px_resolver *r, struct entry *e)
-{
-	e->older = r->newest;
-	e->newer = NULL;
-	if (r->newest)
-		r->newest->newer = e;
-	else
-		r->oldest = e;
-	r->newest = e;
-	r->ndone++;
+	return px_list_entry(l, struct px_resolve_query, link);
 }
 
 static void queue_push(struct px_resolver *r, struct entry *e)
@@ -216,9 +195,9 @@ static void lookup(const char *name, struct px_resolve_answer *a)
 /* Evicts the least recently used done entries over the limit. */
 static void cache_trim(struct px_resolver *r)
 {
-	while (r->ndone > r->max_entries && r->oldest) {
-		struct entry *e = r->oldest;
-		lru_unlink(r, e);
+	while (r->lru.n > r->max_entries) {
+		struct entry *e = px_list_entry(r->lru.last, struct entry, lru);
+		px_list_unlink(&r->lru, &e->lru);
 		cache_unhash(r, e);
 		free(e);
 	}
@@ -230,17 +209,13 @@ static void entry_complete(struct px_resolver *r, struct entry *e, const struct 
 	e->ans = *a;
 	e->done = true;
 	e->expires = now_mono() + (a->err ? r->neg_ttl : r->ttl);
-	lru_push(r, e);
-	while (e->waiters) {
-		struct px_resolve_query *q = e->waiters;
-		e->waiters = q->next;
+	px_list_push(&r->lru, &e->lru);
+	while (e->waiters.first) {
+		struct px_resolve_query *q = query_of(e->waiters.first);
+		px_list_unlink(&e->waiters, &q->link);
 		q->e = NULL;
 		q->ans = *a;
-		q->prev = NULL;
-		q->next = q->rl->done;
-		if (q->next)
-			q->next->prev = q;
-		q->rl->done = q;
+		px_list_push(&q->rl->done, &q->link);
 		ev_async_send(q->rl->loop, &q->rl->async);
 	}
 	cache_trim(r);
@@ -434,12 +409,9 @@ static void resolve_loop_dispatch(struct px_resolve_loop *rl)
 	 * cancel another answered query or delete the loop. */
 	while (!rl->deleted) {
 		pthread_mutex_lock(&r->mu);
-		struct px_resolve_query *q = rl->done;
-		if (q) {
-			rl->done = q->next;
-			if (rl->done)
-				rl->done->prev = NULL;
-		}
+		struct px_resolve_query *q = rl->done.first ? query_of(rl->done.first) : NULL;
+		if (q)
+			px_list_unlink(&rl->done, &q->link);
 		pthread_mutex_unlock(&r->mu);
 		if (q == NULL)
 			break;
@@ -478,15 +450,7 @@ int px_resolve_loop_new(struct px_resolver *r, struct ev_loop *loop, struct px_r
 /* Unlinks |q| from wherever it is (under r->mu). */
 static void query_unlink(struct px_resolve_query *q)
 {
-	struct px_resolve_query **head = q->e ? &q->e->waiters : &q->rl->done;
-
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		*head = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
-	q->prev = q->next = NULL;
+	px_list_unlink(q->e ? &q->e->waiters : &q->rl->done, &q->link);
 }
 
 void px_resolve_loop_del(struct px_resolve_loop *rl)
@@ -498,20 +462,19 @@ void px_resolve_loop_del(struct px_resolve_loop *rl)
 	/* Waiting queries are on their entries' lists: find them there. */
 	for (size_t i = 0; i < r->nbuckets; i++) {
 		for (struct entry *e = r->buckets[i]; e; e = e->hnext) {
-			struct px_resolve_query *q = e->waiters;
-			while (q) {
-				struct px_resolve_query *n = q->next;
+			for (struct px_link *l = e->waiters.first, *n; l; l = n) {
+				struct px_resolve_query *q = query_of(l);
+				n = l->next; /* |q| may be freed below */
 				if (q->rl == rl) {
 					query_unlink(q);
 					free(q);
 				}
-				q = n;
 			}
 		}
 	}
-	while (rl->done) {
-		struct px_resolve_query *q = rl->done;
-		rl->done = q->next;
+	while (rl->done.first) {
+		struct px_resolve_query *q = query_of(rl->done.first);
+		px_list_unlink(&rl->done, &q->link);
 		free(q);
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -583,8 +546,8 @@ int px_resolve_start(struct px_resolve_loop *rl, const char *host, struct px_res
 	struct entry *e = cache_find(r, key, hash);
 	if (e && e->done && t < e->expires) {
 		*now = e->ans;
-		lru_unlink(r, e);
-		lru_push(r, e);
+		px_list_unlink(&r->lru, &e->lru);
+		px_list_push(&r->lru, &e->lru);
 		r->hits++;
 		pthread_mutex_unlock(&r->mu);
 		free(nq);
@@ -603,7 +566,7 @@ int px_resolve_start(struct px_resolve_loop *rl, const char *host, struct px_res
 	} else if (e->done) {
 		/* Expired: look it up again; it leaves the LRU list meanwhile so
 		 * that eviction never frees a pending entry. */
-		lru_unlink(r, e);
+		px_list_unlink(&r->lru, &e->lru);
 		e->done = false;
 		queue_push(r, e);
 	}
@@ -611,11 +574,7 @@ int px_resolve_start(struct px_resolve_loop *rl, const char *host, struct px_res
 	nq->e = e;
 	nq->fn = fn;
 	nq->arg = arg;
-	nq->prev = NULL;
-	nq->next = e->waiters;
-	if (nq->next)
-		nq->next->prev = nq;
-	e->waiters = nq;
+	px_list_push(&e->waiters, &nq->link);
 	pthread_mutex_unlock(&r->mu);
 	*q = nq;
 	return PX_RESOLVE_PENDING;
