@@ -91,10 +91,7 @@ static struct px_worker *worker_of(const struct api *a)
 /* Does the form body |p| have an Action= pair? */
 static bool form_has_action(const unsigned char *p, size_t len)
 {
-	for (size_t i = 0; i + 7 <= len; i++)
-		if ((i == 0 || p[i - 1] == '&') && memcmp(p + i, "Action=", 7) == 0)
-			return true;
-	return false;
+	return px_query_has_param((const char *)p, len, "Action", 6);
 }
 
 /* The error context of the request as far as it is known. */

@@ -43,21 +43,6 @@ static int name_eq_ci(const char *s, size_t n, const char *lit)
 	return n == strlen(lit) && prefix_ci(s, n, lit);
 }
 
-/* True when the query or form |q| has a parameter named exactly Action. */
-static int has_action(const char *q, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		size_t e = i;
-		while (e < n && q[e] != '&')
-			e++;
-		if (e - i >= 7 && memcmp(q + i, "Action=", 7) == 0)
-			return 1;
-		i = e + 1;
-	}
-	return 0;
-}
-
 enum px_aws_protocol px_awserror_protocol(const struct px_errctx *ctx)
 {
 	const char *svc = ctx->service != NULL ? ctx->service : "";
@@ -66,7 +51,8 @@ enum px_aws_protocol px_awserror_protocol(const struct px_errctx *ctx)
 		return PX_PROTO_JSON;
 	if (strcmp(svc, "ec2") == 0)
 		return PX_PROTO_EC2;
-	if (ctx->form_action || (ctx->query != NULL && has_action(ctx->query, ctx->querylen)))
+	if (ctx->form_action ||
+	    (ctx->query != NULL && px_query_has_param(ctx->query, ctx->querylen, "Action", 6)))
 		return PX_PROTO_QUERY;
 	if (svc[0] != '\0' && sv4_service_is_s3(svc))
 		return PX_PROTO_REST_XML_S3;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "rbac/rbac.h"
 
@@ -36,6 +37,52 @@ static inline size_t px_dec(char buf[PX_DEC_MAX], uint64_t v)
 		buf[i] = tmp[n - 1 - i];
 	buf[n] = '\0';
 	return n;
+}
+
+/* One '&'-separated piece of a query string or form body, not decoded:
+ * |name| up to the piece's first '=', |value| after it. */
+struct px_qpair {
+	const char *name, *value;
+	size_t namelen, valuelen;
+	bool eq; /* the piece has an '=' ("a" and "a=" differ) */
+};
+
+/* The piece of |q| (|n| bytes) that starts at |*at|, which moves past it:
+ * 1, or 0 at the end. An empty piece ("a&&b", a leading '&') comes out
+ * with namelen 0 and no '='; a trailing '&' ends the query. */
+static inline int px_qpair_next(const char *q, size_t n, size_t *at, struct px_qpair *p)
+{
+	size_t i = *at;
+	if (i >= n)
+		return 0;
+	size_t e = i, eq;
+	while (e < n && q[e] != '&')
+		e++;
+	for (eq = i; eq < e && q[eq] != '='; eq++)
+		;
+	p->name = q + i;
+	p->namelen = eq - i;
+	p->eq = eq < e;
+	p->value = p->eq ? q + eq + 1 : q + e;
+	p->valuelen = p->eq ? e - eq - 1 : 0;
+	*at = e + 1;
+	return 1;
+}
+
+/* Whether |p|'s name is |lit| (|len| bytes), compared byte for byte. */
+static inline bool px_qpair_is(const struct px_qpair *p, const char *lit, size_t len)
+{
+	return p->namelen == len && memcmp(p->name, lit, len) == 0;
+}
+
+/* Whether |q| has a piece named |lit| with an '=' (e.g. Action=...). */
+static inline bool px_query_has_param(const char *q, size_t n, const char *lit, size_t len)
+{
+	struct px_qpair p;
+	for (size_t at = 0; px_qpair_next(q, n, &at, &p);)
+		if (p.eq && px_qpair_is(&p, lit, len))
+			return true;
+	return false;
 }
 
 /* Exit statuses, INTERFACES.md: 0 success, 1 a negative answer, 2 usage

@@ -225,25 +225,18 @@ static int parse_presigned(const char *q, size_t n, int64_t now, struct px_scope
 {
 	const char *val[P_N] = {0};
 	size_t vlen[P_N] = {0};
-	size_t i = 0;
-	while (i < n) {
-		size_t e = i;
-		while (e < n && q[e] != '&')
-			e++;
-		size_t eq = i;
-		while (eq < e && q[eq] != '=')
-			eq++;
+	struct px_qpair p;
+	for (size_t at = 0; px_qpair_next(q, n, &at, &p);) {
 		for (int k = 0; k < P_N; k++) {
-			if (eq - i == strlen(pnames[k]) && memcmp(q + i, pnames[k], eq - i) == 0) {
+			if (px_qpair_is(&p, pnames[k], strlen(pnames[k]))) {
 				if (val[k] != NULL)
 					return px_refuse(why, PX_R_SIGNATURE_MALFORMED,
 					                 "the query has %s twice: presign the URL again with the AWS SDK",
 					                 pnames[k]);
-				val[k] = eq < e ? q + eq + 1 : q + e;
-				vlen[k] = eq < e ? e - eq - 1 : 0;
+				val[k] = p.value;
+				vlen[k] = p.valuelen;
 			}
 		}
-		i = e + 1;
 	}
 	for (int k = 0; k < P_TOKEN; k++)
 		if (val[k] == NULL)
@@ -305,35 +298,18 @@ static const char *signing_name(const struct fed_host_info *info)
 
 static int query_has_auth(const char *q, size_t n)
 {
-	size_t i = 0;
-	while (i < n) {
-		size_t e = i;
-		while (e < n && q[e] != '&')
-			e++;
-		for (int k = 0; k < P_N; k++) {
-			size_t l = strlen(pnames[k]);
-			if (k != P_TOKEN && e - i >= l && memcmp(q + i, pnames[k], l) == 0 && (e - i == l || q[i + l] == '='))
+	struct px_qpair p;
+	for (size_t at = 0; px_qpair_next(q, n, &at, &p);)
+		for (int k = 0; k < P_N; k++)
+			if (k != P_TOKEN && px_qpair_is(&p, pnames[k], strlen(pnames[k])))
 				return 1;
-		}
-		i = e + 1;
-	}
 	return 0;
 }
 
 /* SigV2 query authentication: AWSAccessKeyId and Signature parameters. */
 static int query_has_v2(const char *q, size_t n)
 {
-	size_t i = 0;
-	while (i < n) {
-		size_t e = i;
-		while (e < n && q[e] != '&')
-			e++;
-		if ((e - i >= 15 && memcmp(q + i, "AWSAccessKeyId=", 15) == 0) ||
-		    (e - i >= 10 && memcmp(q + i, "Signature=", 10) == 0))
-			return 1;
-		i = e + 1;
-	}
-	return 0;
+	return px_query_has_param(q, n, "AWSAccessKeyId", 14) || px_query_has_param(q, n, "Signature", 9);
 }
 
 static int set_payload_from_hash(struct px_scope *sc, const char *v, size_t n, struct px_refusal *why)

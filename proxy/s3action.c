@@ -140,17 +140,10 @@ static const struct op ops[] = {
 static bool has_key(const char *q, size_t n, const char *key)
 {
 	size_t k = strlen(key);
-	for (size_t i = 0; i < n;) {
-		size_t e = i;
-		while (e < n && q[e] != '&')
-			e++;
-		size_t nl = i;
-		while (nl < e && q[nl] != '=')
-			nl++;
-		if (nl - i == k && memcmp(q + i, key, k) == 0)
+	struct px_qpair p;
+	for (size_t at = 0; px_qpair_next(q, n, &at, &p);)
+		if (px_qpair_is(&p, key, k))
 			return true;
-		i = e + 1;
-	}
 	return false;
 }
 

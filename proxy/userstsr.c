@@ -112,27 +112,21 @@ int px_sts_rewrite(const char *form, size_t len, const struct px_sts_user *u, ch
 	static _Thread_local struct pair pairs[PX_STS_MAX_PARAMS];
 	static _Thread_local char scratch[PX_STS_MAX_FORM];
 	size_t np = 0;
-	for (size_t i = 0; i < len;) {
-		size_t e = i;
-		while (e < len && form[e] != '&')
-			e++;
-		if (e > i) {
+	struct px_qpair qp;
+	for (size_t at = 0; px_qpair_next(form, len, &at, &qp);) {
+		if (qp.namelen > 0 || qp.eq) { /* "a&&b": the empty piece is no parameter */
 			if (np == PX_STS_MAX_PARAMS)
 				return PX_ERR_TOO_LARGE;
-			size_t eq = i;
-			while (eq < e && form[eq] != '=')
-				eq++;
 			struct pair *p = &pairs[np++];
-			p->name = form + i;
-			p->namelen = eq - i;
-			p->value = eq < e ? form + eq + 1 : form + e;
-			p->valuelen = eq < e ? e - eq - 1 : 0;
+			p->name = qp.name;
+			p->namelen = qp.namelen;
+			p->value = qp.value;
+			p->valuelen = qp.valuelen;
 			if (decode(p->name, p->namelen, scratch, sizeof(scratch)) < 0 ||
 			    decode(p->value, p->valuelen, scratch, sizeof(scratch)) < 0)
 				return px_refuse(why, PX_R_REQUEST_MALFORMED,
 				                 "the form has a broken %%-escape: let the AWS SDK encode the request");
 		}
-		i = e + 1;
 	}
 	const struct pair *action = NULL, *dur = NULL, *si = NULL;
 	for (size_t i = 0; i < np; i++) {
@@ -255,18 +249,15 @@ static int action_ok(const char *s, size_t n)
 /* The decoded Action= of |q|, into |dst|: 1 found, 0 none, -1 bad. */
 static int form_action(const char *q, size_t n, char *dst)
 {
-	for (size_t i = 0; i < n;) {
-		size_t e = i;
-		while (e < n && q[e] != '&')
-			e++;
-		if (e - i >= 7 && memcmp(q + i, "Action=", 7) == 0) {
-			long l = decode(q + i + 7, e - i - 7, dst, PX_MAX_ACTION + 1);
+	struct px_qpair p;
+	for (size_t at = 0; px_qpair_next(q, n, &at, &p);) {
+		if (p.eq && px_qpair_is(&p, "Action", 6)) {
+			long l = decode(p.value, p.valuelen, dst, PX_MAX_ACTION + 1);
 			if (l < 0 || !action_ok(dst, (size_t)l))
 				return -1;
 			dst[l] = '\0';
 			return 1;
 		}
-		i = e + 1;
 	}
 	return 0;
 }
