@@ -9,6 +9,7 @@
 #include "upstream.h" /* PX_ERR_AGAIN, PX_ERR_STATE, PX_ERR_INVALID, struct px_up_header */
 
 struct ev_loop;
+struct px_resolve_loop;
 
 /*
  * docs/LPROXY.md ("The gate connection"). The calling order is upstream.h's:
@@ -36,8 +37,14 @@ struct px_gatec_config {
 	const char *cert_file; /* client certificate (PEM) */
 	const char *key_file;  /* its key */
 	const char *ca_file;   /* what the gate's certificate must chain to */
-	/* Milliseconds; 0: 10 s, 60 s, 300 s. */
+	/* Milliseconds; 0: 10 s, 60 s, 300 s. The connect timeout covers the
+	 * name's lookup, the TCP connect and the TLS handshake. */
 	uint32_t connect_timeout_ms, first_byte_timeout_ms, idle_timeout_ms;
+	/* Where the gate's name is looked up (proxy/resolve.h; borrowed, on
+	 * the client's loop, deleted after the client). NULL: the client makes
+	 * its own resolver when the gate is a name. Never getaddrinfo() on the
+	 * loop. */
+	struct px_resolve_loop *resolver;
 };
 
 struct px_gatec;
