@@ -659,6 +659,19 @@ tests_unit_proxy_gatec_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) $(LIBNGHTTP
 tests_unit_proxy_gatec_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) \
 	$(OPENSSL_LIBS) -lpthread
 
+# The local proxy with a slow DNS for the gate's name (lproxy-slowdns.test):
+# an LD_PRELOAD getaddrinfo() that sleeps for *.slow.test and fails for
+# *.nxdomain.test, built for `make check`.
+check_DATA = tests/integration/slowdns_shim.so
+CLEANFILES += tests/integration/slowdns_shim.so
+EXTRA_DIST += tests/integration/slowdns_shim.c
+tests/integration/slowdns_shim.so: $(srcdir)/tests/integration/slowdns_shim.c
+	@$(MKDIR_P) tests/integration
+	$(AM_V_CC)$(CC) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -shared -fPIC \
+		-o $@ $(srcdir)/tests/integration/slowdns_shim.c $(LDFLAGS) -ldl
+TESTS += tests/integration/lproxy-slowdns.test
+dist_noinst_SCRIPTS += tests/integration/lproxy-slowdns.test tests/integration/lproxy_slowdns.py
+
 # Fuzz target: px_gatec's HTTP/2 side (it compiles proxy/gatec.c in, with a
 # connection without a socket; the resolver it links is never started).
 FUZZ_TARGETS += gatec
