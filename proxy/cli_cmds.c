@@ -1234,7 +1234,9 @@ static const char aws_usage[] =
 	"local proxy to the gate, as the chosen app and role. Returns the child's exit\n"
 	"status, 125 when it cannot be started. `aws s3 presign`, `aws eks get-token`\n"
 	"and `aws rds generate-db-auth-token` are answered by the gate's presign\n"
-	"endpoint. --profile and --endpoint-url are refused in ARGS.\n";
+	"endpoint. --profile and --endpoint-url are refused in ARGS.\n"
+	"AWSGATE_GATE_CONNECT_TIMEOUT (1s to 300s, default 10s) bounds the lookup of\n"
+	"the gate's name, the TCP connect and the TLS handshake.\n";
 
 static int cmd_aws(struct cli *c, int argc, char **argv)
 {
@@ -1294,7 +1296,9 @@ static const char proxy_usage[] =
 	"Usage: awsgate proxy aws [-p PORT] [--format env|json]\n"
 	"\n"
 	"Runs the local proxy until interrupted and prints the variables that point\n"
-	"AWS SDKs at it: eval \"$(awsgate proxy aws --format env)\" in another shell.\n";
+	"AWS SDKs at it: eval \"$(awsgate proxy aws --format env)\" in another shell.\n"
+	"AWSGATE_GATE_CONNECT_TIMEOUT (1s to 300s, default 10s) bounds the lookup of\n"
+	"the gate's name, the TCP connect and the TLS handshake.\n";
 
 static struct px_lproxy *volatile proxy_running;
 

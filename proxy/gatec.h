@@ -22,7 +22,8 @@ struct px_resolve_loop;
  *
  * One TLS connection (ALPN h2 only, client certificate, the gate's name
  * verified against the profile's CA) carries every request. It is made on
- * the first request; when it fails or the gate sends GOAWAY, requests not
+ * the first request (the gate's name looked up through |resolver|, within
+ * the connect timeout); when it fails or the gate sends GOAWAY, requests not
  * yet started by the gate are retried on a new connection (backoff 0.1 s
  * doubling to 5 s) and the others fail with PX_UP_RESET. A TLS alert that
  * says the client certificate expired or was revoked fails everything with
