@@ -18,9 +18,20 @@
  * 127.0.0.1; one ending in ".nxdomain.test" fails at once with EAI_NONAME,
  * as an unknown name does, without asking any DNS server. Every other name
  * goes to the real getaddrinfo(). With AWSGATE_TEST_SLOW_DNS_MARK set, each
- * slow lookup appends its name to that file before it sleeps, so that a
- * test knows the lookup is under way.
+ * slow lookup appends "start NAME" to that file before it sleeps and "end
+ * NAME" after, so that a test knows when the lookup was under way.
  */
+static void mark(const char *what, const char *node)
+{
+	const char *path = getenv("AWSGATE_TEST_SLOW_DNS_MARK");
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "a")) == NULL)
+		return;
+	fprintf(f, "%s %s\n", what, node);
+	fclose(f);
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
@@ -44,17 +55,10 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 		return EAI_NONAME;
 	if (node != NULL && ends_with(node, ".slow.test")) {
 		const char *v = getenv("AWSGATE_TEST_SLOW_DNS_MS");
-		const char *mark = getenv("AWSGATE_TEST_SLOW_DNS_MARK");
 		long ms = v != NULL ? strtol(v, NULL, 10) : 3000;
 		struct timespec ts;
 
-		if (mark != NULL) {
-			FILE *f = fopen(mark, "a");
-			if (f != NULL) {
-				fprintf(f, "%s\n", node);
-				fclose(f);
-			}
-		}
+		mark("start", node);
 
 		if (ms < 0 || ms > 600000)
 			ms = 3000;
@@ -62,6 +66,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 		ts.tv_nsec = (ms % 1000) * 1000000L;
 		while (nanosleep(&ts, &ts) != 0)
 			;
+		mark("end", node);
 		return real("127.0.0.1", service, hints, res);
 	}
 	return real(node, service, hints, res);
