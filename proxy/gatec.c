@@ -1504,10 +1504,10 @@ int px_gatec_new(struct ev_loop *loop, const struct px_gatec_config *cfg, struct
 	if (gc->rl == NULL && !gc->host_is_ip) {
 		/* A caller without a resolver of its own (tests, tools): one
 		 * thread for the gate's name, the cache's default lifetimes. */
-		char rerr[256];
+		char rerr[256] = "out of memory";
 		if (px_resolver_new(1, 0, 0, 0, NULL, rerr, sizeof(rerr), &gc->own_res) != 0 ||
 		    px_resolve_loop_new(gc->own_res, loop, &gc->own_rl) != 0) {
-			snprintf(err, errlen, "cannot start the resolver for the gate's name");
+			snprintf(err, errlen, "cannot start the resolver for the gate's name: %s", rerr);
 			rv = PX_ERR_NOMEM;
 			goto fail;
 		}
