@@ -1114,6 +1114,29 @@ static const char *env_first(const char *a, const char *b)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
+#define PX_CLI_MAX_GATE_CONNECT_TIMEOUT 300U /* seconds */
+
+/* AWSGATE_GATE_CONNECT_TIMEOUT (a duration, 1 s to 300 s): how long the
+ * local proxy waits for the gate's name, TCP and TLS; unset: 10 s. Prints
+ * why not and returns -1. */
+static int gate_connect_timeout(uint32_t *ms)
+{
+	const char *v = getenv("AWSGATE_GATE_CONNECT_TIMEOUT");
+	uint32_t secs;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (px_duration_parse(v, &secs) != 0 || secs < 1 || secs > PX_CLI_MAX_GATE_CONNECT_TIMEOUT) {
+		fprintf(stderr,
+		        "awsgate: AWSGATE_GATE_CONNECT_TIMEOUT=\"%s\" is not a duration of 1s to %us (e.g. 5s); unset it for "
+		        "the default 10s\n",
+		        v, PX_CLI_MAX_GATE_CONNECT_TIMEOUT);
+		return -1;
+	}
+	*ms = secs * 1000;
+	return 0;
+}
+
 /* Loads the profile, makes sure of its local CA, and binds the proxy to
  * 127.0.0.1:|port| (0: any). Prints why not and returns -1. */
 static int lp_open(const struct cli *c, uint16_t port, struct lp *lp)
@@ -1133,6 +1156,10 @@ static int lp_open(const struct cli *c, uint16_t port, struct lp *lp)
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	px_cli_session_lproxy(&lp->s, &cfg);
+	if (gate_connect_timeout(&cfg.gate_connect_timeout_ms) < 0) {
+		px_cli_session_wipe(&lp->s);
+		return -1;
+	}
 	cfg.port = port;
 	cfg.upstream_proxy = env_first("HTTPS_PROXY", "https_proxy");
 	cfg.no_proxy = env_first("NO_PROXY", "no_proxy");
@@ -1207,7 +1234,9 @@ static const char aws_usage[] =
 	"local proxy to the gate, as the chosen app and role. Returns the child's exit\n"
 	"status, 125 when it cannot be started. `aws s3 presign`, `aws eks get-token`\n"
 	"and `aws rds generate-db-auth-token` are answered by the gate's presign\n"
-	"endpoint. --profile and --endpoint-url are refused in ARGS.\n";
+	"endpoint. --profile and --endpoint-url are refused in ARGS.\n"
+	"AWSGATE_GATE_CONNECT_TIMEOUT (1s to 300s, default 10s) bounds the lookup of\n"
+	"the gate's name, the TCP connect and the TLS handshake.\n";
 
 static int cmd_aws(struct cli *c, int argc, char **argv)
 {
@@ -1267,7 +1296,9 @@ static const char proxy_usage[] =
 	"Usage: awsgate proxy aws [-p PORT] [--format env|json]\n"
 	"\n"
 	"Runs the local proxy until interrupted and prints the variables that point\n"
-	"AWS SDKs at it: eval \"$(awsgate proxy aws --format env)\" in another shell.\n";
+	"AWS SDKs at it: eval \"$(awsgate proxy aws --format env)\" in another shell.\n"
+	"AWSGATE_GATE_CONNECT_TIMEOUT (1s to 300s, default 10s) bounds the lookup of\n"
+	"the gate's name, the TCP connect and the TLS handshake.\n";
 
 static struct px_lproxy *volatile proxy_running;
 

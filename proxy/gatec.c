@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "gatec.h"
+#include "resolve.h"
 
 /*
  * Flow control (docs/LPROXY.md, "The gate connection"). Every stream may
@@ -87,15 +87,17 @@ struct px_gatec_request {
 		notify_writable : 1, want_drain : 1, cancelled : 1, done : 1, live : 1, zombie : 1;
 };
 
-enum gc_state { GC_TCP, GC_TLS, GC_H2 };
+enum gc_state { GC_DNS, GC_TCP, GC_TLS, GC_H2 };
 
 struct gc_conn {
 	struct px_gatec *gc;
 	int fd;
 	enum gc_state state;
 	ev_io io;
-	ev_timer ctimer; /* connect timeout (TCP and TLS) */
-	struct addrinfo *ai, *cur;
+	ev_timer ctimer; /* connect timeout: the lookup, TCP and TLS */
+	struct px_resolve_query *dns; /* the gate's name being looked up (GC_DNS) */
+	struct px_resolve_answer ans; /* its addresses, the gate's port set in each */
+	size_t cur;                   /* the one being connected to */
 	SSL *ssl;
 	nghttp2_session *sess;
 	struct rq_list streams; /* submitted and open */
@@ -126,6 +128,10 @@ struct px_gatec {
 	char *cert_file, *key_file, *ca_file;
 	struct stat cert_st, key_st;
 	SSL_CTX *ctx;
+	uint16_t port_num;
+	struct px_resolve_loop *rl; /* the caller's, or |own_rl| */
+	struct px_resolver *own_res; /* made when the caller gave no resolver and the gate is a name */
+	struct px_resolve_loop *own_rl;
 	double connect_to, first_byte_to, idle_to;
 	struct gc_conn *conn;    /* the one new streams go to */
 	struct gc_conn *retired; /* older ones finishing their streams */
@@ -427,6 +433,8 @@ static void conn_fail(struct gc_conn *c, int err, const char *fmt, ...)
 	va_end(ap);
 	ev_io_stop(c->gc->loop, &c->io);
 	ev_timer_stop(c->gc->loop, &c->ctimer);
+	px_resolve_cancel(c->dns); /* no answer for a dead connection */
+	c->dns = NULL;
 	gc_kick(c->gc);
 }
 
@@ -913,24 +921,24 @@ static void conn_tls_start(struct gc_conn *c)
 	conn_handshake(c);
 }
 
-/* Connects to c->cur, or the next address after a failure. */
+/* Connects to the address c->cur, or (|first| 0) to the next one after a
+ * failure. */
 static void conn_tcp_next(struct gc_conn *c, int first)
 {
-	for (; c->cur != NULL; c->cur = c->cur->ai_next) {
+	if (!first)
+		c->cur++;
+	for (; c->cur < c->ans.n; c->cur++) {
+		const struct sockaddr_storage *ss = &c->ans.addrs[c->cur];
+		socklen_t sl = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		int one = 1;
 
-		if (!first) {
-			first = 1;
-			continue;
-		}
 		if (c->fd >= 0)
 			close(c->fd);
-		c->fd = socket(c->cur->ai_family, c->cur->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			       c->cur->ai_protocol);
+		c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd < 0)
 			continue;
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(c->fd, c->cur->ai_addr, c->cur->ai_addrlen) == 0 || errno == EINPROGRESS) {
+		if (connect(c->fd, (const struct sockaddr *)ss, sl) == 0 || errno == EINPROGRESS) {
 			c->state = GC_TCP;
 			conn_set_events(c, EV_WRITE);
 			return;
@@ -985,6 +993,8 @@ static void conn_read(struct gc_conn *c)
 static void conn_io(struct gc_conn *c, int revents)
 {
 	switch (c->state) {
+	case GC_DNS:
+		return; /* no socket yet */
 	case GC_TCP: {
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
@@ -992,7 +1002,7 @@ static void conn_io(struct gc_conn *c, int revents)
 			soerr = errno;
 		if (soerr != 0) {
 			errno = soerr;
-			if (c->cur->ai_next != NULL) {
+			if (c->cur + 1 < c->ans.n) {
 				conn_tcp_next(c, 0);
 				return;
 			}
@@ -1027,6 +1037,15 @@ static void conn_ctimer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (c->state == GC_DNS) {
+		/* The lookup is cancelled by conn_fail(); the resolver's thread
+		 * finishes it and caches the answer for the next connection. */
+		conn_fail(c, PX_UP_TIMEOUT_CONNECT,
+			  "the gate's name %s did not resolve within %.0f ms: the DNS lookup timed out (check your "
+			  "network, VPN or DNS resolver)",
+			  c->gc->host, c->gc->connect_to * 1000);
+		return;
+	}
 	conn_fail(c, PX_UP_TIMEOUT_CONNECT, "no connection to the gate %s within %.0f ms", c->gc->gate,
 		  c->gc->connect_to * 1000);
 }
@@ -1043,22 +1062,75 @@ static void conn_free(struct gc_conn *c)
 		SSL_free(c->ssl);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->ai != NULL)
-		freeaddrinfo(c->ai);
+	px_resolve_cancel(c->dns);
 	free(c);
 }
 
-/* Starts a connection; failures come back through conn_fail() and the kick. */
+/* The gate's addresses are known (or not): connects to the first. */
+static void conn_resolved(struct gc_conn *c)
+{
+	struct px_gatec *gc = c->gc;
+
+	if (c->ans.err != 0) {
+		conn_fail(c, PX_UP_DNS, "the gate's name %s: %s", gc->host, c->ans.detail);
+		return;
+	}
+	if (c->ans.n == 0) {
+		conn_fail(c, PX_UP_DNS, "the gate's name %s: no IPv4 or IPv6 address", gc->host);
+		return;
+	}
+	for (size_t i = 0; i < c->ans.n; i++) {
+		struct sockaddr_storage *ss = &c->ans.addrs[i];
+		if (ss->ss_family == AF_INET6)
+			((struct sockaddr_in6 *)ss)->sin6_port = htons(gc->port_num);
+		else
+			((struct sockaddr_in *)ss)->sin_port = htons(gc->port_num);
+	}
+	c->cur = 0;
+	conn_tcp_next(c, 1);
+}
+
+static void conn_resolved_cb(void *arg, const struct px_resolve_answer *a)
+{
+	struct gc_conn *c = arg;
+
+	c->dns = NULL; /* freed by the resolver after this returns */
+	memcpy(&c->ans, a, sizeof(c->ans));
+	conn_resolved(c);
+}
+
+/* An IPv4 or IPv6 literal (parse_gate() checked it) as the only address. */
+static void literal_answer(const char *host, struct px_resolve_answer *a)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->addrs[0];
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->addrs[0];
+
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		a->n = 1;
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		a->n = 1;
+	}
+}
+
+/*
+ * Starts a connection; failures come back through conn_fail() and the kick.
+ * The name is looked up on the resolver's threads, never on the loop (a
+ * slow DNS would freeze every tunnel and request of the local proxy); the
+ * connect timer runs from here, so it covers the lookup too.
+ */
 static void conn_start(struct px_gatec *gc)
 {
 	struct gc_conn *c = calloc(1, sizeof(*c));
-	struct addrinfo hints;
 	int rv;
 
 	if (c == NULL)
 		return; /* the queued requests wait for the next kick */
 	c->gc = gc;
 	c->fd = -1;
+	c->state = GC_DNS;
 	ev_io_init(&c->io, conn_io_cb, -1, EV_READ);
 	c->io.data = c;
 	ev_timer_init(&c->ctimer, conn_ctimer_cb, gc->connect_to, 0.);
@@ -1066,25 +1138,21 @@ static void conn_start(struct px_gatec *gc)
 	gc->conn = c;
 	ev_timer_start(gc->loop, &c->ctimer);
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	rv = getaddrinfo(gc->host, gc->port, &hints, &c->ai);
-	if (rv != 0) {
-		/* A name: resolved here, blocking once per connection (the
-		 * local proxy serves one user; docs/LPROXY.md). */
-		hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-		c->ai = NULL;
-		rv = getaddrinfo(gc->host, gc->port, &hints, &c->ai);
-	}
-	if (rv != 0) {
-		c->ai = NULL;
-		conn_fail(c, PX_UP_DNS, "the gate's name %s: %s", gc->host, gai_strerror(rv));
+	if (gc->rl == NULL) {
+		literal_answer(gc->host, &c->ans);
+		conn_resolved(c);
 		return;
 	}
-	c->cur = c->ai;
-	conn_tcp_next(c, 1);
+	rv = px_resolve_start(gc->rl, gc->host, &c->ans, conn_resolved_cb, c, &c->dns);
+	if (rv == PX_RESOLVE_PENDING)
+		return;
+	if (rv != 0) {
+		c->dns = NULL;
+		conn_fail(c, rv == PX_ERR_NOMEM ? PX_UP_NOMEM : PX_UP_DNS, "the gate's name %s: %s", gc->host,
+			  rv == PX_ERR_NOMEM ? "out of memory" : "not a name that can be looked up");
+		return;
+	}
+	conn_resolved(c);
 }
 
 /* --- the loop's work ------------------------------------------------------ */
@@ -1387,6 +1455,7 @@ static int parse_gate(struct px_gatec *gc, const char *gate, char *err, size_t e
 	}
 	if (port == 0 || port > 65535)
 		goto bad;
+	gc->port_num = (uint16_t)port;
 	gc->host = strndup(h, (size_t)(hend - h));
 	gc->port = strdup(colon + 1);
 	if (gc->host == NULL || gc->port == NULL) {
@@ -1431,6 +1500,19 @@ int px_gatec_new(struct ev_loop *loop, const struct px_gatec_config *cfg, struct
 		goto fail;
 	if ((rv = ctx_load(gc, err, errlen)) != 0)
 		goto fail;
+	gc->rl = cfg->resolver;
+	if (gc->rl == NULL && !gc->host_is_ip) {
+		/* A caller without a resolver of its own (tests, tools): one
+		 * thread for the gate's name, the cache's default lifetimes. */
+		char rerr[256] = "out of memory";
+		if (px_resolver_new(1, 0, 0, 0, NULL, rerr, sizeof(rerr), &gc->own_res) != 0 ||
+		    px_resolve_loop_new(gc->own_res, loop, &gc->own_rl) != 0) {
+			snprintf(err, errlen, "cannot start the resolver for the gate's name: %s", rerr);
+			rv = PX_ERR_NOMEM;
+			goto fail;
+		}
+		gc->rl = gc->own_rl;
+	}
 	gc->connect_to = (cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 10000) / 1000.0;
 	gc->first_byte_to = (cfg->first_byte_timeout_ms ? cfg->first_byte_timeout_ms : 60000) / 1000.0;
 	gc->idle_to = (cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 300000) / 1000.0;
@@ -1442,6 +1524,8 @@ int px_gatec_new(struct ev_loop *loop, const struct px_gatec_config *cfg, struct
 	*out = gc;
 	return 0;
 fail:
+	px_resolve_loop_del(gc->own_rl);
+	px_resolver_del(gc->own_res);
 	SSL_CTX_free(gc->ctx);
 	free(gc->gate);
 	free(gc->host);
@@ -1512,6 +1596,8 @@ void px_gatec_del(struct px_gatec *gc)
 	}
 	ev_timer_stop(gc->loop, &gc->kick);
 	ev_timer_stop(gc->loop, &gc->retry);
+	px_resolve_loop_del(gc->own_rl); /* after conn_free() cancelled the lookup */
+	px_resolver_del(gc->own_res);
 	SSL_CTX_free(gc->ctx);
 	free(gc->gate);
 	free(gc->host);

@@ -9,6 +9,7 @@
 #include "upstream.h" /* PX_ERR_AGAIN, PX_ERR_STATE, PX_ERR_INVALID, struct px_up_header */
 
 struct ev_loop;
+struct px_resolve_loop;
 
 /*
  * docs/LPROXY.md ("The gate connection"). The calling order is upstream.h's:
@@ -21,7 +22,8 @@ struct ev_loop;
  *
  * One TLS connection (ALPN h2 only, client certificate, the gate's name
  * verified against the profile's CA) carries every request. It is made on
- * the first request; when it fails or the gate sends GOAWAY, requests not
+ * the first request (the gate's name looked up through |resolver|, within
+ * the connect timeout); when it fails or the gate sends GOAWAY, requests not
  * yet started by the gate are retried on a new connection (backoff 0.1 s
  * doubling to 5 s) and the others fail with PX_UP_RESET. A TLS alert that
  * says the client certificate expired or was revoked fails everything with
@@ -36,8 +38,14 @@ struct px_gatec_config {
 	const char *cert_file; /* client certificate (PEM) */
 	const char *key_file;  /* its key */
 	const char *ca_file;   /* what the gate's certificate must chain to */
-	/* Milliseconds; 0: 10 s, 60 s, 300 s. */
+	/* Milliseconds; 0: 10 s, 60 s, 300 s. The connect timeout covers the
+	 * name's lookup, the TCP connect and the TLS handshake. */
 	uint32_t connect_timeout_ms, first_byte_timeout_ms, idle_timeout_ms;
+	/* Where the gate's name is looked up (proxy/resolve.h; borrowed, on
+	 * the client's loop, deleted after the client). NULL: the client makes
+	 * its own resolver when the gate is a name. Never getaddrinfo() on the
+	 * loop. */
+	struct px_resolve_loop *resolver;
 };
 
 struct px_gatec;

@@ -1984,7 +1984,9 @@ int px_lproxy_new(const struct px_lproxy_config *cfg, struct px_lproxy **out, ch
 	 * read each; http_read() asks SSL_has_pending() before it waits. */
 	SSL_CTX_set_read_ahead(lp->sctx, 1);
 	SSL_CTX_set_alpn_select_cb(lp->sctx, alpn_cb, NULL);
-	if (px_resolver_new(1, 0, 0, 0, cfg->hosts_file, ebuf, sizeof(ebuf), &lp->res) != 0) {
+	/* Two threads: a slow lookup (the gate's name behind a VPN's timing-out
+	 * DNS) does not hold up the tunnels' lookups behind it. */
+	if (px_resolver_new(2, 0, 0, 0, cfg->hosts_file, ebuf, sizeof(ebuf), &lp->res) != 0) {
 		snprintf(err, errlen, "the hosts file: %s", ebuf);
 		goto fail;
 	}
@@ -1997,6 +1999,8 @@ int px_lproxy_new(const struct px_lproxy_config *cfg, struct px_lproxy **out, ch
 	gcfg.cert_file = cfg->cert_file;
 	gcfg.key_file = cfg->key_file;
 	gcfg.ca_file = cfg->gate_ca_file;
+	gcfg.connect_timeout_ms = cfg->gate_connect_timeout_ms;
+	gcfg.resolver = lp->rl; /* deleted after the client (px_lproxy_del()) */
 	if (px_gatec_new(lp->loop, &gcfg, &lp->gc, ebuf, sizeof(ebuf)) != 0) {
 		snprintf(err, errlen, "the gate connection: %s", ebuf);
 		goto fail;

@@ -56,9 +56,13 @@ struct px_lproxy_config {
 	const char *upstream_proxy;
 	const char *no_proxy;
 
-	/* A hosts(5) file consulted before DNS for tunnelled hosts (tests,
-	 * air-gapped machines); NULL: DNS only. */
+	/* A hosts(5) file consulted before DNS for tunnelled hosts and the
+	 * gate's name (tests, air-gapped machines); NULL: DNS only. */
 	const char *hosts_file;
+
+	/* The gate connection's connect timeout in milliseconds: the lookup
+	 * of its name, TCP and TLS (0: 10 s). */
+	uint32_t gate_connect_timeout_ms;
 
 	/* Allowed clock skew of the SDK's signatures, seconds (0: 300). */
 	uint32_t clock_skew;

@@ -659,18 +659,33 @@ tests_unit_proxy_gatec_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) $(LIBNGHTTP
 tests_unit_proxy_gatec_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) \
 	$(OPENSSL_LIBS) -lpthread
 
+# The local proxy with a slow DNS for the gate's name (lproxy-slowdns.test):
+# an LD_PRELOAD getaddrinfo() that sleeps for *.slow.test and fails for
+# *.nxdomain.test, built for `make check`.
+check_DATA = tests/integration/slowdns_shim.so
+CLEANFILES += tests/integration/slowdns_shim.so
+EXTRA_DIST += tests/integration/slowdns_shim.c
+tests/integration/slowdns_shim.so: $(srcdir)/tests/integration/slowdns_shim.c
+	@$(MKDIR_P) tests/integration
+	$(AM_V_CC)$(CC) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -shared -fPIC \
+		-o $@ $(srcdir)/tests/integration/slowdns_shim.c $(LDFLAGS) -ldl
+TESTS += tests/integration/lproxy-slowdns.test
+dist_noinst_SCRIPTS += tests/integration/lproxy-slowdns.test tests/integration/lproxy_slowdns.py
+
 # Fuzz target: px_gatec's HTTP/2 side (it compiles proxy/gatec.c in, with a
-# connection without a socket).
+# connection without a socket; the resolver it links is never started).
 FUZZ_TARGETS += gatec
 GATEC_FUZZ_CFLAGS = $(LIBEV_CFLAGS) $(LIBNGHTTP2_CFLAGS) $(OPENSSL_CFLAGS)
-GATEC_FUZZ_LIBS = $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) $(OPENSSL_LIBS)
+GATEC_FUZZ_LIBS = $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) $(OPENSSL_LIBS) -lpthread
+GATEC_FUZZ_RESOLVER = proxy/resolve.c proxy/hostsfile.c proxy/file.c
 check_PROGRAMS += tests/fuzz/gatec_replay
-tests_fuzz_gatec_replay_SOURCES = tests/fuzz/fuzz_gatec.c tests/fuzz/harness.h tests/fuzz/replay_main.c
+tests_fuzz_gatec_replay_SOURCES = tests/fuzz/fuzz_gatec.c tests/fuzz/harness.h tests/fuzz/replay_main.c \
+	$(GATEC_FUZZ_RESOLVER)
 tests_fuzz_gatec_replay_CFLAGS = $(AM_CFLAGS) $(GATEC_FUZZ_CFLAGS)
 tests_fuzz_gatec_replay_LDADD = $(GATEC_FUZZ_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_gatec
-tests_fuzz_fuzz_gatec_SOURCES = tests/fuzz/fuzz_gatec.c tests/fuzz/harness.h
+tests_fuzz_fuzz_gatec_SOURCES = tests/fuzz/fuzz_gatec.c tests/fuzz/harness.h $(GATEC_FUZZ_RESOLVER)
 tests_fuzz_fuzz_gatec_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(GATEC_FUZZ_CFLAGS)
 tests_fuzz_fuzz_gatec_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_gatec_LDADD = $(GATEC_FUZZ_LIBS)

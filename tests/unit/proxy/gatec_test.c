@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* gatec_test.c: px_gatec without a gate: its argument checks, body states, the local certificate check, connect errors, cancel and del. */
+/* gatec_test.c: px_gatec without a gate: its argument checks, body states, the local certificate check, the gate's name through the resolver, connect errors, cancel and del. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,11 +16,13 @@
 #include <openssl/x509.h>
 
 #include "proxy/gatec.h"
+#include "proxy/resolve.h"
+#include "proxy/resolve_int.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static char dir[64];
-static char cert[128], key[128], key2[128], old_cert[128];
+static char cert[128], key[128], key2[128], old_cert[128], hosts[128];
 
 /* A self-signed EC certificate valid from |from| to |to| seconds from now. */
 static void write_cert(const char *cpath, const char *kpath, long from, long to)
@@ -63,6 +65,14 @@ static int setup(void **state)
 	snprintf(key, sizeof(key), "%s/c.key", dir);
 	snprintf(key2, sizeof(key2), "%s/other.key", dir);
 	snprintf(old_cert, sizeof(old_cert), "%s/old.crt", dir);
+	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
+	{
+		FILE *f = fopen(hosts, "w");
+		if (f == NULL)
+			return -1;
+		fputs("127.0.0.1 gate.test\n", f);
+		fclose(f);
+	}
 	write_cert(cert, key, 0, 3600);
 	write_cert(NULL, key2, 0, 3600);
 	{
@@ -76,7 +86,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	char p[200];
-	const char *names[] = {"c.crt", "c.key", "other.key", "old.crt", "old.key"};
+	const char *names[] = {"c.crt", "c.key", "other.key", "old.crt", "old.key", "hosts"};
 
 	(void)state;
 	for (size_t i = 0; i < LEN(names); i++) {
@@ -89,7 +99,7 @@ static int teardown(void **state)
 
 static struct px_gatec_config cfg_for(const char *gate, const char *c, const char *k)
 {
-	struct px_gatec_config cfg = {gate, c, k, NULL, 500, 500, 500};
+	struct px_gatec_config cfg = {gate, c, k, NULL, 500, 500, 500, NULL};
 	cfg.ca_file = cert; /* any PEM certificate will do as a CA here */
 	return cfg;
 }
@@ -340,12 +350,209 @@ static void test_expired_certificate(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* A resolver on |loop| with the test's hosts file (gate.test is 127.0.0.1). */
+static struct px_resolve_loop *new_rl(struct ev_loop *loop, struct px_resolver **r)
+{
+	struct px_resolve_loop *rl = NULL;
+	char err[200];
+
+	assert_int_equal(px_resolver_new(1, 0, 0, 0, hosts, err, sizeof(err), r), 0);
+	assert_int_equal(px_resolve_loop_new(*r, loop, &rl), 0);
+	return rl;
+}
+
+static struct px_gatec *new_gc_rl(struct ev_loop *loop, const char *gate, struct px_resolve_loop *rl, uint32_t cto)
+{
+	struct px_gatec_config cfg = cfg_for(gate, cert, key);
+	struct px_gatec *gc = NULL;
+	char err[300];
+
+	cfg.resolver = rl;
+	cfg.connect_timeout_ms = cto;
+	assert_int_equal(px_gatec_new(loop, &cfg, &gc, err, sizeof(err)), 0);
+	return gc;
+}
+
+/* The gate's name answered by the resolver (its hosts file): the address
+ * walk connects to it with the gate's port (nothing listens on port 1). */
+static void test_name_through_resolver(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct px_resolver *r = NULL;
+	struct px_resolve_loop *rl = new_rl(loop, &r);
+	struct px_gatec *gc = new_gc_rl(loop, "gate.test:1", rl, 2000);
+	struct px_gatec_request *rq;
+	struct seen s = {0};
+
+	(void)state;
+	s.loop = loop;
+	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
+	ev_run(loop, 0);
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.err, PX_UP_CONNECT_REFUSED);
+	assert_non_null(strstr(s.detail, "gate.test:1"));
+	px_gatec_del(gc);
+	px_resolve_loop_del(rl);
+	px_resolver_del(r);
+	ev_loop_destroy(loop);
+}
+
+/* A lookup slower than the connect timeout (the resolver's threads held):
+ * the request fails with PX_UP_TIMEOUT_CONNECT naming the host and the
+ * lookup; the loop ran meanwhile (a timer fired during the wait). */
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	(*(int *)w->data)++;
+}
+
+static void test_lookup_timeout(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct px_resolver *r = NULL;
+	struct px_resolve_loop *rl = new_rl(loop, &r);
+	struct px_gatec *gc = new_gc_rl(loop, "held.gatec-test.invalid:443", rl, 300);
+	struct px_gatec_request *rq;
+	struct seen s = {0};
+	ev_timer tick;
+	int ticks = 0;
+	double t0;
+
+	(void)state;
+	px_resolver_hold(r, 1);
+	s.loop = loop;
+	ev_timer_init(&tick, tick_cb, 0.05, 0.05);
+	tick.data = &ticks;
+	ev_timer_start(loop, &tick);
+	ev_unref(loop);
+	t0 = ev_time();
+	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
+	ev_run(loop, 0);
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.err, PX_UP_TIMEOUT_CONNECT);
+	assert_non_null(strstr(s.detail, "held.gatec-test.invalid"));
+	assert_non_null(strstr(s.detail, "lookup timed out"));
+	assert_true(ev_time() - t0 >= 0.25);
+	assert_true(ticks >= 3);
+	ev_ref(loop);
+	ev_timer_stop(loop, &tick);
+	px_gatec_del(gc);
+	px_resolve_loop_del(rl);
+	px_resolver_hold(r, 0);
+	px_resolver_del(r);
+	ev_loop_destroy(loop);
+}
+
+/* px_gatec_del() while the lookup is in flight cancels it: the answer that
+ * comes afterwards reaches no freed connection (ASan and valgrind builds
+ * see it), and the request ends with PX_UP_RESET from inside del. */
+static void test_del_during_lookup(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct px_resolver *r = NULL;
+	struct px_resolve_loop *rl = new_rl(loop, &r);
+	struct px_gatec *gc = new_gc_rl(loop, "localhost:1", rl, 5000);
+	struct px_gatec_request *rq;
+	struct seen s = {0};
+	uint64_t lookups = 0;
+
+	(void)state;
+	px_resolver_hold(r, 1);
+	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
+	ev_run(loop, EVRUN_NOWAIT); /* the connection starts: its lookup waits */
+	assert_int_equal(s.done, 0);
+	px_gatec_del(gc);
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.err, PX_UP_RESET);
+	px_resolver_hold(r, 0); /* the lookup runs now, for nobody */
+	for (int i = 0; i < 200 && lookups == 0; i++) {
+		px_resolver_stats(r, NULL, &lookups, NULL);
+		usleep(10000);
+	}
+	assert_int_equal(lookups, 1);
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(s.done, 1);
+	px_resolve_loop_del(rl);
+	px_resolver_del(r);
+	ev_loop_destroy(loop);
+}
+
+/* A reconnect within the cache's lifetime does not look the name up again;
+ * a client without a resolver of its own still resolves a name (it makes
+ * one: checked by the refusal naming the port). */
+static void test_reconnect_uses_cache(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct px_resolver *r = NULL;
+	struct px_resolve_loop *rl = new_rl(loop, &r);
+	struct px_gatec *gc = new_gc_rl(loop, "localhost:1", rl, 2000);
+	struct px_gatec_request *rq;
+	struct seen s = {0}, s2 = {0};
+	uint64_t hits = 0, lookups = 0;
+
+	(void)state;
+	s.loop = s2.loop = loop;
+	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
+	ev_run(loop, 0);
+	assert_int_equal(s.err, PX_UP_CONNECT_REFUSED);
+	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s2, &rq), 0);
+	ev_run(loop, 0); /* after the backoff, a second connection */
+	assert_int_equal(s2.done, 1);
+	assert_int_equal(s2.err, PX_UP_CONNECT_REFUSED);
+	px_resolver_stats(r, &hits, &lookups, NULL);
+	assert_int_equal(lookups, 1);
+	assert_int_equal(hits, 1);
+	px_gatec_del(gc);
+	px_resolve_loop_del(rl);
+	px_resolver_del(r);
+
+	memset(&s, 0, sizeof(s));
+	s.loop = loop;
+	gc = new_gc(loop, "localhost:1", cert);
+	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
+	ev_run(loop, 0);
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.err, PX_UP_CONNECT_REFUSED);
+	assert_non_null(strstr(s.detail, "localhost:1"));
+	px_gatec_del(gc);
+	ev_loop_destroy(loop);
+}
+
+/* A name that does not resolve: PX_UP_DNS, the name and the resolver's
+ * text (".invalid" never resolves, RFC 6761; no network needed). */
+static void test_name_does_not_resolve(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct px_resolver *r = NULL;
+	struct px_resolve_loop *rl = new_rl(loop, &r);
+	struct px_gatec *gc = new_gc_rl(loop, "nowhere.gatec-test.invalid:443", rl, 5000);
+	struct px_gatec_request *rq;
+	struct seen s = {0};
+
+	(void)state;
+	s.loop = loop;
+	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
+	ev_run(loop, 0);
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.err, PX_UP_DNS);
+	assert_non_null(strstr(s.detail, "the gate's name nowhere.gatec-test.invalid: "));
+	assert_true(strlen(s.detail) > strlen("the gate's name nowhere.gatec-test.invalid: "));
+	px_gatec_del(gc);
+	px_resolve_loop_del(rl);
+	px_resolver_del(r);
+	ev_loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_bad_gate),      cmocka_unit_test(test_new_files),
 		cmocka_unit_test(test_start_invalid),     cmocka_unit_test(test_body_states),
 		cmocka_unit_test(test_connect_refused_then_del), cmocka_unit_test(test_expired_certificate),
+		cmocka_unit_test(test_name_through_resolver),    cmocka_unit_test(test_lookup_timeout),
+		cmocka_unit_test(test_del_during_lookup),        cmocka_unit_test(test_reconnect_uses_cache),
+		cmocka_unit_test(test_name_does_not_resolve),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
