@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@
 #define PX_GATEC_MAX_REQUEST_BYTES 65536 /* method, path and header bytes of one request */
 #define PX_GATEC_VERSION_MAX 64         /* bytes of x-awsgate-version kept */
 #define PX_GATEC_DETAIL 320
+#define PX_GATEC_SPARE 4                /* finished requests kept, with their buffers, for the next ones */
+#define PX_GATEC_NVA_MIN 4096           /* bytes of a request's header block made at least (grown for more) */
 
 #define CERT_ADVICE "log in again (awsgate login)"
 
@@ -57,24 +60,20 @@ struct px_gatec_request {
 	struct gc_conn *conn; /* while submitted on it, or draining what it sent */
 	struct px_gatec_request *prev, *next; /* in |list| */
 	struct rq_list *list;                 /* NULL, gc->queue, gc->draining or conn->streams */
-	struct px_gatec_request *zombie_next;
+	struct px_gatec_request *zombie_next; /* also the link of gc->spare */
 	const struct px_gatec_handler *h;
 	void *arg;
 	int32_t sid;
 	int retries;
 
-	nghttp2_nv *nva; /* with their bytes, one block, kept for a retry */
 	size_t nnv;
 
 	enum px_up_body body;
 	uint64_t body_length, written, sent;
-	unsigned char *wbuf; /* ring of PX_GATEC_BODY_BUF bytes, made at the first write */
 	size_t whead, wlen;
 
 	int status;
-	struct px_up_header hdrs[PX_UP_MAX_HEADERS];
 	size_t nh, hbytes;
-	char *hmem; /* PX_UP_MAX_HEADER_BYTES + NULs, while a head is read */
 	int hdr_over;
 
 	unsigned char *rbuf; /* body bytes that came while paused, at most the stream window */
@@ -85,6 +84,14 @@ struct px_gatec_request {
 
 	unsigned ended : 1, sent_all : 1, head : 1, remote_ended : 1, paused : 1, want_writable : 1,
 		notify_writable : 1, want_drain : 1, cancelled : 1, done : 1, live : 1, zombie : 1;
+
+	/* Kept when the request is reused (gc->spare): a new request clears
+	 * the fields above only, and finds these buffers already made. */
+	nghttp2_nv *nva; /* with their bytes, one block of |nva_cap| bytes, kept for a retry */
+	size_t nva_cap;
+	unsigned char *wbuf; /* ring of PX_GATEC_BODY_BUF bytes, made at the first write */
+	char *hmem; /* PX_UP_MAX_HEADER_BYTES + NULs, made for the first head */
+	struct px_up_header hdrs[PX_UP_MAX_HEADERS]; /* |nh| valid */
 };
 
 enum gc_state { GC_DNS, GC_TCP, GC_TLS, GC_H2 };
@@ -138,6 +145,8 @@ struct px_gatec {
 	struct rq_list queue;    /* waiting for a connection or a stream slot */
 	struct rq_list draining; /* closed streams still delivering kept bytes */
 	struct px_gatec_request *zombies;
+	struct px_gatec_request *spare; /* finished, cleared at reuse; at most PX_GATEC_SPARE */
+	size_t nspare;
 	ev_timer kick; /* fed (run right after the current callback), or started at 0 s outside the loop */
 	unsigned kick_iter, kick_runs;
 	ev_timer retry;
@@ -338,13 +347,58 @@ static void rq_link(struct px_gatec_request *rq, struct rq_list *l, int front)
 	l->n++;
 }
 
+/*
+ * Ends |rq|'s life: kept on gc->spare for the next request (its header
+ * block, body ring and head buffer stay made, so a request costs no
+ * malloc and touches the same memory as the one before), or freed when
+ * enough are kept or the client is closing. The paused-stream buffer
+ * (256 KiB) is never kept.
+ */
 static void rq_free(struct px_gatec_request *rq)
 {
+	struct px_gatec *gc = rq->gc;
+
+	free(rq->rbuf);
+	rq->rbuf = NULL;
+	if (gc != NULL && !gc->closing && gc->nspare < PX_GATEC_SPARE) {
+		rq->zombie_next = gc->spare;
+		gc->spare = rq;
+		gc->nspare++;
+		return;
+	}
 	free(rq->nva);
 	free(rq->wbuf);
 	free(rq->hmem);
-	free(rq->rbuf);
 	free(rq);
+}
+
+/* A request with room for |nvbytes| of header block: a spare one with its
+ * per-request fields cleared, or a new one. NULL when out of memory. */
+static struct px_gatec_request *rq_alloc(struct px_gatec *gc, size_t nvbytes)
+{
+	struct px_gatec_request *rq = gc->spare;
+
+	if (rq != NULL) {
+		gc->spare = rq->zombie_next;
+		gc->nspare--;
+		memset(rq, 0, offsetof(struct px_gatec_request, nva));
+	} else if ((rq = calloc(1, sizeof(*rq))) == NULL) {
+		return NULL;
+	}
+	rq->gc = gc;
+	if (rq->nva_cap < nvbytes) {
+		size_t cap = nvbytes < PX_GATEC_NVA_MIN ? PX_GATEC_NVA_MIN : nvbytes;
+		nghttp2_nv *nva = malloc(cap);
+
+		if (nva == NULL) {
+			rq_free(rq);
+			return NULL;
+		}
+		free(rq->nva);
+		rq->nva = nva;
+		rq->nva_cap = cap;
+	}
+	return rq;
 }
 
 /* The caller is done with |rq| (on_done called, or cancelled): it is freed
@@ -495,6 +549,19 @@ static void conn_ssl_fail(struct gc_conn *c, int ret, const char *what)
 	conn_fail(c, c->state == GC_H2 ? PX_UP_RESET : PX_UP_TLS, "%s: %s", what, es[0] ? es : "TLS error");
 }
 
+/*
+ * Before an SSL call whose failure SSL_get_error() will classify: that
+ * needs an empty error queue. Every failure path clears what it left, so
+ * the queue is nearly always empty already; peeking costs a fraction of
+ * ERR_clear_error(), which walks all of the queue's slots, and this runs
+ * for every read and write.
+ */
+static void err_queue_empty(void)
+{
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
+}
+
 /* Writes what nghttp2 has to send until the socket is full. */
 static void conn_flush(struct gc_conn *c)
 {
@@ -537,7 +604,7 @@ static void conn_flush(struct gc_conn *c)
 			c->wlen = 0; /* a connection without a socket (tests/fuzz/fuzz_gatec.c) */
 			continue;
 		}
-		ERR_clear_error();
+		err_queue_empty();
 		n = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
 		if (n > 0) {
 			c->woff = (size_t)n;
@@ -648,11 +715,8 @@ static void rq_headers_done(struct px_gatec_request *rq)
 	}
 	rq->head = 1;
 	rq->h->on_head(rq->arg, rq->status, rq->hdrs, rq->nh);
-	if (!rq->done && !rq->cancelled) {
-		free(rq->hmem);
-		rq->hmem = NULL;
-		rq->nh = 0;
-	}
+	if (!rq->done && !rq->cancelled)
+		rq->nh = 0; /* |hmem| stays for the request that reuses this one */
 }
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
@@ -959,7 +1023,7 @@ static void conn_read(struct gc_conn *c)
 		int n;
 		ssize_t k;
 
-		ERR_clear_error();
+		err_queue_empty();
 		n = SSL_read(c->ssl, buf, sizeof(buf));
 		if (n <= 0) {
 			int se = SSL_get_error(c->ssl, n);
@@ -1594,6 +1658,13 @@ void px_gatec_del(struct px_gatec *gc)
 		gc->zombies = rq->zombie_next;
 		rq_free(rq);
 	}
+	while ((rq = gc->spare) != NULL) {
+		gc->spare = rq->zombie_next;
+		free(rq->nva);
+		free(rq->wbuf);
+		free(rq->hmem);
+		free(rq);
+	}
 	ev_timer_stop(gc->loop, &gc->kick);
 	ev_timer_stop(gc->loop, &gc->retry);
 	px_resolve_loop_del(gc->own_rl); /* after conn_free() cancelled the lookup */
@@ -1608,25 +1679,36 @@ void px_gatec_del(struct px_gatec *gc)
 	free(gc);
 }
 
-static int is_tchar(unsigned char ch)
+/* RFC 9110 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~. A table: a header
+ * name costs one load per byte. */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
+	['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+/* The length of |s| if it is a token (a method, a header name), else 0. */
+static size_t token_len(const char *s)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-	       (ch != '\0' && strchr("!#$%&'*+.^_`|~", ch) != NULL);
+	size_t i = 0;
+
+	while (tchar[(unsigned char)s[i]])
+		i++;
+	return s[i] == '\0' ? i : 0;
 }
 
-static int is_token(const char *s)
+/* The length of |s| if it holds no CR or LF, else SIZE_MAX. */
+static size_t value_len(const char *s)
 {
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if (!is_tchar((unsigned char)*s))
-			return 0;
-	return 1;
-}
+	size_t n = strcspn(s, "\r\n");
 
-static int value_ok(const char *s)
-{
-	return strpbrk(s, "\r\n") == NULL;
+	return s[n] == '\0' ? n : SIZE_MAX;
 }
 
 /* Headers HTTP/2 forbids or that the body description decides; |len| is
@@ -1653,6 +1735,33 @@ static int skipped(const char *name, size_t len)
 	}
 }
 
+/*
+ * HPACK: a value that differs in every request (a signature, a time, a
+ * body's hash or length, an invocation id) is sent "never indexed", so it
+ * does not push out of the gate's dynamic table the fields that repeat
+ * (user-agent, content-type, x-forwarded-host, the app and role), which
+ * then go as one-byte indexes. |name| is lower case, |len| bytes.
+ */
+static int unique_value(const char *name, size_t len)
+{
+	switch (len) {
+	case 10:
+		return memcmp(name, "x-amz-date", 10) == 0;
+	case 11:
+		return memcmp(name, "content-md5", 11) == 0;
+	case 13:
+		return memcmp(name, "authorization", 13) == 0;
+	case 14:
+		return memcmp(name, "content-length", 14) == 0;
+	case 20:
+		return memcmp(name, "x-amz-content-sha256", 20) == 0 || memcmp(name, "x-amz-security-token", 20) == 0;
+	case 21:
+		return memcmp(name, "amz-sdk-invocation-id", 21) == 0;
+	default:
+		return 0;
+	}
+}
+
 static uint8_t *nv_put(uint8_t **p, const char *s, size_t n, int lower)
 {
 	uint8_t *r = *p;
@@ -1668,71 +1777,78 @@ static uint8_t *nv_put(uint8_t **p, const char *s, size_t n, int lower)
 	return r;
 }
 
+/* Appends one field to |rq|'s block. The bytes stay in rq->nva until the
+ * request is freed, after nghttp2 is done with the stream: nghttp2 need not
+ * copy them (NO_COPY). */
+static void nv_add(struct px_gatec_request *rq, uint8_t **p, const char *n, size_t nl, const char *v, size_t vl,
+		   int lower)
+{
+	nghttp2_nv *nv = &rq->nva[rq->nnv++];
+
+	nv->name = nv_put(p, n, nl, lower);
+	nv->namelen = nl;
+	nv->value = nv_put(p, v, vl, 0);
+	nv->valuelen = vl;
+	nv->flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+	if (n[0] != ':' && unique_value((const char *)nv->name, nl))
+		nv->flags |= NGHTTP2_NV_FLAG_NO_INDEX;
+}
+
 int px_gatec_request_start(struct px_gatec *gc, const char *method, const char *path,
 			   const struct px_up_header *hdrs, size_t nhdrs, enum px_up_body body,
 			   uint64_t body_length, const struct px_gatec_handler *h, void *arg,
 			   struct px_gatec_request **out)
 {
 	struct px_gatec_request *rq;
-	size_t bytes, nnv = 4, k = 0;
+	size_t bytes, nnv = 4, ml, pl, al;
 	char cl[24];
+	size_t cllen = 0;
 	uint8_t *p;
 
 	if (gc == NULL || gc->closing || method == NULL || path == NULL || h == NULL || h->on_head == NULL ||
 	    h->on_body == NULL || h->on_done == NULL || (body != PX_UP_BODY_NONE && h->on_writable == NULL) ||
-	    !is_token(method) || path[0] == '\0' || !value_ok(path) || strchr(path, ' ') != NULL ||
 	    (nhdrs > 0 && hdrs == NULL) || (unsigned)body > PX_UP_BODY_CHUNKED)
 		return PX_ERR_INVALID;
+	ml = token_len(method);
+	pl = value_len(path);
+	if (ml == 0 || pl == 0 || pl == SIZE_MAX || memchr(path, ' ', pl) != NULL)
+		return PX_ERR_INVALID;
+	al = strlen(gc->gate);
 	/* The pseudo-header names (39 bytes with their NULs) and the values' NULs. */
-	bytes = strlen(method) + strlen(path) + strlen(gc->gate) + 64;
+	bytes = ml + pl + al + 64;
 	for (size_t i = 0; i < nhdrs; i++) {
-		if (hdrs[i].name == NULL || hdrs[i].value == NULL || !is_token(hdrs[i].name) || !value_ok(hdrs[i].value))
+		size_t nl, vl;
+
+		if (hdrs[i].name == NULL || hdrs[i].value == NULL || (nl = token_len(hdrs[i].name)) == 0 ||
+		    (vl = value_len(hdrs[i].value)) == SIZE_MAX)
 			return PX_ERR_INVALID;
-		size_t nl = strlen(hdrs[i].name);
 		if (skipped(hdrs[i].name, nl))
 			continue;
-		bytes += nl + strlen(hdrs[i].value) + 2;
+		bytes += nl + vl + 2;
 		nnv++;
 		if (bytes > PX_GATEC_MAX_REQUEST_BYTES)
 			return PX_ERR_INVALID;
 	}
-	snprintf(cl, sizeof(cl), "%" PRIu64, body_length);
 	if (body == PX_UP_BODY_LENGTH) {
+		cllen = px_dec(cl, body_length);
 		nnv++;
-		bytes += 16 + strlen(cl);
+		bytes += 16 + cllen;
 	}
-	rq = calloc(1, sizeof(*rq));
+	rq = rq_alloc(gc, nnv * sizeof(nghttp2_nv) + bytes);
 	if (rq == NULL)
 		return PX_ERR_NOMEM;
-	rq->nva = malloc(nnv * sizeof(nghttp2_nv) + bytes);
-	if (rq->nva == NULL) {
-		free(rq);
-		return PX_ERR_NOMEM;
-	}
 	p = (uint8_t *)(rq->nva + nnv);
-#define NV(n, nl, v, vl, lower)                                                                                  \
-	do {                                                                                                     \
-		rq->nva[k].name = nv_put(&p, (n), (nl), (lower));                                                \
-		rq->nva[k].namelen = (nl);                                                                       \
-		rq->nva[k].value = nv_put(&p, (v), (vl), 0);                                                     \
-		rq->nva[k].valuelen = (vl);                                                                      \
-		rq->nva[k].flags = NGHTTP2_NV_FLAG_NONE;                                                          \
-		k++;                                                                                             \
-	} while (0)
-	NV(":method", 7, method, strlen(method), 0);
-	NV(":scheme", 7, "https", 5, 0);
-	NV(":authority", 10, gc->gate, strlen(gc->gate), 0);
-	NV(":path", 5, path, strlen(path), 0);
+	nv_add(rq, &p, ":method", 7, method, ml, 0);
+	nv_add(rq, &p, ":scheme", 7, "https", 5, 0);
+	nv_add(rq, &p, ":authority", 10, gc->gate, al, 0);
+	nv_add(rq, &p, ":path", 5, path, pl, 0);
 	for (size_t i = 0; i < nhdrs; i++) {
 		size_t nl = strlen(hdrs[i].name);
 		if (!skipped(hdrs[i].name, nl))
-			NV(hdrs[i].name, nl, hdrs[i].value, strlen(hdrs[i].value), 1);
+			nv_add(rq, &p, hdrs[i].name, nl, hdrs[i].value, strlen(hdrs[i].value), 1);
 	}
 	if (body == PX_UP_BODY_LENGTH)
-		NV("content-length", 14, cl, strlen(cl), 0);
-#undef NV
-	rq->nnv = k;
-	rq->gc = gc;
+		nv_add(rq, &p, "content-length", 14, cl, cllen, 0);
 	rq->h = h;
 	rq->arg = arg;
 	rq->body = body;

@@ -173,12 +173,16 @@ static void lp_log(struct px_lproxy *lp, const char *fmt, ...)
 static void conn_advance(struct lp_conn *c);
 static void conn_close(struct lp_conn *c);
 
+/* (Re)arms |c|'s one timer for |secs| from now (0: stops it). A request
+ * re-arms it three or four times: ev_timer_again moves it in libev's heap
+ * once, where a stop and a start took it out and put it back. */
 static void conn_timer(struct lp_conn *c, double secs)
 {
-	ev_timer_stop(c->lp->loop, &c->timer);
 	if (secs > 0) {
-		ev_timer_set(&c->timer, secs, 0.);
-		ev_timer_start(c->lp->loop, &c->timer);
+		c->timer.repeat = secs;
+		ev_timer_again(c->lp->loop, &c->timer);
+	} else {
+		ev_timer_stop(c->lp->loop, &c->timer);
 	}
 }
 
@@ -400,8 +404,8 @@ static void reap_cb(struct ev_loop *loop, ev_check *w, int revents)
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct lp_conn *c = w->data;
-	(void)loop;
 	(void)revents;
+	ev_timer_stop(loop, w); /* one shot: conn_timer() arms it again if needed */
 	if (c->st == CS_CONNECTING || c->st == CS_RESOLVE || c->st == CS_UPROXY) {
 		plain_answer(c, 504, "Gateway Timeout", "awsgate local proxy: connecting to %s:%u timed out after %.0f s.\n",
 		             c->t.host, c->t.port, CONNECT_TIMEOUT);
@@ -863,8 +867,18 @@ static int rq_on_message_begin(llhttp_t *p)
 			return -1;
 		c->req = r;
 	} else {
-		free(r->body);
+		/* The body buffer is kept for the next request up to
+		 * PX_LPROXY_BODY_KEEP: the same memory, no malloc per request. */
+		unsigned char *body = r->body;
+		size_t cap = r->bodycap;
+		if (cap > PX_LPROXY_BODY_KEEP) {
+			free(body);
+			body = NULL;
+			cap = 0;
+		}
 		memset(r, 0, offsetof(struct lp_req, hbuf));
+		r->body = body;
+		r->bodycap = cap;
 	}
 	r->st = RQ_HEAD;
 	conn_timer(c, HEAD_TIMEOUT);
@@ -1213,8 +1227,10 @@ static void verify_and_forward(struct lp_conn *c)
 	req_view(r, &q);
 	q.method = method;
 	q.methodlen = strlen(method);
-	q.body = r->body;
-	q.bodylen = r->bodylen;
+	/* Only a body read here is the request's: a buffer kept from an
+	 * earlier one is not (sv4_verify would hash it). */
+	q.body = r->st == RQ_BUFFER ? r->body : NULL;
+	q.bodylen = r->st == RQ_BUFFER ? r->bodylen : 0;
 	memset(&vp, 0, sizeof(vp));
 	vp.access_key = lp->access_key;
 	vp.secret_key = lp->secret_key;
@@ -1398,14 +1414,25 @@ static void g_on_head(void *arg, int status, const struct px_up_header *hdrs, si
 		if (r->st == RQ_EXPECT)
 			r->st = RQ_REFUSED;
 	}
-	(void)out_printf(c, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
+	{
+		/* The status line without printf: the gate client passes 100..599 only. */
+		const char *reason = reason_phrase(status);
+		char sl[14] = "HTTP/1.1 000 ";
+		sl[9] = (char)('0' + status / 100 % 10);
+		sl[10] = (char)('0' + status / 10 % 10);
+		sl[11] = (char)('0' + status % 10);
+		(void)out_add(c, sl, 13);
+		(void)out_add(c, reason, strlen(reason));
+		(void)out_add(c, "\r\n", 2);
+	}
 	for (i = 0; i < n; i++) {
+		/* HTTP/2 names are lower case (nghttp2 refuses others): memcmp. */
 		size_t l = strlen(hdrs[i].name);
-		if (hdrs[i].name[0] == ':' || (l == 17 && strcasecmp(hdrs[i].name, "transfer-encoding") == 0) ||
-		    (l == 10 && strcasecmp(hdrs[i].name, "connection") == 0) ||
-		    (l == 10 && strcasecmp(hdrs[i].name, "keep-alive") == 0))
+		if (hdrs[i].name[0] == ':' || (l == 17 && memcmp(hdrs[i].name, "transfer-encoding", 17) == 0) ||
+		    (l == 10 && memcmp(hdrs[i].name, "connection", 10) == 0) ||
+		    (l == 10 && memcmp(hdrs[i].name, "keep-alive", 10) == 0))
 			continue;
-		if (l == 14 && strcasecmp(hdrs[i].name, "content-length") == 0)
+		if (l == 14 && memcmp(hdrs[i].name, "content-length", 14) == 0)
 			has_cl = 1;
 		(void)out_add(c, hdrs[i].name, l);
 		(void)out_add(c, ": ", 2);
@@ -1414,10 +1441,39 @@ static void g_on_head(void *arg, int status, const struct px_up_header *hdrs, si
 	}
 	r->resp_chunked = !has_cl && !nobody;
 	if (r->resp_chunked)
-		(void)out_printf(c, "Transfer-Encoding: chunked\r\n");
-	(void)out_printf(c, "Connection: %s\r\n\r\n", r->keep_alive ? "keep-alive" : "close");
+		(void)out_add(c, "Transfer-Encoding: chunked\r\n", 28);
+	if (r->keep_alive)
+		(void)out_add(c, "Connection: keep-alive\r\n\r\n", 26);
+	else
+		(void)out_add(c, "Connection: close\r\n\r\n", 21);
 	r->head_sent = 1;
-	conn_defer(c); /* the body, if it came in the same read, goes with the head */
+	/*
+	 * A head whose body is to come waits in the queue for the body's
+	 * first bytes or the end (on_body, on_done: each ends in a flush):
+	 * the gate often sends HEADERS and DATA in separate TLS records that
+	 * arrive in two reads, and the SDK cannot use a head without its body.
+	 * One TLS record and one write instead of two, and the SDK wakes once.
+	 */
+	if (nobody)
+		conn_defer(c);
+}
+
+/* Writes |len| in hex and CRLF (a chunk's size line) to |buf|; returns its length. */
+static size_t chunk_size_line(char buf[20], size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[16];
+	size_t n = 0, k = 0;
+
+	do {
+		tmp[n++] = hex[len & 15];
+		len >>= 4;
+	} while (len != 0);
+	while (n > 0)
+		buf[k++] = tmp[--n];
+	buf[k++] = '\r';
+	buf[k++] = '\n';
+	return k;
 }
 
 static int g_on_body(void *arg, const unsigned char *data, size_t len)
@@ -1428,10 +1484,13 @@ static int g_on_body(void *arg, const unsigned char *data, size_t len)
 
 	if (len == 0)
 		return 0;
-	if (r->resp_chunked)
-		bad = out_printf(c, "%zx\r\n", len) != 0 || out_add(c, data, len) != 0 || out_add(c, "\r\n", 2) != 0;
-	else
+	if (r->resp_chunked) {
+		char sz[20];
+		size_t k = chunk_size_line(sz, len);
+		bad = out_add(c, sz, k) != 0 || out_add(c, data, len) != 0 || out_add(c, "\r\n", 2) != 0;
+	} else {
 		bad = out_add(c, data, len) != 0;
+	}
 	if (bad) {
 		/* Cannot happen with the mark below unless a piece is huge: the
 		 * response cannot be completed. */

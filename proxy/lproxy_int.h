@@ -22,6 +22,7 @@
 #define PX_LPROXY_TUNNEL_BUF 65536         /* bytes buffered per direction of a tunnel */
 #define PX_LPROXY_OUT_HIGH 65536           /* response bytes queued to the SDK before the gate is paused */
 #define PX_LPROXY_MAX_SIGNED_BODY (8u * 1024 * 1024) /* body held to check a signature over it */
+#define PX_LPROXY_BODY_KEEP 65536        /* capacity of that buffer kept for the connection's next request */
 #define PX_LPROXY_MAX_LEAVES 256           /* leaf certificates cached */
 #define PX_LPROXY_LEAF_TTL (24u * 3600)    /* validity of a leaf certificate, seconds */
 #define PX_LPROXY_CA_TTL (3650u * 86400)   /* validity of the local CA: ten years */

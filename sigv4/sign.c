@@ -191,6 +191,19 @@ int sv4_sha256_hex(const void *data, size_t len, char hex[65])
 	return 0;
 }
 
+int sv4_signer_sha256_hex(struct sv4_signer *s, const void *data, size_t len, char hex[65])
+{
+	unsigned char md[32];
+
+	/* The signer's own state: the low-level functions when they are in
+	 * use, without EVP_Digest()'s provider fetch and context per call. */
+	if (sv4_sha256_init(&s->md) != 0 || sv4_sha256_update(&s->md, data, len) != 0 ||
+	    sv4_sha256_final(&s->md, md) != 0)
+		return SV4_ERR_CRYPTO;
+	sv4_hex_encode(hex, md, 32);
+	return 0;
+}
+
 struct sv4_signer *sv4_signer_new(void)
 {
 	struct sv4_signer *s = OPENSSL_zalloc(sizeof(*s));

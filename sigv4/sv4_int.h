@@ -346,6 +346,9 @@ struct sv4_signer {
 /* sign.c's pieces that verification shares. */
 int sv4_name_is(const char *name, size_t len, const char *lit);
 void sv4_hex_encode(char *dst, const unsigned char *src, size_t n);
+/* sv4_sha256_hex() on |s|'s hash state (s->md, which the next signature
+ * initialises again): no EVP context per call. */
+int sv4_signer_sha256_hex(struct sv4_signer *s, const void *data, size_t len, char hex[65]);
 /* 1 when |p| (|n| bytes) is a region or service: 1-64 of a-z 0-9 '-'. */
 int sv4_scope_part_ok(const char *p, size_t n);
 int sv4_check_payload(const char *h, size_t n);

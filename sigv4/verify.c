@@ -439,7 +439,7 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 		 * else the body's own when it is at hand. */
 		const char *actual = vp->payload_hash;
 		if (payloadlen == 64 && actual == NULL && r->body != NULL) {
-			if ((rv = sv4_sha256_hex(r->body, r->bodylen, body_hash)) != 0)
+			if ((rv = sv4_signer_sha256_hex(s, r->body, r->bodylen, body_hash)) != 0)
 				return rv;
 			actual = body_hash;
 		}
@@ -452,8 +452,8 @@ int sv4_verify(struct sv4_signer *s, const struct sv4_request *r, const struct s
 		payload = vp->payload_hash;
 		payloadlen = strlen(payload);
 	} else {
-		if ((rv = sv4_sha256_hex(r->body ? (const void *)r->body : "", r->body ? r->bodylen : 0, body_hash)) !=
-		    0)
+		if ((rv = sv4_signer_sha256_hex(s, r->body ? (const void *)r->body : "", r->body ? r->bodylen : 0,
+		                                 body_hash)) != 0)
 			return rv;
 		payload = s->payload;
 		memcpy(s->payload, body_hash, 65);

@@ -672,6 +672,15 @@ tests/integration/slowdns_shim.so: $(srcdir)/tests/integration/slowdns_shim.c
 TESTS += tests/integration/lproxy-slowdns.test
 dist_noinst_SCRIPTS += tests/integration/lproxy-slowdns.test tests/integration/lproxy_slowdns.py
 
+# px_gatec's kept requests (PX_GATEC_SPARE) against libnghttp2's server side
+# in memory: reuse after an answer, a reset and an error, larger blocks and
+# bodies than were kept, the bound (it compiles proxy/gatec.c in).
+UNIT_TESTS += tests/unit/proxy/gatec_reuse.utest
+tests_unit_proxy_gatec_reuse_utest_SOURCES = tests/unit/proxy/gatec_reuse_test.c
+tests_unit_proxy_gatec_reuse_utest_CFLAGS = $(TEST_CFLAGS) $(LIBEV_CFLAGS) $(LIBNGHTTP2_CFLAGS)
+tests_unit_proxy_gatec_reuse_utest_LDADD = $(PROXY_TEST_LDADD) $(LIBCURL_LIBS) $(LIBNGHTTP2_LIBS) $(LIBEV_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
+
 # Fuzz target: px_gatec's HTTP/2 side (it compiles proxy/gatec.c in, with a
 # connection without a socket; the resolver it links is never started).
 FUZZ_TARGETS += gatec

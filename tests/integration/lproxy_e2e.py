@@ -525,6 +525,49 @@ def main():
                 st, body = None, repr(ex)
             t.ok('raw: a 4 MiB PUT with the wrong secret: the 403 arrives although the body is not read',
                  st == 403 and 'SignatureDoesNotMatch' in body, '%r %s' % (st, body[:300]))
+            # Several requests on one connection: the buffer of a body read
+            # to check its signature is kept for the next request (up to
+            # PX_LPROXY_BODY_KEEP, 64 KiB; larger ones are freed). Bodies
+            # larger than the kept buffer, then smaller ones, must each be
+            # checked over their own bytes; and a streamed S3 PUT after a
+            # buffered request must be checked against its own hash, not the
+            # bytes kept from before.
+            def send_many(reqs, tunnel_host):
+                ctx = ssl.create_default_context(cafile=lca)
+                c = http.client.HTTPSConnection('127.0.0.1', p.port, context=ctx, timeout=30)
+                c.set_tunnel(tunnel_host, 443)
+                outs = []
+                for req in reqs:
+                    u = urllib.parse.urlsplit(req.url)
+                    c.request(req.method, u.path + ('?' + u.query if u.query else ''), body=req.body,
+                              headers=dict(req.headers))
+                    r = c.getresponse()
+                    outs.append((r.status, r.getheader('X-Awsgate-Error') or '', r.read().decode(errors='replace')))
+                c.close()
+                return outs
+
+            base = b'Action=GetCallerIdentity&Version=2011-06-15'
+            outs = send_many([signed(host, body=base + b'&Pad=' + b'x' * 40000),
+                              signed(host, body=base + b'&Pad=' + b'y' * 100000),
+                              signed(host), signed(host, body=base + b'&Pad=z')], host)
+            t.ok('raw, one connection: 40 KB, 100 KB, 43 B and 49 B bodies each checked over their own bytes '
+                 '(none refused locally; the small one answered as Dev/alice)',
+                 all(not e.startswith('local-') for _, e, _ in outs) and outs[2][0] == 200 and
+                 'assumed-role/Dev/alice' in outs[2][2], repr([(st, e, b[:120]) for st, e, b in outs]))
+            sc.set_clock(datetime.datetime.utcnow().strftime('%Y%m%dT%H%M%SZ'))
+            dreq = AWSRequest(method='POST', url='https://%s/lproxy-bucket?delete' % s3host,
+                              data=b'<Delete><Object><Key>nothing-here</Key></Object></Delete>',
+                              headers={'Content-Type': 'application/xml'})
+            SigV4Auth(Credentials(LOCAL_KEY, LOCAL_SECRET), 's3', REGION).add_auth(dreq)
+            small = os.urandom(3000)
+            preq = AWSRequest(method='PUT', url='https://%s/lproxy-bucket/kept-buffer' % s3host, data=small,
+                              headers={'X-Amz-Content-Sha256': hashlib.sha256(small).hexdigest()})
+            S3SigV4Auth(Credentials(LOCAL_KEY, LOCAL_SECRET), 's3', REGION).add_auth(preq)
+            outs = send_many([dreq.prepare(), preq.prepare()], s3host)
+            t.ok('raw, one connection: a buffered request, then an S3 PUT with its SHA-256 streamed: the PUT is '
+                 'checked against its own body (200)',
+                 not outs[0][1].startswith('local-') and outs[1][0] == 200,
+                 repr([(st, e, b[:200]) for st, e, b in outs]))
             st, body = send(signed('sts.us-west-2.amazonaws.com'), host, host_header='sts.us-west-2.amazonaws.com')
             t.ok('raw: a Host other than the CONNECT host: 400 locally', st == 400 and host in body, body[:400])
 
