@@ -46,6 +46,7 @@ struct srv {
 	_Atomic int wake; /* ends a silent or stalled answer without stopping the server; it clears it */
 	_Atomic int accepts;
 	_Atomic int heads;              /* request heads read, all connections */
+	_Atomic int stalled;            /* SRV_STALL: the half is written, nothing more comes */
 	size_t gate_after;              /* > 0: after this many body bytes, wait for |gate| */
 	_Atomic int gate;
 	_Atomic uint64_t body_received; /* request body bytes read, all requests */
@@ -219,6 +220,7 @@ static int srv_request(struct srv *s, struct rd *r)
 	size_t sent = 0;
 	while (sent < s->resp_len) {
 		if (mode == SRV_STALL && sent >= s->resp_len / 2) {
+			s->stalled = 1;
 			wait_stop(s);
 			return -1;
 		}
@@ -836,22 +838,51 @@ static void test_first_byte_timeout(void **state)
 	assert_int_equal(e.err, PX_UP_TIMEOUT_FIRST_BYTE); /* not the 10 s idle: nothing was left to send */
 }
 
+/* Resumes |r| once it is paused and the server has stalled (polled from
+ * the loop). */
+static void resume_when_stalled_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct run *r = w->data;
+	if (!r->paused || !r->srv->stalled) /* the server may stall before the pause */
+		return;
+	ev_timer_stop(loop, w);
+	ev_timer_stop(loop, &r->resume);
+	r->paused = 0;
+	px_upstream_resume(r->up);
+}
+
 static void test_idle_timeout(void **state)
 {
 	struct fixture *f = *state;
 	f->srv.mode = SRV_STALL;
-	f->srv.resp_len = 200000;
+	f->srv.resp_len = 40000;
 	struct run r = {0};
 	r.loop = f->loop;
 	r.srv = &f->srv;
+	/* Held at the first piece until the server has written its half (an
+	 * event, polled): the half then waits in the socket buffers, so the
+	 * only silence the idle timer can see is the stall, however late the
+	 * server thread runs on a loaded machine. */
+	r.pause_every = 1;
+	r.max_pauses = 1;
+	r.pause_for = 100; /* the poll below resumes it */
+	ev_timer poll;
+	ev_timer_init(&poll, resume_when_stalled_cb, 0.005, 0.005);
+	poll.data = &r;
+	ev_timer_start(f->loop, &poll);
 	struct px_upstream_request req = {.method = "GET", .url = f->url, .addr = (const struct sockaddr *)&f->addr,
 	                                  .first_byte_timeout_ms = 10000, .idle_timeout_ms = 400};
 	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &r, &r.up), 0);
 	run_until(f->loop, &r.done, 10);
+	ev_timer_stop(f->loop, &poll);
+	ev_timer_stop(f->loop, &r.resume);
+	assert_int_equal(f->srv.stalled, 1);
+	assert_int_equal(r.pauses, 1);
 	assert_int_equal(r.err, PX_UP_TIMEOUT_IDLE);
 	assert_string_equal(px_up_error_name(r.err), "timeout-idle");
 	assert_int_equal(r.heads, 1);
-	assert_true(r.received >= 100000 && r.received < 200000);
+	assert_true(r.received >= 20000 && r.received < 40000);
 }
 
 static void test_refused_reset_closed(void **state)
