@@ -238,6 +238,17 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* The caller brought body bytes (or the end) that the read callback paused
+ * for: libcurl takes them from a later loop round, and the wait for them
+ * was the client's time, not the upstream's, so the idle clock starts
+ * again now (as in px_upstream_resume()). */
+static void up_release_send(struct px_upstream *up)
+{
+	up->send_hold = false;
+	up->last = ev_now(up->c->loop);
+	up_sync_soon(up);
+}
+
 /* --- timeouts ---------------------------------------------------------------- */
 
 static void up_set_phase(struct px_upstream *up, enum up_phase p)
@@ -643,10 +654,8 @@ int px_upstream_write(struct px_upstream *up, const void *data, size_t len)
 	up->written += take;
 	if (take < len)
 		up->writable_wanted = true;
-	if (up->send_hold) {
-		up->send_hold = false;
-		up_sync_soon(up);
-	}
+	if (up->send_hold)
+		up_release_send(up);
 	return (int)take;
 }
 
@@ -659,10 +668,8 @@ int px_upstream_end(struct px_upstream *up)
 	if (up->body == PX_UP_BODY_LENGTH && up->written != up->body_length)
 		return PX_ERR_INVALID;
 	up->ended = true;
-	if (up->send_hold) {
-		up->send_hold = false;
-		up_sync_soon(up);
-	}
+	if (up->send_hold)
+		up_release_send(up);
 	return 0;
 }
 
@@ -675,6 +682,11 @@ void px_upstream_resume(struct px_upstream *up)
 	if (up->cancelled || !up->recv_hold)
 		return;
 	up->recv_hold = false;
+	/* The pause was the client's time: the idle clock starts again now.
+	 * libcurl reads only from a later loop round, and an idle timer due
+	 * in this round (a loop that woke late) would otherwise count the
+	 * whole pause as upstream silence. */
+	up->last = ev_now(up->c->loop);
 	up_sync_soon(up);
 }
 

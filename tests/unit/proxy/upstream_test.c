@@ -43,8 +43,12 @@ struct srv {
 	int resp_chunked;
 	int slow_read_us;     /* sleep between reads of the request body */
 	_Atomic int stop;
-	_Atomic int wake; /* ends a silent or stalled answer without stopping the server */
+	_Atomic int wake; /* ends a silent or stalled answer without stopping the server; it clears it */
 	_Atomic int accepts;
+	_Atomic int heads;              /* request heads read, all connections */
+	_Atomic int stalled;            /* SRV_STALL: the half is written, nothing more comes */
+	size_t gate_after;              /* > 0: after this many body bytes, wait for |gate| */
+	_Atomic int gate;
 	_Atomic uint64_t body_received; /* request body bytes read, all requests */
 	_Atomic uint64_t resp_sent;     /* response body bytes written, all requests */
 	uint64_t body_sum;              /* of the last request's body bytes */
@@ -138,6 +142,10 @@ static void wait_stop(struct srv *s)
 {
 	while (!s->stop && !s->wake)
 		usleep(10000);
+	/* Cleared here, not by the test after a guessed delay: a loaded
+	 * machine may not run this thread for longer than any guess, and a
+	 * wake taken back unseen left it waiting for good. */
+	s->wake = 0;
 }
 
 /* One request; returns -1 when the connection is to be closed. */
@@ -159,6 +167,7 @@ static int srv_request(struct srv *s, struct rd *r)
 		}
 		if (strcmp(line, "\r\n") == 0) {
 			memcpy(s->head, head, hl + 1);
+			s->heads++;
 			break;
 		}
 		if (strncasecmp(line, "Content-Length:", 15) == 0)
@@ -211,9 +220,12 @@ static int srv_request(struct srv *s, struct rd *r)
 	size_t sent = 0;
 	while (sent < s->resp_len) {
 		if (mode == SRV_STALL && sent >= s->resp_len / 2) {
+			s->stalled = 1;
 			wait_stop(s);
 			return -1;
 		}
+		while (s->gate_after > 0 && sent >= s->gate_after && !s->gate && !s->stop)
+			usleep(1000);
 		size_t k = s->resp_len - sent < sizeof(blk) ? s->resp_len - sent : sizeof(blk);
 		for (size_t i = 0; i < k; i++)
 			blk[i] = pattern(sent + i);
@@ -321,6 +333,13 @@ struct run {
 	int paused, delivered_while_paused;
 	uint64_t max_unread;      /* server sent - we received, seen while paused */
 	ev_timer resume;
+	int max_pauses, pauses;   /* 0: no limit */
+	/* A loaded machine, made on purpose: at the first pause, a timer that
+	 * fires after |block_at| seconds holds the loop's thread for
+	 * |block_for|, so the loop wakes late with every timer due in that
+	 * window expired at once. */
+	double block_at, block_for;
+	ev_timer block;
 	enum cancel_at cancel_at;
 	int cancelled;
 };
@@ -358,6 +377,22 @@ static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	px_upstream_resume(r->up);
 }
 
+static void block_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct run *r = w->data;
+	r->srv->gate = 1; /* the rest of the answer is sent while the loop is held */
+	usleep((useconds_t)(r->block_for * 1e6));
+}
+
+static void block_start(struct run *r)
+{
+	ev_timer_init(&r->block, block_cb, r->block_at, 0.);
+	r->block.data = r;
+	ev_timer_start(r->loop, &r->block);
+}
+
 static int on_body(void *arg, const unsigned char *d, size_t n)
 {
 	struct run *r = arg;
@@ -374,11 +409,14 @@ static int on_body(void *arg, const unsigned char *d, size_t n)
 		px_upstream_cancel(r->up);
 		return 0;
 	}
-	if (r->pause_every > 0 && r->received / (uint64_t)r->pause_every !=
-	                                  (r->received - n) / (uint64_t)r->pause_every) {
+	if (r->pause_every > 0 && (r->max_pauses == 0 || r->pauses < r->max_pauses) &&
+	    r->received / (uint64_t)r->pause_every != (r->received - n) / (uint64_t)r->pause_every) {
 		r->paused = 1;
 		ev_timer_init(&r->resume, resume_cb, r->pause_for, 0.);
 		ev_timer_start(r->loop, &r->resume);
+		if (r->block_for > 0. && r->pauses == 0)
+			block_start(r);
+		r->pauses++;
 		return PX_ERR_AGAIN;
 	}
 	return 0;
@@ -456,6 +494,29 @@ struct fixture {
 
 /* Each case runs twice: with the native HTTP/1.1 client (proxy/h1up.c)
  * that pinned requests use, and with libcurl (AWSGATE_UPSTREAM=curl). */
+/* Runs the loop until the server thread has read |n| request heads. */
+static void srv_wait_heads(struct fixture *f, int n)
+{
+	double end = ev_time() + 30;
+	while (f->srv.heads < n && ev_time() < end) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	assert_true(f->srv.heads >= n);
+}
+
+/* Runs the loop until the server thread has taken a wake (it clears the
+ * flag as it leaves its wait). */
+static void srv_wait_woken(struct fixture *f)
+{
+	double end = ev_time() + 30;
+	while (f->srv.wake && ev_time() < end) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	assert_int_equal(f->srv.wake, 0);
+}
+
 static int setup_with(void **state, int native)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -664,6 +725,88 @@ static void test_paused_longer_than_idle(void **state)
 	assert_int_equal(r.received, 1u << 20);
 }
 
+/* The loop wakes late (a loaded machine) with the resume of a paused
+ * response and the idle timer due in the same round: the resume runs
+ * first (its deadline is earlier), libcurl reads only from the next round,
+ * and the idle timer must not count the pause, which the client took, as
+ * upstream silence. Deterministic: the loop is held past both deadlines. */
+static void test_resume_with_idle_due(void **state)
+{
+	struct fixture *f = *state;
+	f->srv.resp_len = 200000;
+	/* One 8 KiB piece, then nothing until the loop is held: libcurl holds
+	 * no second piece that the unpause would hand over at once. */
+	f->srv.gate_after = 8192;
+	struct run r = {0};
+	r.pause_every = 1; /* at the first piece, once */
+	r.max_pauses = 1;
+	r.pause_for = 0.2;
+	r.block_at = 0.1; /* from 0.1 s to 0.6 s: the resume (0.2 s) and the idle timer (0.4 s) both due */
+	r.block_for = 0.5;
+	r.loop = f->loop;
+	r.srv = &f->srv;
+	struct px_upstream_request req = {.method = "GET", .url = f->url, .addr = (const struct sockaddr *)&f->addr,
+	                                  .first_byte_timeout_ms = 30000, .idle_timeout_ms = 400};
+	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &r, &r.up), 0);
+	run_until(f->loop, &r.done, 30);
+	assert_int_equal(r.pauses, 1);
+	assert_string_equal(px_up_error_name(r.err), "ok");
+	assert_int_equal(r.received, 200000);
+	assert_int_equal(r.bad_pattern, 0);
+}
+
+static void push_rest_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	push(w->data);
+}
+
+/* The same on the sending side: the request body stops for want of bytes
+ * (the client is slow), the loop wakes late with the caller's next bytes
+ * and the idle timer due in one round; the caller's wait is not the
+ * upstream's silence. */
+static void test_write_with_idle_due(void **state)
+{
+	struct fixture *f = *state;
+	struct run r = {0};
+	r.loop = f->loop;
+	r.srv = &f->srv;
+	struct px_upstream_request req = {.method = "PUT", .url = f->url, .addr = (const struct sockaddr *)&f->addr,
+	                                  .body = PX_UP_BODY_LENGTH, .body_length = 2000,
+	                                  .first_byte_timeout_ms = 30000, .idle_timeout_ms = 400};
+	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &r, &r.up), 0);
+	unsigned char half[1000]; /* the first half now, as push() makes it */
+	for (size_t i = 0; i < sizeof(half); i++)
+		half[i] = (unsigned char)(i * 13 % 256);
+	assert_int_equal(px_upstream_write(r.up, half, sizeof(half)), (int)sizeof(half));
+	r.push_sum = mix(0, 0, half, sizeof(half));
+	r.pushed = sizeof(half);
+	/* Sent and read: the upstream has asked for more than there is. */
+	double end = ev_time() + 30;
+	while (f->srv.body_received < 1000 && r.done == 0 && ev_time() < end) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	assert_int_equal(f->srv.body_received, 1000);
+	assert_int_equal(r.done, 0);
+	r.to_send = 2000; /* the rest at 0.2 s, the loop held from 0.1 s to 0.6 s */
+	ev_timer rest;
+	ev_timer_init(&rest, push_rest_cb, 0.2, 0.);
+	rest.data = &r;
+	ev_timer_start(f->loop, &rest);
+	r.block_for = 0.5;
+	r.block_at = 0.1;
+	block_start(&r);
+	run_until(f->loop, &r.done, 30);
+	ev_timer_stop(f->loop, &rest);
+	assert_string_equal(px_up_error_name(r.err), "ok");
+	assert_string_equal(r.x_got, "2000");
+	char want[32];
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)r.push_sum);
+	assert_string_equal(r.x_sum, want);
+}
+
 static void test_first_byte_timeout(void **state)
 {
 	struct fixture *f = *state;
@@ -695,22 +838,51 @@ static void test_first_byte_timeout(void **state)
 	assert_int_equal(e.err, PX_UP_TIMEOUT_FIRST_BYTE); /* not the 10 s idle: nothing was left to send */
 }
 
+/* Resumes |r| once it is paused and the server has stalled (polled from
+ * the loop). */
+static void resume_when_stalled_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct run *r = w->data;
+	if (!r->paused || !r->srv->stalled) /* the server may stall before the pause */
+		return;
+	ev_timer_stop(loop, w);
+	ev_timer_stop(loop, &r->resume);
+	r->paused = 0;
+	px_upstream_resume(r->up);
+}
+
 static void test_idle_timeout(void **state)
 {
 	struct fixture *f = *state;
 	f->srv.mode = SRV_STALL;
-	f->srv.resp_len = 200000;
+	f->srv.resp_len = 40000;
 	struct run r = {0};
 	r.loop = f->loop;
 	r.srv = &f->srv;
+	/* Held at the first piece until the server has written its half (an
+	 * event, polled): the half then waits in the socket buffers, so the
+	 * only silence the idle timer can see is the stall, however late the
+	 * server thread runs on a loaded machine. */
+	r.pause_every = 1;
+	r.max_pauses = 1;
+	r.pause_for = 100; /* the poll below resumes it */
+	ev_timer poll;
+	ev_timer_init(&poll, resume_when_stalled_cb, 0.005, 0.005);
+	poll.data = &r;
+	ev_timer_start(f->loop, &poll);
 	struct px_upstream_request req = {.method = "GET", .url = f->url, .addr = (const struct sockaddr *)&f->addr,
 	                                  .first_byte_timeout_ms = 10000, .idle_timeout_ms = 400};
 	assert_int_equal(px_upstream_start(f->curl, &req, &handler, &r, &r.up), 0);
 	run_until(f->loop, &r.done, 10);
+	ev_timer_stop(f->loop, &poll);
+	ev_timer_stop(f->loop, &r.resume);
+	assert_int_equal(f->srv.stalled, 1);
+	assert_int_equal(r.pauses, 1);
 	assert_int_equal(r.err, PX_UP_TIMEOUT_IDLE);
 	assert_string_equal(px_up_error_name(r.err), "timeout-idle");
 	assert_int_equal(r.heads, 1);
-	assert_true(r.received >= 100000 && r.received < 200000);
+	assert_true(r.received >= 20000 && r.received < 40000);
 }
 
 static void test_refused_reset_closed(void **state)
@@ -813,20 +985,25 @@ static void test_cancel_everywhere(void **state)
 	/* While waiting for the first byte, and while paused, from the loop. */
 	f->srv.mode = SRV_SILENT;
 	struct run s = {0};
+	int heads = f->srv.heads;
 	start(f, &s, "GET", PX_UP_BODY_NONE, 0);
+	/* Cancelled once the server holds the request (an event, not a
+	 * guessed delay): the server is then surely in its silent wait. */
+	srv_wait_heads(f, heads + 1);
 	ev_timer t;
-	ev_timer_init(&t, cancel_soon_cb, 0.3, 0.);
+	ev_timer_init(&t, cancel_soon_cb, 0.05, 0.);
 	t.data = &s;
 	ev_timer_start(f->loop, &t);
 	run_until(f->loop, &s.cancelled, 10);
+	assert_int_equal(s.cancelled, 1);
 	/* Wakes the silent server, which goes on accepting (the native
 	 * client's connection of r0, made at start, may be in its backlog:
-	 * stop would end the thread there). */
+	 * stop would end the thread there), and waits until it has left
+	 * the wait before the mode changes. */
 	f->srv.wake = 1;
-	int never = 0;
-	run_until(f->loop, &never, 0.2);
-	f->srv.wake = 0;
+	srv_wait_woken(f);
 	f->srv.mode = SRV_OK;
+	int never = 0;
 	struct run p = {0};
 	p.pause_every = 100000;
 	p.pause_for = 100; /* never resumed */
@@ -873,6 +1050,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download_paused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paused_longer_than_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_with_idle_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_with_idle_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_byte_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_reset_closed, setup, teardown),
@@ -884,6 +1063,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_limits, setup_curl, teardown),
 		cmocka_unit_test_setup_teardown(test_download_paused, setup_curl, teardown),
 		cmocka_unit_test_setup_teardown(test_paused_longer_than_idle, setup_curl, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_with_idle_due, setup_curl, teardown),
+		cmocka_unit_test_setup_teardown(test_write_with_idle_due, setup_curl, teardown),
 		cmocka_unit_test_setup_teardown(test_first_byte_timeout, setup_curl, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_curl, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_reset_closed, setup_curl, teardown),
