@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "proxy/gatec.h"
+#include "proxy/list.h"
 #include "proxy/lproxy_int.h"
 #include "proxy/pipeline.h"
 #include "proxy/resolve.h"
@@ -88,7 +89,7 @@ struct lp_req {
 
 struct lp_conn {
 	struct px_lproxy *lp;
-	struct lp_conn *next, *prev;
+	struct px_link link; /* on lp->conns while open, then on lp->zombies */
 	unsigned long id;
 	enum conn_state st;
 	int fd, ufd;
@@ -138,10 +139,10 @@ struct px_lproxy {
 	struct px_gatec *gc;
 	struct px_resolver *res;
 	struct px_resolve_loop *rl;
-	struct lp_conn *conns, *zombies;
+	struct px_list conns;   /* lp_conn.link: open connections */
+	struct px_list zombies; /* lp_conn.link: closed, freed from the loop's check phase */
 	struct lp_conn *dirty; /* connections the gate's events touched, advanced by flush_w */
 	ev_timer flush_w;      /* never started: fed, so it runs right after the current callback */
-	size_t nconns;
 	unsigned long next_id;
 	char *access_key, *secret_key, *app, *role, *no_proxy;
 	char proxy_host[FED_MAX_HOST + 1];
@@ -372,24 +373,17 @@ static void conn_close(struct lp_conn *c)
 	if (c->ufd >= 0)
 		close(c->ufd);
 	c->fd = c->ufd = -1;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		lp->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	lp->nconns--;
+	px_list_unlink(&lp->conns, &c->link);
 	/* Freed from the loop's check phase: we may be deep in a callback of
 	 * llhttp, OpenSSL or the gate client that still holds |c|. */
-	c->next = lp->zombies;
-	lp->zombies = c;
+	px_list_push(&lp->zombies, &c->link);
 }
 
 static void reap(struct px_lproxy *lp)
 {
-	while (lp->zombies != NULL) {
-		struct lp_conn *c = lp->zombies;
-		lp->zombies = c->next;
+	while (lp->zombies.first != NULL) {
+		struct lp_conn *c = px_list_entry(lp->zombies.first, struct lp_conn, link);
+		px_list_unlink(&lp->zombies, &c->link);
 		conn_free(c);
 	}
 }
@@ -1890,7 +1884,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(lp->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (lp->nconns >= PX_LPROXY_MAX_CONNS || lp->fatal) {
+		if (lp->conns.n >= PX_LPROXY_MAX_CONNS || lp->fatal) {
 			close(fd);
 			continue;
 		}
@@ -1913,11 +1907,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->timer.data = c;
 		llhttp_init(&c->p, HTTP_REQUEST, &head_settings);
 		c->p.data = c;
-		c->next = lp->conns;
-		if (lp->conns != NULL)
-			lp->conns->prev = c;
-		lp->conns = c;
-		lp->nconns++;
+		px_list_push(&lp->conns, &c->link);
 		conn_timer(c, HEAD_TIMEOUT);
 		conn_advance(c);
 	}
@@ -2117,8 +2107,8 @@ void px_lproxy_del(struct px_lproxy *lp)
 {
 	if (lp == NULL)
 		return;
-	while (lp->conns != NULL)
-		conn_close(lp->conns);
+	while (lp->conns.first != NULL)
+		conn_close(px_list_entry(lp->conns.first, struct lp_conn, link));
 	px_gatec_del(lp->gc);
 	if (lp->loop != NULL) {
 		if (ev_is_active(&lp->reap_w)) {
