@@ -373,28 +373,57 @@ static struct px_gatec *new_gc_rl(struct ev_loop *loop, const char *gate, struct
 	return gc;
 }
 
+/* A loop, a resolver on it and a gate client for |gate| through it. */
+struct rfix {
+	struct ev_loop *loop;
+	struct px_resolver *r;
+	struct px_resolve_loop *rl;
+	struct px_gatec *gc;
+};
+
+static void rfix_new(struct rfix *f, const char *gate, uint32_t cto)
+{
+	f->loop = ev_loop_new(0);
+	f->r = NULL;
+	f->rl = new_rl(f->loop, &f->r);
+	f->gc = new_gc_rl(f->loop, gate, f->rl, cto);
+}
+
+/* Frees what is left of |f| (a test may have deleted the client itself). */
+static void rfix_del(struct rfix *f)
+{
+	px_gatec_del(f->gc);
+	px_resolve_loop_del(f->rl);
+	px_resolver_del(f->r);
+	ev_loop_destroy(f->loop);
+}
+
+/* One GET through |gc| run to its end on |loop|, seen in |s|. */
+static void get_one(struct px_gatec *gc, struct ev_loop *loop, struct seen *s)
+{
+	struct px_gatec_request *rq;
+
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	assert_int_equal(
+	    px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, s, &rq), 0);
+	ev_run(loop, 0);
+	assert_int_equal(s->done, 1);
+}
+
 /* The gate's name answered by the resolver (its hosts file): the address
  * walk connects to it with the gate's port (nothing listens on port 1). */
 static void test_name_through_resolver(void **state)
 {
-	struct ev_loop *loop = ev_loop_new(0);
-	struct px_resolver *r = NULL;
-	struct px_resolve_loop *rl = new_rl(loop, &r);
-	struct px_gatec *gc = new_gc_rl(loop, "gate.test:1", rl, 2000);
-	struct px_gatec_request *rq;
-	struct seen s = {0};
+	struct rfix f;
+	struct seen s;
 
 	(void)state;
-	s.loop = loop;
-	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
-	ev_run(loop, 0);
-	assert_int_equal(s.done, 1);
+	rfix_new(&f, "gate.test:1", 2000);
+	get_one(f.gc, f.loop, &s);
 	assert_int_equal(s.err, PX_UP_CONNECT_REFUSED);
 	assert_non_null(strstr(s.detail, "gate.test:1"));
-	px_gatec_del(gc);
-	px_resolve_loop_del(rl);
-	px_resolver_del(r);
-	ev_loop_destroy(loop);
+	rfix_del(&f);
 }
 
 /* A lookup slower than the connect timeout (the resolver's threads held):
@@ -409,39 +438,30 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void test_lookup_timeout(void **state)
 {
-	struct ev_loop *loop = ev_loop_new(0);
-	struct px_resolver *r = NULL;
-	struct px_resolve_loop *rl = new_rl(loop, &r);
-	struct px_gatec *gc = new_gc_rl(loop, "held.gatec-test.invalid:443", rl, 300);
-	struct px_gatec_request *rq;
-	struct seen s = {0};
+	struct rfix f;
+	struct seen s;
 	ev_timer tick;
 	int ticks = 0;
 	double t0;
 
 	(void)state;
-	px_resolver_hold(r, 1);
-	s.loop = loop;
+	rfix_new(&f, "held.gatec-test.invalid:443", 300);
+	px_resolver_hold(f.r, 1);
 	ev_timer_init(&tick, tick_cb, 0.05, 0.05);
 	tick.data = &ticks;
-	ev_timer_start(loop, &tick);
-	ev_unref(loop);
+	ev_timer_start(f.loop, &tick);
+	ev_unref(f.loop);
 	t0 = ev_time();
-	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
-	ev_run(loop, 0);
-	assert_int_equal(s.done, 1);
+	get_one(f.gc, f.loop, &s);
 	assert_int_equal(s.err, PX_UP_TIMEOUT_CONNECT);
 	assert_non_null(strstr(s.detail, "held.gatec-test.invalid"));
 	assert_non_null(strstr(s.detail, "lookup timed out"));
 	assert_true(ev_time() - t0 >= 0.25);
 	assert_true(ticks >= 3);
-	ev_ref(loop);
-	ev_timer_stop(loop, &tick);
-	px_gatec_del(gc);
-	px_resolve_loop_del(rl);
-	px_resolver_hold(r, 0);
-	px_resolver_del(r);
-	ev_loop_destroy(loop);
+	ev_ref(f.loop);
+	ev_timer_stop(f.loop, &tick);
+	px_resolver_hold(f.r, 0);
+	rfix_del(&f);
 }
 
 /* px_gatec_del() while the lookup is in flight cancels it: the answer that
@@ -449,33 +469,31 @@ static void test_lookup_timeout(void **state)
  * see it), and the request ends with PX_UP_RESET from inside del. */
 static void test_del_during_lookup(void **state)
 {
-	struct ev_loop *loop = ev_loop_new(0);
-	struct px_resolver *r = NULL;
-	struct px_resolve_loop *rl = new_rl(loop, &r);
-	struct px_gatec *gc = new_gc_rl(loop, "localhost:1", rl, 5000);
+	struct rfix f;
 	struct px_gatec_request *rq;
 	struct seen s = {0};
 	uint64_t lookups = 0;
 
 	(void)state;
-	px_resolver_hold(r, 1);
-	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
-	ev_run(loop, EVRUN_NOWAIT); /* the connection starts: its lookup waits */
+	rfix_new(&f, "localhost:1", 5000);
+	px_resolver_hold(f.r, 1);
+	assert_int_equal(
+	    px_gatec_request_start(f.gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
+	ev_run(f.loop, EVRUN_NOWAIT); /* the connection starts: its lookup waits */
 	assert_int_equal(s.done, 0);
-	px_gatec_del(gc);
+	px_gatec_del(f.gc);
+	f.gc = NULL;
 	assert_int_equal(s.done, 1);
 	assert_int_equal(s.err, PX_UP_RESET);
-	px_resolver_hold(r, 0); /* the lookup runs now, for nobody */
+	px_resolver_hold(f.r, 0); /* the lookup runs now, for nobody */
 	for (int i = 0; i < 200 && lookups == 0; i++) {
-		px_resolver_stats(r, NULL, &lookups, NULL);
+		px_resolver_stats(f.r, NULL, &lookups, NULL);
 		usleep(10000);
 	}
 	assert_int_equal(lookups, 1);
-	ev_run(loop, EVRUN_NOWAIT);
+	ev_run(f.loop, EVRUN_NOWAIT);
 	assert_int_equal(s.done, 1);
-	px_resolve_loop_del(rl);
-	px_resolver_del(r);
-	ev_loop_destroy(loop);
+	rfix_del(&f);
 }
 
 /* A reconnect within the cache's lifetime does not look the name up again;
@@ -483,65 +501,42 @@ static void test_del_during_lookup(void **state)
  * one: checked by the refusal naming the port). */
 static void test_reconnect_uses_cache(void **state)
 {
-	struct ev_loop *loop = ev_loop_new(0);
-	struct px_resolver *r = NULL;
-	struct px_resolve_loop *rl = new_rl(loop, &r);
-	struct px_gatec *gc = new_gc_rl(loop, "localhost:1", rl, 2000);
-	struct px_gatec_request *rq;
-	struct seen s = {0}, s2 = {0};
+	struct rfix f;
+	struct seen s;
 	uint64_t hits = 0, lookups = 0;
 
 	(void)state;
-	s.loop = s2.loop = loop;
-	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
-	ev_run(loop, 0);
+	rfix_new(&f, "localhost:1", 2000);
+	get_one(f.gc, f.loop, &s);
 	assert_int_equal(s.err, PX_UP_CONNECT_REFUSED);
-	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s2, &rq), 0);
-	ev_run(loop, 0); /* after the backoff, a second connection */
-	assert_int_equal(s2.done, 1);
-	assert_int_equal(s2.err, PX_UP_CONNECT_REFUSED);
-	px_resolver_stats(r, &hits, &lookups, NULL);
+	get_one(f.gc, f.loop, &s); /* after the backoff, a second connection */
+	assert_int_equal(s.err, PX_UP_CONNECT_REFUSED);
+	px_resolver_stats(f.r, &hits, &lookups, NULL);
 	assert_int_equal(lookups, 1);
 	assert_int_equal(hits, 1);
-	px_gatec_del(gc);
-	px_resolve_loop_del(rl);
-	px_resolver_del(r);
+	px_gatec_del(f.gc);
 
-	memset(&s, 0, sizeof(s));
-	s.loop = loop;
-	gc = new_gc(loop, "localhost:1", cert);
-	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
-	ev_run(loop, 0);
-	assert_int_equal(s.done, 1);
+	f.gc = new_gc(f.loop, "localhost:1", cert); /* no resolver given: its own */
+	get_one(f.gc, f.loop, &s);
 	assert_int_equal(s.err, PX_UP_CONNECT_REFUSED);
 	assert_non_null(strstr(s.detail, "localhost:1"));
-	px_gatec_del(gc);
-	ev_loop_destroy(loop);
+	rfix_del(&f);
 }
 
 /* A name that does not resolve: PX_UP_DNS, the name and the resolver's
  * text (".invalid" never resolves, RFC 6761; no network needed). */
 static void test_name_does_not_resolve(void **state)
 {
-	struct ev_loop *loop = ev_loop_new(0);
-	struct px_resolver *r = NULL;
-	struct px_resolve_loop *rl = new_rl(loop, &r);
-	struct px_gatec *gc = new_gc_rl(loop, "nowhere.gatec-test.invalid:443", rl, 5000);
-	struct px_gatec_request *rq;
-	struct seen s = {0};
+	struct rfix f;
+	struct seen s;
 
 	(void)state;
-	s.loop = loop;
-	assert_int_equal(px_gatec_request_start(gc, "GET", "/", NULL, 0, PX_UP_BODY_NONE, 0, &handler, &s, &rq), 0);
-	ev_run(loop, 0);
-	assert_int_equal(s.done, 1);
+	rfix_new(&f, "nowhere.gatec-test.invalid:443", 5000);
+	get_one(f.gc, f.loop, &s);
 	assert_int_equal(s.err, PX_UP_DNS);
 	assert_non_null(strstr(s.detail, "the gate's name nowhere.gatec-test.invalid: "));
 	assert_true(strlen(s.detail) > strlen("the gate's name nowhere.gatec-test.invalid: "));
-	px_gatec_del(gc);
-	px_resolve_loop_del(rl);
-	px_resolver_del(r);
-	ev_loop_destroy(loop);
+	rfix_del(&f);
 }
 
 int main(void)
