@@ -93,7 +93,7 @@ static void curl_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	struct px_curl *c = (struct px_curl *)(void *)((char *)w - offsetof(struct px_curl, timer));
+	struct px_curl *c = PX_CONTAINER_OF(w, struct px_curl, timer);
 	px_curl_action(c, CURL_SOCKET_TIMEOUT, 0);
 }
 

@@ -240,7 +240,7 @@ static void conn_idle_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	/* An idle connection has nothing to say: data or EOF mean it is
 	 * closing (or broken), so it goes now rather than fail a request. */
-	struct h1_conn *cn = (struct h1_conn *)(void *)((char *)w - offsetof(struct h1_conn, io));
+	struct h1_conn *cn = PX_CONTAINER_OF(w, struct h1_conn, io);
 	if (conn_still_quiet(cn))
 		return;
 	pool_unlink(cn);
@@ -251,7 +251,7 @@ static void conn_idle_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	struct h1_conn *cn = (struct h1_conn *)(void *)((char *)w - offsetof(struct h1_conn, idle_timer));
+	struct h1_conn *cn = PX_CONTAINER_OF(w, struct h1_conn, idle_timer);
 	pool_unlink(cn);
 	conn_close(cn);
 }
@@ -264,9 +264,9 @@ static void pool_put(struct h1_conn *cn)
 	struct h1_bucket *b = pool_bucket(p, &cn->key);
 	struct h1_conn *evict = NULL;
 	if (b != NULL && b->conns.n >= p->max_per_key)
-		evict = px_list_entry(b->conns.last, struct h1_conn, bykey);
+		evict = PX_CONTAINER_OF(b->conns.last, struct h1_conn, bykey);
 	else if (p->idle.n >= p->max_idle)
-		evict = px_list_entry(p->idle.last, struct h1_conn, all);
+		evict = PX_CONTAINER_OF(p->idle.last, struct h1_conn, all);
 	if (evict != NULL) {
 		pool_unlink(evict);
 		conn_close(evict);
@@ -312,7 +312,7 @@ static struct h1_conn *pool_take(struct px_h1up_pool *p, const struct h1_key *k)
 {
 	struct h1_bucket *b = pool_bucket(p, k);
 	while (b != NULL) {
-		struct h1_conn *i = px_list_entry(b->conns.first, struct h1_conn, bykey);
+		struct h1_conn *i = PX_CONTAINER_OF(b->conns.first, struct h1_conn, bykey);
 		bool was_last = b->conns.n == 1; /* then pool_unlink() frees |b| */
 		pool_unlink(i);
 		/* The liveness check: a closing peer may not have been seen by
@@ -416,7 +416,7 @@ static void pool_del(void *arg)
 	if (p == NULL)
 		return;
 	while (p->idle.first != NULL) {
-		struct h1_conn *cn = px_list_entry(p->idle.first, struct h1_conn, all);
+		struct h1_conn *cn = PX_CONTAINER_OF(p->idle.first, struct h1_conn, all);
 		pool_unlink(cn);
 		conn_close(cn);
 	}
@@ -1171,7 +1171,7 @@ static void req_connecting(struct px_h1up *up)
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
-	struct h1_conn *cn = (struct h1_conn *)(void *)((char *)w - offsetof(struct h1_conn, io));
+	struct h1_conn *cn = PX_CONTAINER_OF(w, struct h1_conn, io);
 	struct px_h1up *up = cn->req;
 	if (!cn->connected) {
 		req_connecting(up);
@@ -1189,7 +1189,7 @@ static void req_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	struct px_h1up *up = (struct px_h1up *)(void *)((char *)w - offsetof(struct px_h1up, kick));
+	struct px_h1up *up = PX_CONTAINER_OF(w, struct px_h1up, kick);
 	if (up->cancelled) {
 		req_free(up);
 		return;
@@ -1231,7 +1231,7 @@ static void req_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void req_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
-	struct px_h1up *up = (struct px_h1up *)(void *)((char *)w - offsetof(struct px_h1up, timer));
+	struct px_h1up *up = PX_CONTAINER_OF(w, struct px_h1up, timer);
 	if (up->phase == PH_CONNECT) {
 		req_finish(up, PX_UP_TIMEOUT_CONNECT, "no connection to the upstream within timeouts.upstream_connect");
 		return;

@@ -7,9 +7,9 @@
 
 /*
  * An element embeds one struct px_link per list it can be on and finds
- * itself again with px_list_entry(). Nothing here allocates; an element is
- * on a list from px_list_push() to px_list_unlink(), and its links are NULL
- * otherwise.
+ * itself again with PX_CONTAINER_OF() (proxy.h). Nothing here allocates;
+ * an element is on a list from px_list_push() to px_list_unlink(), and its
+ * links are NULL otherwise.
  */
 
 struct px_link {
@@ -20,9 +20,6 @@ struct px_list {
 	struct px_link *first, *last; /* first: the most recently pushed */
 	size_t n;
 };
-
-/* The element of type |type| whose member |member| is the link |l|. */
-#define px_list_entry(l, type, member) ((type *)(void *)((char *)(l) - offsetof(type, member)))
 
 /* Puts |e| first on |l|. */
 static inline void px_list_push(struct px_list *l, struct px_link *e)

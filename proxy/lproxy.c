@@ -382,7 +382,7 @@ static void conn_close(struct lp_conn *c)
 static void reap(struct px_lproxy *lp)
 {
 	while (lp->zombies.first != NULL) {
-		struct lp_conn *c = px_list_entry(lp->zombies.first, struct lp_conn, link);
+		struct lp_conn *c = PX_CONTAINER_OF(lp->zombies.first, struct lp_conn, link);
 		px_list_unlink(&lp->zombies, &c->link);
 		conn_free(c);
 	}
@@ -2108,7 +2108,7 @@ void px_lproxy_del(struct px_lproxy *lp)
 	if (lp == NULL)
 		return;
 	while (lp->conns.first != NULL)
-		conn_close(px_list_entry(lp->conns.first, struct lp_conn, link));
+		conn_close(PX_CONTAINER_OF(lp->conns.first, struct lp_conn, link));
 	px_gatec_del(lp->gc);
 	if (lp->loop != NULL) {
 		if (ev_is_active(&lp->reap_w)) {

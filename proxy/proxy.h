@@ -20,6 +20,10 @@
 #define PX_ERR_EXISTS -406 /* a file that is not to be replaced exists */
 #define PX_ERR_CONFIG -407 /* the configuration has errors: see the struct px_diags */
 
+/* The struct that embeds |ptr| as |member| (libev watchers and list links
+ * are embedded in their owner). */
+#define PX_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 /* Writes |v| in decimal and a NUL to |buf| (PX_DEC_MAX bytes); returns its
  * length. snprintf() costs hundreds of instructions per number, and the
  * request path formats a few per request. */

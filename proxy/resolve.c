@@ -113,7 +113,7 @@ static void cache_unhash(struct px_resolver *r, struct entry *e)
 
 static struct px_resolve_query *query_of(struct px_link *l)
 {
-	return px_list_entry(l, struct px_resolve_query, link);
+	return PX_CONTAINER_OF(l, struct px_resolve_query, link);
 }
 
 static void queue_push(struct px_resolver *r, struct entry *e)
@@ -196,7 +196,7 @@ static void lookup(const char *name, struct px_resolve_answer *a)
 static void cache_trim(struct px_resolver *r)
 {
 	while (r->lru.n > r->max_entries) {
-		struct entry *e = px_list_entry(r->lru.last, struct entry, lru);
+		struct entry *e = PX_CONTAINER_OF(r->lru.last, struct entry, lru);
 		px_list_unlink(&r->lru, &e->lru);
 		cache_unhash(r, e);
 		free(e);

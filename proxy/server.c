@@ -159,7 +159,7 @@ static void worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 			w->lfd[i] = -1;
 		}
 	for (struct px_link *l = w->conns.first, *next; l != NULL; l = next) {
-		struct px_conn *c = px_list_entry(l, struct px_conn, link);
+		struct px_conn *c = PX_CONTAINER_OF(l, struct px_conn, link);
 		next = l->next; /* |c| may be freed below */
 		if (stop == 2)
 			px_conn_close(c);
@@ -187,7 +187,7 @@ static void *worker_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals go to the main thread's loop */
 	ev_run(w->loop, 0);
 	while (w->conns.first != NULL)
-		px_conn_close(px_list_entry(w->conns.first, struct px_conn, link));
+		px_conn_close(PX_CONTAINER_OF(w->conns.first, struct px_conn, link));
 	px_audit_thread_end();
 	__atomic_fetch_add(&px_srv->nfinished, 1, __ATOMIC_ACQ_REL);
 	ev_async_send(px_srv->loop, &px_srv->done);

@@ -31,9 +31,6 @@
 #define PX_ERR_CLOSED -411   /* the stream or connection is gone */
 #define PX_ERR_STATE -412    /* a call out of order (a second response, a write before respond) */
 
-/* The struct that embeds |ptr| as |member| (watchers are embedded in their owner). */
-#define PX_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-
 /* --- limits that are not options (docs/SERVER.md) ------------------------- */
 #define PX_READ_CHUNK 16384          /* bytes read from TLS at once (per-worker buffer) */
 #define PX_READS_PER_EVENT 16        /* reads of one connection per wake-up: fairness between connections */

@@ -107,7 +107,6 @@ struct px_process {
 };
 
 /* The struct holding the watcher |w| as its |member|. */
-#define CONTAINER(w, type, member) ((type *)(void *)((char *)(w) - offsetof(type, member)))
 
 #define LINK(head, x)                                                                                                \
 	do {                                                                                                         \
@@ -378,7 +377,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	struct px_transport *t = CONTAINER(w, struct px_transport, wake);
+	struct px_transport *t = PX_CONTAINER_OF(w, struct px_transport, wake);
 	pthread_mutex_lock(&t->lock);
 	struct px_post *p = t->posts;
 	t->posts = NULL;
@@ -443,7 +442,7 @@ static void proc_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	struct px_process *pr = CONTAINER(w, struct px_process, poll);
+	struct px_process *pr = PX_CONTAINER_OF(w, struct px_process, poll);
 	int status;
 	if (proc_reap(pr, &status))
 		proc_finish(pr, status);
@@ -453,7 +452,7 @@ static void proc_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	struct px_process *pr = CONTAINER(w, struct px_process, deadline);
+	struct px_process *pr = PX_CONTAINER_OF(w, struct px_process, deadline);
 	kill(pr->pid, SIGKILL);
 	int st;
 	waitpid(pr->pid, &st, 0);
@@ -463,7 +462,7 @@ static void proc_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void proc_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)revents;
-	struct px_process *pr = CONTAINER(w, struct px_process, io);
+	struct px_process *pr = PX_CONTAINER_OF(w, struct px_process, io);
 	char buf[4096];
 	ssize_t n = read(pr->fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -180,7 +180,7 @@ static enum px_up_error map_error(const struct px_upstream *up, CURLcode rc)
 
 static void up_done(struct px_curl_xfer *x, CURLcode rc)
 {
-	struct px_upstream *up = (struct px_upstream *)(void *)((char *)x - offsetof(struct px_upstream, xfer));
+	struct px_upstream *up = PX_CONTAINER_OF(x, struct px_upstream, xfer);
 	enum px_up_error err = map_error(up, rc);
 	const char *detail = up->fail != PX_UP_OK ? up->fail_detail
 	                     : up->errbuf[0] != '\0' ? up->errbuf : curl_easy_strerror(rc);
@@ -221,7 +221,7 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	struct px_upstream *up = (struct px_upstream *)(void *)((char *)w - offsetof(struct px_upstream, kick));
+	struct px_upstream *up = PX_CONTAINER_OF(w, struct px_upstream, kick);
 	if (up->cancelled) {
 		up_free(up);
 		return;
@@ -264,7 +264,7 @@ static void up_set_phase(struct px_upstream *up, enum up_phase p)
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
-	struct px_upstream *up = (struct px_upstream *)(void *)((char *)w - offsetof(struct px_upstream, timer));
+	struct px_upstream *up = PX_CONTAINER_OF(w, struct px_upstream, timer);
 	if (up->phase == UP_WAITING) {
 		up_abort(up, PX_UP_TIMEOUT_FIRST_BYTE, "no answer from the upstream within timeouts.upstream_first_byte");
 		return;
