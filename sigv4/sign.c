@@ -1241,11 +1241,8 @@ int sv4_sign(struct sv4_signer *s, const struct sv4_request *r, const struct sv4
 		payload = SV4_UNSIGNED_PAYLOAD;
 		payloadlen = sizeof(SV4_UNSIGNED_PAYLOAD) - 1;
 	} else if (r->body != NULL && r->bodylen > 0) {
-		unsigned char bmd[32];
-		if (sv4_sha256_init(&s->md) != 0 || sv4_sha256_update(&s->md, r->body, r->bodylen) != 0 ||
-		    sv4_sha256_final(&s->md, bmd) != 0)
-			return SV4_ERR_CRYPTO;
-		sv4_hex_encode(s->payload, bmd, 32);
+		if ((rv = sv4_signer_sha256_hex(s, r->body, r->bodylen, s->payload)) != 0)
+			return rv;
 		payload = s->payload;
 		payloadlen = 64;
 	} else {
