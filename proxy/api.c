@@ -730,11 +730,7 @@ static void resolved(struct api *a, const struct px_resolve_answer *ans)
 	a->addr = ans->addrs[i];
 	if (a->t.connect_to != NULL) {
 		/* The admin's destination keeps its port. */
-		uint16_t port = htons((uint16_t)a->t.connect_to->address.port);
-		if (a->addr.ss_family == AF_INET)
-			((struct sockaddr_in *)&a->addr)->sin_port = port;
-		else
-			((struct sockaddr_in6 *)&a->addr)->sin6_port = port;
+		(void)px_sockaddr_set_port(&a->addr, (uint16_t)a->t.connect_to->address.port);
 	}
 	api_start_upstream(a);
 }

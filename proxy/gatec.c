@@ -130,7 +130,7 @@ struct gc_conn {
 
 struct px_gatec {
 	struct ev_loop *loop;
-	char *gate, *host, *port;
+	char *gate, *host;
 	int host_is_ip;
 	char *cert_file, *key_file, *ca_file;
 	struct stat cert_st, key_st;
@@ -354,11 +354,20 @@ static void rq_link(struct px_gatec_request *rq, struct rq_list *l, int front)
  * enough are kept or the client is closing. The paused-stream buffer
  * (256 KiB) is never kept.
  */
+static void rq_destroy(struct px_gatec_request *rq)
+{
+	free(rq->rbuf);
+	free(rq->nva);
+	free(rq->wbuf);
+	free(rq->hmem);
+	free(rq);
+}
+
 static void rq_free(struct px_gatec_request *rq)
 {
 	struct px_gatec *gc = rq->gc;
 
-	free(rq->rbuf);
+	free(rq->rbuf); /* never kept */
 	rq->rbuf = NULL;
 	if (gc != NULL && !gc->closing && gc->nspare < PX_GATEC_SPARE) {
 		rq->zombie_next = gc->spare;
@@ -366,10 +375,7 @@ static void rq_free(struct px_gatec_request *rq)
 		gc->nspare++;
 		return;
 	}
-	free(rq->nva);
-	free(rq->wbuf);
-	free(rq->hmem);
-	free(rq);
+	rq_destroy(rq);
 }
 
 /* A request with room for |nvbytes| of header block: a spare one with its
@@ -1143,13 +1149,8 @@ static void conn_resolved(struct gc_conn *c)
 		conn_fail(c, PX_UP_DNS, "the gate's name %s: no IPv4 or IPv6 address", gc->host);
 		return;
 	}
-	for (size_t i = 0; i < c->ans.n; i++) {
-		struct sockaddr_storage *ss = &c->ans.addrs[i];
-		if (ss->ss_family == AF_INET6)
-			((struct sockaddr_in6 *)ss)->sin6_port = htons(gc->port_num);
-		else
-			((struct sockaddr_in *)ss)->sin_port = htons(gc->port_num);
-	}
+	for (size_t i = 0; i < c->ans.n; i++)
+		(void)px_sockaddr_set_port(&c->ans.addrs[i], gc->port_num);
 	c->cur = 0;
 	conn_tcp_next(c, 1);
 }
@@ -1161,22 +1162,6 @@ static void conn_resolved_cb(void *arg, const struct px_resolve_answer *a)
 	c->dns = NULL; /* freed by the resolver after this returns */
 	memcpy(&c->ans, a, sizeof(c->ans));
 	conn_resolved(c);
-}
-
-/* An IPv4 or IPv6 literal (parse_gate() checked it) as the only address. */
-static void literal_answer(const char *host, struct px_resolve_answer *a)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&a->addrs[0];
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->addrs[0];
-
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		a->n = 1;
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		a->n = 1;
-	}
 }
 
 /*
@@ -1203,7 +1188,8 @@ static void conn_start(struct px_gatec *gc)
 	ev_timer_start(gc->loop, &c->ctimer);
 
 	if (gc->rl == NULL) {
-		literal_answer(gc->host, &c->ans);
+		/* A literal (parse_gate() checked it): no resolver was made. */
+		(void)px_resolve_literal(gc->host, &c->ans);
 		conn_resolved(c);
 		return;
 	}
@@ -1521,8 +1507,7 @@ static int parse_gate(struct px_gatec *gc, const char *gate, char *err, size_t e
 		goto bad;
 	gc->port_num = (uint16_t)port;
 	gc->host = strndup(h, (size_t)(hend - h));
-	gc->port = strdup(colon + 1);
-	if (gc->host == NULL || gc->port == NULL) {
+	if (gc->host == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return PX_ERR_NOMEM;
 	}
@@ -1593,7 +1578,6 @@ fail:
 	SSL_CTX_free(gc->ctx);
 	free(gc->gate);
 	free(gc->host);
-	free(gc->port);
 	free(gc->cert_file);
 	free(gc->key_file);
 	free(gc->ca_file);
@@ -1660,10 +1644,7 @@ void px_gatec_del(struct px_gatec *gc)
 	}
 	while ((rq = gc->spare) != NULL) {
 		gc->spare = rq->zombie_next;
-		free(rq->nva);
-		free(rq->wbuf);
-		free(rq->hmem);
-		free(rq);
+		rq_destroy(rq);
 	}
 	ev_timer_stop(gc->loop, &gc->kick);
 	ev_timer_stop(gc->loop, &gc->retry);
@@ -1672,7 +1653,6 @@ void px_gatec_del(struct px_gatec *gc)
 	SSL_CTX_free(gc->ctx);
 	free(gc->gate);
 	free(gc->host);
-	free(gc->port);
 	free(gc->cert_file);
 	free(gc->key_file);
 	free(gc->ca_file);

@@ -454,11 +454,7 @@ static void tunnel_connect_next(struct lp_conn *c)
 		socklen_t sl = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		int fd;
 
-		if (ss->ss_family == AF_INET6)
-			((struct sockaddr_in6 *)ss)->sin6_port = htons(c->hop_port);
-		else if (ss->ss_family == AF_INET)
-			((struct sockaddr_in *)ss)->sin_port = htons(c->hop_port);
-		else
+		if (px_sockaddr_set_port(ss, c->hop_port) != 0)
 			continue;
 		fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)

@@ -497,8 +497,7 @@ void px_resolve_cancel(struct px_resolve_query *q)
 	free(q);
 }
 
-/* |host| as an IPv4 or IPv6 literal into |a|; 0 if it is none. */
-static int literal(const char *host, struct px_resolve_answer *a)
+int px_resolve_literal(const char *host, struct px_resolve_answer *a)
 {
 	struct sockaddr_storage ss;
 
@@ -529,7 +528,7 @@ int px_resolve_start(struct px_resolve_loop *rl, const char *host, struct px_res
 	for (size_t i = 0; i < len; i++)
 		key[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] - 'A' + 'a') : host[i];
 	key[len] = '\0';
-	if (literal(key, now))
+	if (px_resolve_literal(key, now))
 		return 0;
 	if (px_hosts_lookup(r->hosts, key, len, now)) {
 		pthread_mutex_lock(&r->mu);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "proxy.h"
@@ -94,6 +95,23 @@ int px_resolve_start(struct px_resolve_loop *rl, const char *host, struct px_res
 /* Cancels |q| before its callback: it will not be called, and |q| is freed.
  * On |q|'s loop's thread. NULL is fine. */
 void px_resolve_cancel(struct px_resolve_query *q);
+
+/* |host| as an IPv4 or IPv6 literal: 1 and |a| holds it as its only
+ * address (port 0); 0, |a| untouched, when it is none. */
+int px_resolve_literal(const char *host, struct px_resolve_answer *a);
+
+/* Sets |port| (host order) in |ss|: 0, or -1 when |ss| is neither
+ * AF_INET nor AF_INET6 (the resolver's answers never are). */
+static inline int px_sockaddr_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons(port);
+	else if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)ss)->sin_port = htons(port);
+	else
+		return -1;
+	return 0;
+}
 
 /* For metrics: lookups answered from the cache or the hosts file (|hits|),
  * getaddrinfo calls (|lookups|), getaddrinfo calls that failed (|failures|).

@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gc->loop = loop;
 	gc->gate = strdup("gate.example:443");
 	gc->host = strdup("gate.example");
-	gc->port = strdup("443");
+	gc->port_num = 443;
 	gc->cert_file = strdup("/nonexistent/fuzz.crt");
 	gc->key_file = strdup("/nonexistent/fuzz.key");
 	SSL_CTX_up_ref(ctx);

@@ -189,7 +189,7 @@ static int setup(void **state)
 	gc->loop = loop;
 	gc->gate = strdup("gate.example:443");
 	gc->host = strdup("gate.example");
-	gc->port = strdup("443");
+	gc->port_num = 443;
 	gc->cert_file = strdup("/nonexistent/c.crt");
 	gc->key_file = strdup("/nonexistent/c.key");
 	gc->connect_to = 10;
